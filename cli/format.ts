@@ -1,0 +1,36 @@
+import type { ListResult } from '../shared/tasks/list.js';
+import type { SnapshotResult } from '../shared/tasks/snapshot.js';
+
+export function humanSize(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
+}
+
+export function formatList(result: ListResult): string {
+  if (result.snapshots.length === 0) return `no snapshots of cluster "${result.cluster}" in ${result.store}`;
+  const rows = [['TIME', 'KEY', 'SIZE', 'REVISION', 'KEYS', 'STATE']];
+  for (const s of result.snapshots) {
+    rows.push([s.time, s.key, humanSize(s.size), String(s.revision ?? '-'), String(s.totalKey ?? '-'), s.state]);
+  }
+  return table(rows);
+}
+
+export function formatSnapshot(result: SnapshotResult): string {
+  const lines = [
+    `stored ${result.key} (${humanSize(result.size)}, revision ${result.revision}, ${result.totalKey} keys) from ${result.endpoint} in ${(result.durationMs / 1000).toFixed(1)} s`,
+    `sha256 ${result.sha256}`,
+  ];
+  for (const p of result.problems) lines.push(`problem: ${p.kind}: ${p.message}`);
+  return lines.join('\n');
+}

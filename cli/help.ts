@@ -1,0 +1,30 @@
+import { SETTINGS } from '../shared/config/settings.js';
+import { TASKS } from '../shared/tasks/index.js';
+import { TOOL } from '../shared/version.js';
+
+export function helpText(): string {
+  const commands = Object.entries(TASKS).map(([name, t]) => `  ${name.padEnd(10)} ${t.description}`);
+  const width = Math.max(...SETTINGS.map((s) => s.flag.length + (('boolean' in s) ? 0 : 6)));
+  const settings = SETTINGS.map((s) => {
+    const flag = ('boolean' in s) ? s.flag : `${s.flag} VALUE`;
+    const def = 'default' in s ? ` [default: ${s.default}]` : '';
+    return `  ${flag.padEnd(width)}  ${s.env}: ${s.description}${def}`;
+  });
+  return [
+    `${TOOL.name} ${TOOL.version}: back up etcd into S3, Google Cloud Storage or a local directory`,
+    '',
+    `Usage: ${TOOL.name} <command> [options]`,
+    '',
+    'Commands:',
+    ...commands,
+    '',
+    'Output:',
+    '  --json     print exactly one JSON document on stdout (logs always go to stderr)',
+    '  --help     this text',
+    '',
+    'Settings (each flag overrides its environment variable):',
+    ...settings,
+    '',
+    'Exit status: 0 success, 1 the task failed, 2 bad usage or configuration.',
+  ].join('\n');
+}

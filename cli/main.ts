@@ -1,0 +1,65 @@
+import { parseArgs } from 'node:util';
+import { settingsFromEnv, type SettingValues } from '../shared/config/config.js';
+import { SETTINGS } from '../shared/config/settings.js';
+import { BackupError, describeError, formatError } from '../shared/errors.js';
+import { redactSecrets } from '../shared/redact.js';
+import { isTaskName, runTask, TASKS } from '../shared/tasks/index.js';
+import type { ListResult } from '../shared/tasks/list.js';
+import type { SnapshotResult } from '../shared/tasks/snapshot.js';
+import { formatList, formatSnapshot } from './format.js';
+import { helpText } from './help.js';
+
+const EXIT_FAILED = 1;
+const EXIT_USAGE = 2;
+
+function print(text: string): void {
+  process.stdout.write(redactSecrets(text) + '\n');
+}
+
+function usageError(message: string, json: boolean): number {
+  if (json) print(JSON.stringify({ ok: false, error: { name: 'UsageError', code: 'usage', message } }));
+  else process.stderr.write(`${message}\nRun etcd-backup --help for usage.\n`);
+  return EXIT_USAGE;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const options = Object.fromEntries([
+    ['json', { type: 'boolean' }],
+    ['help', { type: 'boolean', short: 'h' }],
+    ...SETTINGS.map((s) => [s.flag.slice(2), { type: 'boolean' in s ? 'boolean' : 'string' }]),
+  ]) as Record<string, { type: 'boolean' | 'string'; short?: string }>;
+  const json = argv.includes('--json');
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    return usageError((error as Error).message, json);
+  }
+  const { values, positionals } = parsed;
+  if (values.help || positionals.length === 0) {
+    print(helpText());
+    return values.help ? 0 : EXIT_USAGE;
+  }
+  const [command, ...extra] = positionals;
+  if (!command || !isTaskName(command)) return usageError(`unknown command "${command}"; commands: ${Object.keys(TASKS).join(', ')}`, json);
+  if (extra.length > 0) return usageError(`unexpected argument(s): ${extra.join(' ')}`, json);
+
+  const settings: SettingValues = settingsFromEnv();
+  for (const s of SETTINGS) {
+    const value = values[s.flag.slice(2)];
+    if (value !== undefined) settings[s.env] = String(value);
+  }
+  const outcome = await runTask(command, settings);
+  if (json) {
+    print(JSON.stringify(outcome.ok || outcome.result ? outcome.result : { ok: false, error: describeError(outcome.error) }, null, 2));
+  } else if (outcome.result) {
+    if (command === 'snapshot') print(formatSnapshot(outcome.result as unknown as SnapshotResult));
+    else print(formatList(outcome.result as unknown as ListResult));
+  } else {
+    process.stderr.write(redactSecrets(`etcd-backup ${command}: ${formatError(outcome.error)}`) + '\n');
+  }
+  if (outcome.ok) return 0;
+  return outcome.error instanceof BackupError && outcome.error.code === 'config' ? EXIT_USAGE : EXIT_FAILED;
+}
+
+process.exitCode = await main(process.argv.slice(2));

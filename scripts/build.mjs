@@ -1,0 +1,67 @@
+// Bundles the CLI (dependencies left in node_modules) and one self-contained artifact per function and
+// platform (dependencies inlined, etcd3's .proto files copied next to the bundle).
+import { build } from 'esbuild';
+import { cp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const FRAMEWORK = '@google-cloud/functions-framework';
+const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8'));
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  sourcemap: 'linked',
+  define: { __TOOL_VERSION__: JSON.stringify(pkg.version) },
+  logLevel: 'warning',
+};
+// ESM bundles of CommonJS dependencies need require(); etcd3 resolves its protos from __dirname.
+const banner = {
+  js: [
+    "import { createRequire as __createRequire } from 'node:module';",
+    "import { fileURLToPath as __fileURLToPath } from 'node:url';",
+    'const require = __createRequire(import.meta.url);',
+  ].join('\n'),
+};
+
+/** etcd3 loads `${__dirname}/../proto/rpc.proto` at run time: point it at the copy beside the bundle. */
+const etcd3Protos = {
+  name: 'etcd3-protos',
+  setup(b) {
+    b.onLoad({ filter: /etcd3[\\/]lib[\\/]connection-pool\.js$/ }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      const patched = source.replace('`${__dirname}/../proto/rpc.proto`', "__fileURLToPath(new URL('./proto/rpc.proto', import.meta.url))");
+      if (patched === source) throw new Error('etcd3 proto path not found: update scripts/build.mjs for this etcd3 version');
+      return { contents: patched, loader: 'js' };
+    });
+  },
+};
+
+await rm(join(root, 'dist'), { recursive: true, force: true });
+await build({ ...common, entryPoints: [join(root, 'cli/main.ts')], outfile: join(root, 'dist/cli.js'), packages: 'external' });
+
+const functionsDir = join(root, 'functions');
+for (const name of await readdir(functionsDir)) {
+  for (const platform of ['aws', 'gcp']) {
+    const outdir = join(root, 'dist/functions', name, platform);
+    await mkdir(outdir, { recursive: true });
+    await build({
+      ...common,
+      entryPoints: [join(functionsDir, name, `${platform}.ts`)],
+      outfile: join(outdir, 'index.mjs'),
+      banner,
+      plugins: [etcd3Protos],
+      minify: true,
+      legalComments: 'linked',
+      // The Cloud Functions runtime loads the module through its own functions-framework; registrations
+      // must reach that copy, so the framework stays a dependency instead of being bundled.
+      external: platform === 'gcp' ? [FRAMEWORK] : [],
+    });
+    await cp(join(root, 'node_modules/etcd3/proto'), join(outdir, 'proto'), { recursive: true });
+    if (platform === 'gcp') {
+      const manifest = { name: `etcd-backup-${name}`, version: pkg.version, type: 'module', main: 'index.mjs', dependencies: { [FRAMEWORK]: pkg.dependencies[FRAMEWORK] } };
+      await writeFile(join(outdir, 'package.json'), JSON.stringify(manifest, null, 2) + '\n');
+    }
+  }
+}

@@ -1,0 +1,179 @@
+import { readFileSync } from 'node:fs';
+import { ConfigError } from '../errors.js';
+import { registerSecret } from '../redact.js';
+import type { LogLevel } from '../log.js';
+import { parseBackupUrl, type StoreLocation } from '../store/location.js';
+import { SETTINGS, type SettingName } from './settings.js';
+import { parseBoolean, parseDuration, parseInteger, parseSize } from './units.js';
+
+export type SettingValues = Partial<Record<SettingName, string | undefined>>;
+
+export interface EtcdConfig {
+  endpoints: string[];
+  username?: string;
+  password?: string;
+  /** PEM contents, read from the file settings (or given inline). */
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+  dialTimeoutMs: number;
+  streamIdleTimeoutMs: number;
+}
+
+export interface S3Config {
+  region: string;
+  endpoint?: string;
+  forcePathStyle: boolean;
+  checksum: 'WHEN_SUPPORTED' | 'WHEN_REQUIRED';
+  partSize: number;
+  queueSize: number;
+}
+
+export interface GcsConfig {
+  emulatorHost?: string;
+  projectId?: string;
+}
+
+export interface Config {
+  backupUrl: string;
+  location: StoreLocation;
+  cluster: string;
+  etcd: EtcdConfig;
+  snapshotAttempts: number;
+  s3: S3Config;
+  gcs: GcsConfig;
+  logLevel: LogLevel;
+}
+
+const CLUSTER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
+function defaultValue(name: SettingName, cwd: string): string | undefined {
+  if (name === 'BACKUP_URL') return `file://${cwd}/backups`;
+  const setting = SETTINGS.find((s) => s.env === name);
+  return setting && 'default' in setting ? setting.default : undefined;
+}
+
+/** PEM settings accept a path or the PEM text itself (platforms where mounting files is awkward). */
+function readPem(name: SettingName, value: string | undefined): Buffer | undefined {
+  if (!value) return undefined;
+  if (value.includes('-----BEGIN ')) return Buffer.from(value);
+  try {
+    return readFileSync(value);
+  } catch (error) {
+    throw new ConfigError(name, `cannot read "${value}": ${(error as Error).message}`, 'give a readable file path or the PEM text itself');
+  }
+}
+
+function parseEndpoints(text: string): string[] {
+  const endpoints = text.split(',').map((s) => s.trim()).filter(Boolean);
+  if (endpoints.length === 0) throw new ConfigError('ETCD_ENDPOINTS', 'no endpoint given', 'list client URLs such as https://10.0.0.1:2379,https://10.0.0.2:2379');
+  for (const endpoint of endpoints) {
+    let url: URL;
+    try {
+      url = new URL(endpoint);
+    } catch {
+      throw new ConfigError('ETCD_ENDPOINTS', `"${endpoint}" is not a URL`, 'write http://host:port or https://host:port');
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError('ETCD_ENDPOINTS', `"${endpoint}" must start with http:// or https://`);
+    if (url.pathname !== '/' || url.search || url.username) throw new ConfigError('ETCD_ENDPOINTS', `"${endpoint}" must be scheme://host:port only`);
+  }
+  return endpoints;
+}
+
+/**
+ * Validates every setting once, before any I/O, and names the setting at fault. `values` holds env vars
+ * with CLI flags or event overrides already applied on top.
+ */
+export function loadConfig(values: SettingValues, cwd = process.cwd()): Config {
+  const get = (name: SettingName): string | undefined => {
+    const value = values[name];
+    return value === undefined || value === '' ? defaultValue(name, cwd) : value;
+  };
+  const required = (name: SettingName): string => {
+    const value = get(name);
+    if (value === undefined) throw new ConfigError(name, 'is not set');
+    return value;
+  };
+
+  const cluster = required('CLUSTER_NAME');
+  if (!CLUSTER_NAME.test(cluster)) {
+    throw new ConfigError('CLUSTER_NAME', `"${cluster}" is not a valid cluster name`, 'use 1-100 letters, digits, ".", "_" or "-", starting with a letter or digit');
+  }
+  const backupUrl = required('BACKUP_URL');
+  const logLevel = required('LOG_LEVEL');
+  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new ConfigError('LOG_LEVEL', `"${logLevel}" is not one of debug, info, warn, error`);
+  const checksum = required('AWS_REQUEST_CHECKSUM_CALCULATION').toUpperCase();
+  if (checksum !== 'WHEN_SUPPORTED' && checksum !== 'WHEN_REQUIRED') {
+    throw new ConfigError('AWS_REQUEST_CHECKSUM_CALCULATION', `"${checksum}" is not when_supported or when_required`);
+  }
+  const username = get('ETCD_USERNAME');
+  const password = get('ETCD_PASSWORD');
+  if ((username === undefined) !== (password === undefined)) {
+    throw new ConfigError(username === undefined ? 'ETCD_USERNAME' : 'ETCD_PASSWORD', 'etcd user and password go together', 'set both ETCD_USERNAME and ETCD_PASSWORD, or neither');
+  }
+  registerSecret(password);
+  const cert = readPem('ETCD_CERT_FILE', get('ETCD_CERT_FILE'));
+  const key = readPem('ETCD_KEY_FILE', get('ETCD_KEY_FILE'));
+  if ((cert === undefined) !== (key === undefined)) {
+    throw new ConfigError(cert === undefined ? 'ETCD_CERT_FILE' : 'ETCD_KEY_FILE', 'client certificate and key go together', 'set both ETCD_CERT_FILE and ETCD_KEY_FILE, or neither');
+  }
+  if (key) registerSecret(key.toString());
+  const partSize = parseSize('S3_PART_SIZE', required('S3_PART_SIZE'));
+  if (partSize < 5 * 1024 ** 2 || partSize > 5 * 1024 ** 3) throw new ConfigError('S3_PART_SIZE', 'must be between 5MiB and 5GiB (S3 multipart limits)');
+
+  const etcd: EtcdConfig = {
+    endpoints: parseEndpoints(required('ETCD_ENDPOINTS')),
+    dialTimeoutMs: parseDuration('ETCD_DIAL_TIMEOUT', required('ETCD_DIAL_TIMEOUT')),
+    streamIdleTimeoutMs: parseDuration('ETCD_STREAM_IDLE_TIMEOUT', required('ETCD_STREAM_IDLE_TIMEOUT')),
+  };
+  if (username !== undefined && password !== undefined) Object.assign(etcd, { username, password });
+  const ca = readPem('ETCD_CA_FILE', get('ETCD_CA_FILE'));
+  if (ca) etcd.ca = ca;
+  if (cert && key) Object.assign(etcd, { cert, key });
+
+  const s3: S3Config = {
+    region: required('AWS_REGION'),
+    forcePathStyle: parseBoolean('S3_FORCE_PATH_STYLE', required('S3_FORCE_PATH_STYLE')),
+    checksum,
+    partSize,
+    queueSize: parseInteger('S3_UPLOAD_CONCURRENCY', required('S3_UPLOAD_CONCURRENCY'), 1, 16),
+  };
+  const s3Endpoint = get('AWS_ENDPOINT_URL_S3');
+  if (s3Endpoint) s3.endpoint = s3Endpoint;
+  const gcs: GcsConfig = {};
+  const emulatorHost = get('STORAGE_EMULATOR_HOST');
+  if (emulatorHost) gcs.emulatorHost = emulatorHost;
+  const projectId = get('GOOGLE_CLOUD_PROJECT');
+  if (projectId) gcs.projectId = projectId;
+
+  return {
+    backupUrl,
+    location: parseBackupUrl(backupUrl),
+    cluster,
+    etcd,
+    snapshotAttempts: parseInteger('SNAPSHOT_ATTEMPTS', required('SNAPSHOT_ATTEMPTS'), 1, 10),
+    s3,
+    gcs,
+    logLevel: logLevel as LogLevel,
+  };
+}
+
+/** The settings of a process environment (only the names this tool knows). */
+export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): SettingValues {
+  const values: SettingValues = {};
+  for (const setting of SETTINGS) values[setting.env] = env[setting.env];
+  registerSecret(env.AWS_SECRET_ACCESS_KEY);
+  registerSecret(env.AWS_SESSION_TOKEN);
+  return values;
+}
+
+/** What is safe to print about a configuration: no secrets, no key material. */
+export function describeConfig(config: Config): Record<string, unknown> {
+  return {
+    backupUrl: config.backupUrl,
+    cluster: config.cluster,
+    etcdEndpoints: config.etcd.endpoints,
+    etcdAuth: config.etcd.username !== undefined,
+    etcdTls: { ca: config.etcd.ca !== undefined, clientCert: config.etcd.cert !== undefined },
+  };
+}

@@ -1,0 +1,40 @@
+/**
+ * The one table of settings. Env var names are the same on Lambda, Cloud Functions and the CLI; each CLI
+ * flag overrides its env var. `--help` and the README's configuration table are written from this table.
+ */
+export interface Setting {
+  env: string;
+  flag: string;
+  /** Shown in help; `undefined` means unset by default. */
+  default?: string;
+  description: string;
+  /** The value is a secret: never logged, never echoed in errors. */
+  secret?: boolean;
+  /** A boolean flag takes no value on the command line. */
+  boolean?: boolean;
+}
+
+export const SETTINGS = [
+  { env: 'BACKUP_URL', flag: '--backup-url', default: 'file://$PWD/backups', description: 'Where snapshots go: s3://bucket/prefix, gs://bucket/prefix or file:///absolute/dir' },
+  { env: 'CLUSTER_NAME', flag: '--cluster', default: 'default', description: 'Name of the etcd cluster; its objects live under <prefix>/<cluster>/ (letters, digits, . _ -)' },
+  { env: 'ETCD_ENDPOINTS', flag: '--etcd-endpoints', default: 'http://127.0.0.1:2379', description: 'Comma-separated client URLs of the etcd members (http:// or https://)' },
+  { env: 'ETCD_USERNAME', flag: '--etcd-username', description: 'etcd user (when etcd auth is enabled)' },
+  { env: 'ETCD_PASSWORD', flag: '--etcd-password', secret: true, description: 'Password of ETCD_USERNAME (prefer the env var: flags are visible in ps)' },
+  { env: 'ETCD_CA_FILE', flag: '--etcd-ca-file', description: 'CA bundle that signed the etcd server certificates: a file path or the PEM text itself' },
+  { env: 'ETCD_CERT_FILE', flag: '--etcd-cert-file', description: 'Client certificate for etcd (client-cert auth): a file path or PEM text' },
+  { env: 'ETCD_KEY_FILE', flag: '--etcd-key-file', secret: true, description: 'Private key of ETCD_CERT_FILE: a file path or PEM text' },
+  { env: 'ETCD_DIAL_TIMEOUT', flag: '--etcd-dial-timeout', default: '5s', description: 'How long to wait for an etcd member to answer before trying the next' },
+  { env: 'ETCD_STREAM_IDLE_TIMEOUT', flag: '--etcd-stream-idle-timeout', default: '30s', description: 'Abort a snapshot stream that delivers no data for this long' },
+  { env: 'SNAPSHOT_ATTEMPTS', flag: '--snapshot-attempts', default: '3', description: 'Snapshot attempts in one run; a failed stream is retried on the next healthy member' },
+  { env: 'AWS_REGION', flag: '--s3-region', default: 'us-east-1', description: 'S3 region (the SDK standard variable)' },
+  { env: 'AWS_ENDPOINT_URL_S3', flag: '--s3-endpoint', description: 'S3 endpoint URL for S3-compatible servers (the SDK standard variable)' },
+  { env: 'S3_FORCE_PATH_STYLE', flag: '--s3-force-path-style', default: 'false', boolean: true, description: 'Use path-style bucket addressing (most S3-compatible servers need it)' },
+  { env: 'AWS_REQUEST_CHECKSUM_CALCULATION', flag: '--s3-checksum', default: 'when_supported', description: 'when_supported or when_required: S3-compatible servers that reject aws-chunked uploads (Ceph RGW) need when_required (the SDK standard variable)' },
+  { env: 'S3_PART_SIZE', flag: '--s3-part-size', default: '8MiB', description: 'Multipart part size; memory use is about part size x (concurrency + 1)' },
+  { env: 'S3_UPLOAD_CONCURRENCY', flag: '--s3-upload-concurrency', default: '2', description: 'Parts uploaded in parallel' },
+  { env: 'STORAGE_EMULATOR_HOST', flag: '--gcs-emulator-host', description: 'GCS endpoint for an emulator, e.g. http://127.0.0.1:9199 (the SDK standard variable)' },
+  { env: 'GOOGLE_CLOUD_PROJECT', flag: '--gcs-project', description: 'Google Cloud project id (found from the environment when unset)' },
+  { env: 'LOG_LEVEL', flag: '--log-level', default: 'info', description: 'debug, info, warn or error' },
+] as const satisfies readonly Setting[];
+
+export type SettingName = (typeof SETTINGS)[number]['env'];

@@ -1,0 +1,63 @@
+import type { Etcd3 } from 'etcd3';
+import { Readable } from 'node:stream';
+import { BackupError } from '../errors.js';
+import { etcdError } from './errors.js';
+
+export interface SnapshotStream {
+  /** The snapshot bytes exactly as `etcdctl snapshot save` writes them (database, then sha256 trailer). */
+  body: Readable;
+  cancel(reason: Error): void;
+}
+
+/**
+ * Opens Maintenance.Snapshot on one member and waits for the first message, so that an unreachable or
+ * refusing member fails here, before any object is created in the store. Backpressure: the body is read
+ * on demand, and grpc-js only asks the HTTP/2 stream for more when the consumer does.
+ */
+export async function openSnapshotStream(client: Etcd3, endpoint: string, options: { idleTimeoutMs: number }): Promise<SnapshotStream> {
+  let call: Awaited<ReturnType<Etcd3['maintenance']['snapshot']>>;
+  try {
+    call = await client.maintenance.snapshot();
+  } catch (error) {
+    throw etcdError(error, endpoint, 'snapshot from');
+  }
+  const stream = call as unknown as Readable & { cancel(): void };
+  let failure: Error | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const cancel = (reason: Error) => {
+    failure ??= reason;
+    clearTimeout(timer);
+    stream.cancel();
+  };
+  const armIdleTimer = () => {
+    clearTimeout(timer);
+    timer = setTimeout(
+      () => cancel(new BackupError('etcd-stream', `snapshot from ${endpoint}: no data for ${options.idleTimeoutMs} ms`, { hint: 'the member may be overloaded or hung; raise ETCD_STREAM_IDLE_TIMEOUT if this is expected' })),
+      options.idleTimeoutMs,
+    );
+  };
+
+  async function* blobs(): AsyncGenerator<Buffer> {
+    armIdleTimer();
+    try {
+      for await (const message of stream as AsyncIterable<{ blob: Buffer }>) {
+        armIdleTimer();
+        if (message.blob.length > 0) yield message.blob;
+      }
+    } catch (error) {
+      throw failure ?? etcdError(error, endpoint, 'snapshot stream from');
+    } finally {
+      clearTimeout(timer);
+      stream.cancel();
+    }
+    if (failure) throw failure;
+  }
+
+  const iterator = blobs();
+  const first = await iterator.next();
+  async function* all(): AsyncGenerator<Buffer> {
+    if (!first.done) yield first.value;
+    yield* iterator;
+  }
+  return { body: Readable.from(all(), { objectMode: false, highWaterMark: 256 * 1024 }), cancel };
+}

@@ -1,0 +1,190 @@
+import { Storage, type Bucket, type File } from '@google-cloud/storage';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { BackupError } from '../errors.js';
+import type { GcsConfig } from '../config/config.js';
+import { assertDir, type GetOptions, type ObjectInfo, type ObjectStore, type PutOptions, type Retention } from './types.js';
+
+export function createGcsClient(config: GcsConfig): Storage {
+  const storage = new Storage({
+    ...(config.emulatorHost ? { apiEndpoint: config.emulatorHost } : {}),
+    ...(config.projectId ? { projectId: config.projectId } : {}),
+  });
+  // What the library itself does when STORAGE_EMULATOR_HOST is in the environment: JSON API calls go to
+  // the emulator's root, not under /storage/v1 (emulators serve e.g. PATCH and rewrite only there). Done
+  // here too so that --gcs-emulator-host behaves exactly like the variable.
+  if (config.emulatorHost) storage.baseUrl = config.emulatorHost.replace(/\/+$/, '');
+  return storage;
+}
+
+export function gcsError(error: unknown, action: string, bucket: string, key: string): BackupError {
+  if (error instanceof BackupError) return error;
+  const status = (error as { code?: unknown }).code;
+  const message = (error as Error)?.message ?? String(error);
+  const where = `gs://${bucket}/${key}`;
+  if (status === 404 && /bucket/i.test(message)) {
+    return new BackupError('store-bucket-missing', `${action} ${where}: bucket "${bucket}" does not exist`, { cause: error, hint: 'create the bucket or fix BACKUP_URL' });
+  }
+  if (status === 404) return new BackupError('store-not-found', `${action} ${where}: no such object`, { cause: error });
+  if (status === 412) return new BackupError('store-exists', `${action} ${where}: the object already exists`, { cause: error, hint: 'objects are never overwritten' });
+  if (status === 403 || status === 401) {
+    return new BackupError('store-access-denied', `${action} ${where}: access denied`, { cause: error, hint: 'check the service account roles on this bucket; an object under retention cannot be deleted' });
+  }
+  if (status === 'ECONNREFUSED' || status === 'ENOTFOUND' || status === 'ETIMEDOUT' || status === 'ECONNRESET') {
+    return new BackupError('store-unreachable', `${action} ${where}: cannot reach Cloud Storage (${status})`, { cause: error, hint: 'check STORAGE_EMULATOR_HOST / network access to Cloud Storage' });
+  }
+  return new BackupError('store', `${action} ${where} failed: ${message}`, { cause: error });
+}
+
+// GCS has two object retention modes: Unlocked (can be shortened by an admin) and Locked (cannot).
+const toGcsMode = (mode: Retention['mode']) => (mode === 'compliance' ? 'Locked' : 'Unlocked');
+
+function info(key: string, file: File): ObjectInfo {
+  const m = file.metadata;
+  const result: ObjectInfo = { key, size: Number(m.size ?? 0), lastModified: new Date(m.updated ?? m.timeCreated ?? 0) };
+  if (m.generation !== undefined) result.versionId = String(m.generation);
+  if (m.metadata) result.metadata = Object.fromEntries(Object.entries(m.metadata).map(([k, v]) => [k, String(v)]));
+  return result;
+}
+
+export class GcsStore implements ObjectStore {
+  readonly description: string;
+  private readonly bucketHandle: Bucket;
+
+  constructor(storage: Storage, private readonly bucket: string, private readonly prefix: string, private readonly listPageSize = 1000) {
+    this.bucketHandle = storage.bucket(bucket);
+    this.description = `gs://${bucket}/${prefix}`;
+  }
+
+  private full(key: string): string {
+    return this.prefix ? `${this.prefix}/${key}` : key;
+  }
+
+  private file(key: string): File {
+    return this.bucketHandle.file(this.full(key));
+  }
+
+  async put(key: string, body: Readable | Buffer, options: PutOptions = {}): Promise<ObjectInfo> {
+    const file = this.file(key);
+    // A single-request resumable upload streams the body; the object exists only once the request
+    // completes, so an aborted stream leaves nothing. ifGenerationMatch 0 makes it create-only.
+    const out = file.createWriteStream({
+      resumable: true,
+      preconditionOpts: { ifGenerationMatch: 0 },
+      metadata: { contentType: options.contentType ?? 'application/octet-stream', metadata: options.metadata ?? {} },
+    });
+    try {
+      await pipeline(Buffer.isBuffer(body) ? Readable.from([body]) : body, out, options.signal ? { signal: options.signal } : {});
+    } catch (error) {
+      if (options.signal?.aborted) throw new BackupError('aborted', `upload of ${key} aborted`, { cause: options.signal.reason ?? error });
+      throw gcsError(error, 'upload', this.bucket, this.full(key));
+    }
+    return info(key, file);
+  }
+
+  async get(key: string, options: GetOptions = {}): Promise<Readable> {
+    const file = this.file(key);
+    // createReadStream is lazy: ask for the metadata first so a missing object fails here, not mid-stream.
+    try {
+      await file.getMetadata();
+    } catch (error) {
+      throw gcsError(error, 'download', this.bucket, this.full(key));
+    }
+    return file.createReadStream({ ...(options.start !== undefined ? { start: options.start } : {}), ...(options.end !== undefined ? { end: options.end } : {}), validation: false });
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    const file = this.file(key);
+    try {
+      await file.getMetadata();
+      return info(key, file);
+    } catch (error) {
+      const e = gcsError(error, 'stat', this.bucket, this.full(key));
+      if (e.code === 'store-not-found') return undefined;
+      throw e;
+    }
+  }
+
+  async *list(dir: string): AsyncIterable<ObjectInfo> {
+    assertDir(dir);
+    const prefix = this.full(dir);
+    let pageToken: string | undefined;
+    do {
+      let files: File[];
+      let next: { pageToken?: string } | null | undefined;
+      try {
+        [files, next] = await this.bucketHandle.getFiles({ prefix, delimiter: '/', autoPaginate: false, maxResults: this.listPageSize, ...(pageToken ? { pageToken } : {}) });
+      } catch (error) {
+        throw gcsError(error, 'list', this.bucket, prefix);
+      }
+      for (const file of files) {
+        if (file.name === prefix) continue;
+        yield { key: this.prefix ? file.name.slice(this.prefix.length + 1) : file.name, size: Number(file.metadata.size ?? 0), lastModified: new Date(file.metadata.updated ?? 0) };
+      }
+      pageToken = next?.pageToken;
+    } while (pageToken);
+  }
+
+  async delete(key: string, options: { versionId?: string } = {}): Promise<void> {
+    const file = options.versionId ? this.bucketHandle.file(this.full(key), { generation: Number(options.versionId) }) : this.file(key);
+    try {
+      await file.delete({ ignoreNotFound: true });
+    } catch (error) {
+      throw gcsError(error, 'delete', this.bucket, this.full(key));
+    }
+  }
+
+  async copy(source: string, destination: string, options: { metadata?: Record<string, string> } = {}): Promise<ObjectInfo> {
+    const dest = this.file(destination);
+    try {
+      await this.file(source).copy(dest, {
+        preconditionOpts: { ifGenerationMatch: 0 },
+        ...(options.metadata ? { metadata: options.metadata } : {}),
+      });
+      await dest.getMetadata();
+      return info(destination, dest);
+    } catch (error) {
+      throw gcsError(error, 'copy to', this.bucket, this.full(destination));
+    }
+  }
+
+  async getTags(key: string): Promise<Record<string, string>> {
+    const meta = (await this.head(key))?.metadata;
+    if (!meta) throw new BackupError('store-not-found', `tags of gs://${this.bucket}/${this.full(key)}: no such object`);
+    return meta;
+  }
+
+  /** GCS has no tags: custom metadata can be changed on any object, retained or not, without rewriting it. */
+  async setTags(key: string, tags: Record<string, string>): Promise<void> {
+    const file = this.file(key);
+    try {
+      const [current] = await file.getMetadata();
+      // Keys absent from `tags` are removed by setting them to null.
+      const cleared = Object.fromEntries(Object.keys(current.metadata ?? {}).map((k) => [k, null]));
+      await file.setMetadata({ metadata: { ...cleared, ...tags } });
+    } catch (error) {
+      throw gcsError(error, 'tag', this.bucket, this.full(key));
+    }
+  }
+
+  async getRetention(key: string): Promise<Retention | undefined> {
+    const file = this.file(key);
+    try {
+      const [m] = await file.getMetadata();
+      const r = m.retention;
+      if (!r?.retainUntilTime) return undefined;
+      return { mode: r.mode === 'Locked' ? 'compliance' : 'governance', retainUntil: new Date(r.retainUntilTime) };
+    } catch (error) {
+      throw gcsError(error, 'read retention of', this.bucket, this.full(key));
+    }
+  }
+
+  async setRetention(key: string, retention: Retention): Promise<void> {
+    const file = this.file(key);
+    try {
+      await file.setMetadata({ retention: { mode: toGcsMode(retention.mode), retainUntilTime: retention.retainUntil.toISOString() } });
+    } catch (error) {
+      throw gcsError(error, 'set retention of', this.bucket, this.full(key));
+    }
+  }
+}

@@ -1,0 +1,164 @@
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { dirname, join, posix } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { BackupError } from '../errors.js';
+import { assertDir, type GetOptions, type ObjectInfo, type ObjectStore, type PutOptions, type Retention } from './types.js';
+
+interface Sidecar {
+  metadata: Record<string, string>;
+  tags: Record<string, string>;
+}
+
+function fsError(error: unknown, action: string, key: string): BackupError {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return new BackupError('store-not-found', `${action} ${key}: no such object`, { cause: error });
+  if (code === 'EEXIST') return new BackupError('store-exists', `${action} ${key}: the object already exists`, { cause: error, hint: 'objects are never overwritten' });
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+    return new BackupError('store-access-denied', `${action} ${key}: permission denied`, { cause: error, hint: 'check that the directory of BACKUP_URL is writable by this user' });
+  }
+  return new BackupError('store', `${action} ${key} failed: ${(error as Error).message}`, { cause: error });
+}
+
+/**
+ * A directory as an object store (the embedded default). An object becomes visible only when complete:
+ * data goes to a hidden temporary file, is fsynced, then hard-linked to its key (link fails if the key
+ * exists: create-only). Metadata and tags live in a hidden sidecar file next to the object. No retention.
+ */
+export class LocalStore implements ObjectStore {
+  readonly description: string;
+
+  constructor(private readonly root: string) {
+    this.description = `file://${root}`;
+  }
+
+  private path(key: string): string {
+    if (key.split('/').some((s) => s === '' || s === '.' || s === '..' || s.startsWith('.'))) {
+      throw new BackupError('store', `invalid object key "${key}"`);
+    }
+    return join(this.root, ...key.split('/'));
+  }
+
+  private sidecarPath(key: string): string {
+    const file = this.path(key);
+    return join(dirname(file), `.${posix.basename(key)}.meta.json`);
+  }
+
+  private async readSidecar(key: string): Promise<Sidecar> {
+    try {
+      return JSON.parse(await readFile(this.sidecarPath(key), 'utf8')) as Sidecar;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { metadata: {}, tags: {} };
+      throw fsError(error, 'read metadata of', key);
+    }
+  }
+
+  async put(key: string, body: Readable | Buffer, options: PutOptions = {}): Promise<ObjectInfo> {
+    const file = this.path(key);
+    const unique = randomBytes(6).toString('hex');
+    const temp = join(dirname(file), `.${posix.basename(key)}.partial-${unique}`);
+    const tempSidecar = `${this.sidecarPath(key)}.partial-${unique}`;
+    try {
+      await mkdir(dirname(file), { recursive: true });
+      const source = Buffer.isBuffer(body) ? Readable.from([body]) : body;
+      const out = createWriteStream(temp, { flags: 'wx' });
+      await pipeline(source, out, options.signal ? { signal: options.signal } : {});
+      const handle = await open(temp, 'r');
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await writeFile(tempSidecar, JSON.stringify({ metadata: options.metadata ?? {}, tags: {} } satisfies Sidecar), { flag: 'wx' });
+      await link(temp, file);
+      await rename(tempSidecar, this.sidecarPath(key));
+    } catch (error) {
+      if (error instanceof BackupError) throw error;
+      if (options.signal?.aborted) throw new BackupError('aborted', `upload of ${key} aborted`, { cause: options.signal.reason ?? error });
+      throw (error as NodeJS.ErrnoException).code ? fsError(error, 'write', key) : error;
+    } finally {
+      await rm(temp, { force: true });
+      await rm(tempSidecar, { force: true });
+    }
+    const info = await this.head(key);
+    if (!info) throw new BackupError('store', `${key} vanished right after it was written`);
+    return info;
+  }
+
+  async get(key: string, options: GetOptions = {}): Promise<Readable> {
+    const file = this.path(key);
+    try {
+      await stat(file);
+    } catch (error) {
+      throw fsError(error, 'read', key);
+    }
+    return createReadStream(file, { start: options.start, end: options.end, highWaterMark: 1024 * 1024 });
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    try {
+      const s = await stat(this.path(key));
+      return { key, size: s.size, lastModified: s.mtime, metadata: (await this.readSidecar(key)).metadata };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw fsError(error, 'stat', key);
+    }
+  }
+
+  async *list(dir: string): AsyncIterable<ObjectInfo> {
+    assertDir(dir);
+    const path = dir === '/' ? this.root : this.path(dir.slice(0, -1));
+    let entries;
+    try {
+      entries = await readdir(path, { withFileTypes: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw fsError(error, 'list', dir);
+    }
+    const files = entries.filter((e) => e.isFile() && !e.name.startsWith('.')).map((e) => e.name).sort();
+    for (const name of files) {
+      const key = dir === '/' ? name : dir + name;
+      const s = await stat(join(path, name)).catch(() => undefined);
+      if (s) yield { key, size: s.size, lastModified: s.mtime };
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    try {
+      await unlink(this.path(key));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw fsError(error, 'delete', key);
+    }
+    await rm(this.sidecarPath(key), { force: true });
+  }
+
+  async copy(source: string, destination: string, options: { metadata?: Record<string, string> } = {}): Promise<ObjectInfo> {
+    const metadata = options.metadata ?? (await this.readSidecar(source)).metadata;
+    return this.put(destination, await this.get(source), { metadata });
+  }
+
+  async getTags(key: string): Promise<Record<string, string>> {
+    if (!(await this.head(key))) throw new BackupError('store-not-found', `tags of ${key}: no such object`);
+    return (await this.readSidecar(key)).tags;
+  }
+
+  async setTags(key: string, tags: Record<string, string>): Promise<void> {
+    if (!(await this.head(key))) throw new BackupError('store-not-found', `tags of ${key}: no such object`);
+    const sidecar = await this.readSidecar(key);
+    const temp = `${this.sidecarPath(key)}.partial-${randomBytes(6).toString('hex')}`;
+    await writeFile(temp, JSON.stringify({ ...sidecar, tags }));
+    await rename(temp, this.sidecarPath(key));
+  }
+
+  async getRetention(): Promise<Retention | undefined> {
+    return undefined;
+  }
+
+  async setRetention(key: string): Promise<void> {
+    throw new BackupError('store-unsupported', `cannot protect ${key}: a local directory has no retention (WORM)`, {
+      hint: 'use an S3 bucket with Object Lock or a GCS bucket with object retention for immutable backups',
+    });
+  }
+}

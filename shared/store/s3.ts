@@ -1,0 +1,238 @@
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  GetObjectRetentionCommand,
+  GetObjectTaggingCommand,
+  HeadObjectCommand,
+  paginateListObjectsV2,
+  PutObjectRetentionCommand,
+  PutObjectTaggingCommand,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { Readable } from 'node:stream';
+import { BackupError } from '../errors.js';
+import type { S3Config } from '../config/config.js';
+import { assertDir, type GetOptions, type ObjectInfo, type ObjectStore, type PutOptions, type Retention } from './types.js';
+
+export function createS3Client(config: S3Config): S3Client {
+  return new S3Client({
+    region: config.region,
+    ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+    forcePathStyle: config.forcePathStyle,
+    requestChecksumCalculation: config.checksum,
+    responseChecksumValidation: config.checksum,
+  });
+}
+
+const NOT_FOUND = new Set(['NoSuchKey', 'NotFound', 'NoSuchVersion']);
+
+/** SDK errors carry the useful part in `name` and the HTTP status; S3-compatible servers often send no message. */
+export function s3Error(error: unknown, action: string, bucket: string, key: string): BackupError {
+  if (error instanceof BackupError) return error;
+  const name = (error as Error)?.name ?? 'Error';
+  const status = (error as S3ServiceException)?.$metadata?.httpStatusCode;
+  const where = `s3://${bucket}/${key}`;
+  if (name === 'NoSuchBucket') {
+    return new BackupError('store-bucket-missing', `${action} ${where}: bucket "${bucket}" does not exist`, { cause: error, hint: 'create the bucket (with Object Lock if you want immutable backups) or fix BACKUP_URL' });
+  }
+  if (NOT_FOUND.has(name) || status === 404) return new BackupError('store-not-found', `${action} ${where}: no such object`, { cause: error });
+  if (name === 'PreconditionFailed' || status === 412) return new BackupError('store-exists', `${action} ${where}: the object already exists`, { cause: error, hint: 'objects are never overwritten' });
+  if (name === 'AccessDenied' || status === 403) {
+    return new BackupError('store-access-denied', `${action} ${where}: access denied (${name})`, { cause: error, hint: 'check the credentials and the IAM policy for this bucket prefix; a locked object version cannot be deleted until its retention ends' });
+  }
+  const code = (error as NodeJS.ErrnoException)?.code;
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'ETIMEDOUT' || code === 'ECONNRESET' || name === 'TimeoutError') {
+    return new BackupError('store-unreachable', `${action} ${where}: cannot reach the S3 endpoint (${code ?? name})`, { cause: error, hint: 'check AWS_ENDPOINT_URL_S3 / network access to S3' });
+  }
+  return new BackupError('store', `${action} ${where} failed: ${name}${status ? ` (HTTP ${status})` : ''}`, { cause: error });
+}
+
+const fromRetention = (mode: string | undefined, until: Date | undefined): Retention | undefined =>
+  mode && until ? { mode: mode === 'COMPLIANCE' ? 'compliance' : 'governance', retainUntil: until } : undefined;
+
+export class S3Store implements ObjectStore {
+  readonly description: string;
+
+  constructor(
+    private readonly client: S3Client,
+    private readonly bucket: string,
+    private readonly prefix: string,
+    private readonly upload: { partSize: number; queueSize: number },
+    private readonly listPageSize = 1000,
+  ) {
+    this.description = `s3://${bucket}/${prefix}`;
+  }
+
+  private full(key: string): string {
+    return this.prefix ? `${this.prefix}/${key}` : key;
+  }
+
+  private relative(full: string): string {
+    return this.prefix ? full.slice(this.prefix.length + 1) : full;
+  }
+
+  async put(key: string, body: Readable | Buffer, options: PutOptions = {}): Promise<ObjectInfo> {
+    const Key = this.full(key);
+    const upload = new Upload({
+      client: this.client,
+      partSize: this.upload.partSize,
+      queueSize: this.upload.queueSize,
+      leavePartsOnError: false,
+      params: {
+        Bucket: this.bucket,
+        Key,
+        Body: body,
+        // Create-only. AWS honours it on PutObject and CompleteMultipartUpload; some S3-compatible servers
+        // only on PutObject, which is why keys are also unique by construction.
+        IfNoneMatch: '*',
+        ContentType: options.contentType ?? 'application/octet-stream',
+        Metadata: options.metadata,
+      },
+    });
+    // Aborting by failing the body (rather than upload.abort()) makes done() settle only after the
+    // multipart upload has been aborted on the server, so no orphan parts outlive this call.
+    const onAbort = () => {
+      if (body instanceof Readable) body.destroy(new BackupError('aborted', `upload of ${key} aborted`, { cause: options.signal?.reason }));
+      else void upload.abort();
+    };
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      if (options.signal?.aborted) onAbort();
+      const result = await upload.done();
+      // CompleteMultipartUpload returns no size (and RGW an empty ETag): read the truth back.
+      const info = await this.head(key);
+      if (!info) throw new BackupError('store', `s3://${this.bucket}/${Key} is missing right after upload`);
+      if (result.VersionId) info.versionId = result.VersionId;
+      return info;
+    } catch (error) {
+      throw s3Error(error, 'upload', this.bucket, Key);
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  async get(key: string, options: GetOptions = {}): Promise<Readable> {
+    const Key = this.full(key);
+    const range = options.start !== undefined || options.end !== undefined ? `bytes=${options.start ?? 0}-${options.end ?? ''}` : undefined;
+    try {
+      const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key, Range: range }));
+      return response.Body as Readable;
+    } catch (error) {
+      throw s3Error(error, 'download', this.bucket, Key);
+    }
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    const Key = this.full(key);
+    try {
+      const r = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key }));
+      const info: ObjectInfo = { key, size: r.ContentLength ?? 0, lastModified: r.LastModified ?? new Date(0), metadata: r.Metadata ?? {} };
+      if (r.VersionId) info.versionId = r.VersionId;
+      return info;
+    } catch (error) {
+      const e = s3Error(error, 'stat', this.bucket, Key);
+      if (e.code === 'store-not-found') return undefined;
+      throw e;
+    }
+  }
+
+  async *list(dir: string): AsyncIterable<ObjectInfo> {
+    assertDir(dir);
+    const Prefix = this.full(dir);
+    try {
+      for await (const page of paginateListObjectsV2({ client: this.client, pageSize: this.listPageSize }, { Bucket: this.bucket, Prefix, Delimiter: '/' })) {
+        for (const o of page.Contents ?? []) {
+          if (!o.Key || o.Key === Prefix) continue;
+          yield { key: this.relative(o.Key), size: o.Size ?? 0, lastModified: o.LastModified ?? new Date(0) };
+        }
+      }
+    } catch (error) {
+      throw s3Error(error, 'list', this.bucket, Prefix);
+    }
+  }
+
+  async delete(key: string, options: { versionId?: string } = {}): Promise<void> {
+    const Key = this.full(key);
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key, VersionId: options.versionId }));
+    } catch (error) {
+      const e = s3Error(error, 'delete', this.bucket, Key);
+      if (e.code !== 'store-not-found') throw e;
+    }
+  }
+
+  async copy(source: string, destination: string, options: { metadata?: Record<string, string> } = {}): Promise<ObjectInfo> {
+    const Key = this.full(destination);
+    const CopySource = `${this.bucket}/${this.full(source).split('/').map(encodeURIComponent).join('/')}`;
+    try {
+      const r = await this.client.send(
+        new CopyObjectCommand({
+          Bucket: this.bucket,
+          Key,
+          CopySource,
+          IfNoneMatch: '*',
+          ...(options.metadata ? { Metadata: options.metadata, MetadataDirective: 'REPLACE' } : {}),
+        }),
+      );
+      const info = await this.head(destination);
+      if (!info) throw new BackupError('store', `s3://${this.bucket}/${Key} is missing right after copy`);
+      if (r.VersionId) info.versionId = r.VersionId;
+      return info;
+    } catch (error) {
+      throw s3Error(error, 'copy to', this.bucket, Key);
+    }
+  }
+
+  async getTags(key: string): Promise<Record<string, string>> {
+    const Key = this.full(key);
+    try {
+      const r = await this.client.send(new GetObjectTaggingCommand({ Bucket: this.bucket, Key }));
+      return Object.fromEntries((r.TagSet ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+    } catch (error) {
+      throw s3Error(error, 'read tags of', this.bucket, Key);
+    }
+  }
+
+  async setTags(key: string, tags: Record<string, string>): Promise<void> {
+    const Key = this.full(key);
+    try {
+      await this.client.send(
+        new PutObjectTaggingCommand({ Bucket: this.bucket, Key, Tagging: { TagSet: Object.entries(tags).map(([k, v]) => ({ Key: k, Value: v })) } }),
+      );
+    } catch (error) {
+      throw s3Error(error, 'tag', this.bucket, Key);
+    }
+  }
+
+  async getRetention(key: string, options: { versionId?: string } = {}): Promise<Retention | undefined> {
+    const Key = this.full(key);
+    try {
+      const r = await this.client.send(new GetObjectRetentionCommand({ Bucket: this.bucket, Key, VersionId: options.versionId }));
+      return fromRetention(r.Retention?.Mode, r.Retention?.RetainUntilDate);
+    } catch (error) {
+      // No retention configured reads as an error on S3 (NoSuchObjectLockConfiguration / InvalidRequest).
+      const name = (error as Error).name;
+      if (name === 'NoSuchObjectLockConfiguration' || name === 'ObjectLockConfigurationNotFoundError' || name === 'InvalidRequest') return undefined;
+      throw s3Error(error, 'read retention of', this.bucket, Key);
+    }
+  }
+
+  async setRetention(key: string, retention: Retention, options: { versionId?: string } = {}): Promise<void> {
+    const Key = this.full(key);
+    try {
+      await this.client.send(
+        new PutObjectRetentionCommand({
+          Bucket: this.bucket,
+          Key,
+          VersionId: options.versionId,
+          Retention: { Mode: retention.mode === 'compliance' ? 'COMPLIANCE' : 'GOVERNANCE', RetainUntilDate: retention.retainUntil },
+        }),
+      );
+    } catch (error) {
+      throw s3Error(error, 'set retention of', this.bucket, Key);
+    }
+  }
+}

@@ -1,0 +1,70 @@
+import type { Readable } from 'node:stream';
+
+export type RetentionMode = 'governance' | 'compliance';
+
+export interface Retention {
+  /** S3 GOVERNANCE/COMPLIANCE; GCS Unlocked/Locked map to governance/compliance. */
+  mode: RetentionMode;
+  retainUntil: Date;
+}
+
+export interface ObjectInfo {
+  /** Key relative to the store's base prefix. */
+  key: string;
+  size: number;
+  lastModified: Date;
+  /** Version id (S3) or generation (GCS) of the object written or described, when the store versions. */
+  versionId?: string;
+  /** User metadata set at write time (lower-case names). Filled by `head`, not by `list`. */
+  metadata?: Record<string, string>;
+}
+
+export interface PutOptions {
+  contentType?: string;
+  metadata?: Record<string, string>;
+  /** Aborting makes `put` reject and leaves no object behind. */
+  signal?: AbortSignal;
+}
+
+export interface GetOptions {
+  /** Inclusive byte range. */
+  start?: number;
+  end?: number;
+}
+
+/**
+ * One interface over S3, GCS and a local directory. Keys are relative to the base prefix of BACKUP_URL
+ * and use "/" as separator. Adapters translate every failure into a BackupError whose code says what
+ * happened (store-not-found, store-exists, store-bucket-missing, store-unreachable, ...).
+ */
+export interface ObjectStore {
+  /** A printable description, e.g. s3://bucket/prefix. */
+  readonly description: string;
+  /**
+   * Streams `body` into a new object. Create-only: rejects with store-exists if the key exists. If the
+   * body errors, the signal aborts or the store fails, rejects and leaves no object (and no orphan parts).
+   */
+  put(key: string, body: Readable | Buffer, options?: PutOptions): Promise<ObjectInfo>;
+  get(key: string, options?: GetOptions): Promise<Readable>;
+  /** undefined when the object does not exist. */
+  head(key: string): Promise<ObjectInfo | undefined>;
+  /**
+   * Objects directly under `dir` (which must end with "/"): a directory boundary, so "etcd-a/" never
+   * yields "etcd-a-2/..." and sub-directories are not descended. Paginates internally.
+   */
+  list(dir: string): AsyncIterable<ObjectInfo>;
+  /** Deletes the object (a version, if given). Missing objects are not an error. */
+  delete(key: string, options?: { versionId?: string }): Promise<void>;
+  /** Server-side copy, create-only on the destination; nothing passes through this process. */
+  copy(source: string, destination: string, options?: { metadata?: Record<string, string> }): Promise<ObjectInfo>;
+  getTags(key: string): Promise<Record<string, string>>;
+  /** Replaces the object's tags (S3 tagging, GCS custom metadata). Allowed on locked objects. */
+  setTags(key: string, tags: Record<string, string>): Promise<void>;
+  /** undefined when the object has no retention. */
+  getRetention(key: string, options?: { versionId?: string }): Promise<Retention | undefined>;
+  setRetention(key: string, retention: Retention, options?: { versionId?: string }): Promise<void>;
+}
+
+export function assertDir(dir: string): void {
+  if (!dir.endsWith('/')) throw new Error(`list() takes a directory ending with "/", got "${dir}"`);
+}

@@ -1,0 +1,97 @@
+import { loadConfig, type Config, type SettingValues } from '../config/config.js';
+import { BackupError, ConfigError } from '../errors.js';
+import { createLogger, type Logger } from '../log.js';
+import { openStore, type ObjectStore } from '../store/index.js';
+import { listTask } from './list.js';
+import { takeSnapshot } from './snapshot.js';
+
+export interface TaskContext {
+  config: Config;
+  store: ObjectStore;
+  log: Logger;
+  signal?: AbortSignal;
+}
+
+/** Task arguments beyond configuration (from CLI flags or the event payload); none for these tasks yet. */
+export type TaskArgs = Record<string, string | boolean | undefined>;
+
+interface TaskDefinition {
+  description: string;
+  /** Event payload / CLI argument names the task accepts. */
+  args: readonly string[];
+  run(context: TaskContext, args: TaskArgs): Promise<{ ok: boolean }>;
+}
+
+export const TASKS = {
+  snapshot: {
+    description: 'Stream a snapshot from a healthy etcd member into the store, check it, and record its manifest',
+    args: [],
+    run: (context) => takeSnapshot(context),
+  },
+  list: {
+    description: "List the cluster's snapshots, newest first, with their state and recorded facts",
+    args: [],
+    run: (context) => listTask(context),
+  },
+} as const satisfies Record<string, TaskDefinition>;
+
+export type TaskName = keyof typeof TASKS;
+
+export function isTaskName(name: string): name is TaskName {
+  return Object.hasOwn(TASKS, name);
+}
+
+export interface RunOptions {
+  args?: TaskArgs;
+  log?: Logger;
+  signal?: AbortSignal;
+  /** Overrides the store named by BACKUP_URL (tests). */
+  store?: ObjectStore;
+}
+
+export interface TaskOutcome {
+  task: TaskName;
+  ok: boolean;
+  durationMs: number;
+  result?: Record<string, unknown>;
+  error?: unknown;
+}
+
+/**
+ * The one way every entry point (CLI, Lambda, Cloud Functions) runs a task: validate configuration
+ * before any I/O, open the store, run, and log exactly one result line with the outcome and figures.
+ */
+export async function runTask(task: TaskName, settings: SettingValues, options: RunOptions = {}): Promise<TaskOutcome> {
+  const started = Date.now();
+  let log = options.log ?? createLogger();
+  try {
+    const config = loadConfig(settings);
+    if (!options.log) log = createLogger({ level: config.logLevel });
+    log = log.child({ task, cluster: config.cluster });
+    const args = options.args ?? {};
+    const definition: TaskDefinition = TASKS[task];
+    const unknown = Object.keys(args).filter((k) => !definition.args.includes(k));
+    if (unknown.length > 0) throw new ConfigError('event', `unknown field(s) for ${task}: ${unknown.join(', ')}`, `accepted: ${definition.args.join(', ') || 'none'}`);
+    const store = options.store ?? openStore(config);
+    const context: TaskContext = { config, store, log, ...(options.signal ? { signal: options.signal } : {}) };
+    const result = (await definition.run(context, args)) as unknown as Record<string, unknown>;
+    const outcome: TaskOutcome = { task, ok: result.ok === true, durationMs: Date.now() - started, result };
+    log.info(`${task} ${outcome.ok ? 'succeeded' : 'finished with problems'}`, { outcome: outcome.ok ? 'success' : 'failure', durationMs: outcome.durationMs, ...summary(result) });
+    return outcome;
+  } catch (error) {
+    const outcome: TaskOutcome = { task, ok: false, durationMs: Date.now() - started, error };
+    log.error(`${task} failed`, { outcome: 'failure', durationMs: outcome.durationMs, error });
+    if (!(error instanceof BackupError)) log.debug('unexpected error', { stack: (error as Error)?.stack });
+    return outcome;
+  }
+}
+
+/** Figures worth a log line (not whole listings). */
+function summary(result: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(result)) {
+    if (Array.isArray(v)) out[`${k}Count`] = v.length;
+    else if (v === null || typeof v !== 'object') out[k] = v;
+  }
+  return out;
+}

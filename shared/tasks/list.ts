@@ -1,0 +1,38 @@
+import { listSnapshots, type SnapshotState } from '../catalogue.js';
+import type { ObjectStore } from '../store/index.js';
+
+export interface ListedSnapshot {
+  key: string;
+  time: string;
+  state: SnapshotState;
+  size: number;
+  revision?: number;
+  requestedRevision: number;
+  totalKey?: number;
+  sha256?: string;
+  etcdVersion?: string;
+  memberId?: string;
+  clusterId?: string;
+}
+
+export interface ListResult {
+  ok: true;
+  cluster: string;
+  store: string;
+  snapshots: ListedSnapshot[];
+}
+
+export async function listTask(deps: { store: ObjectStore; config: { cluster: string } }): Promise<ListResult> {
+  const entries = await listSnapshots(deps.store, deps.config.cluster);
+  return {
+    ok: true,
+    cluster: deps.config.cluster,
+    store: deps.store.description,
+    snapshots: entries.map((e) => {
+      const m = e.manifest;
+      const listed: ListedSnapshot = { key: e.key, time: e.time.toISOString(), state: e.state, size: e.size, requestedRevision: e.requestedRevision };
+      if (m) Object.assign(listed, { revision: m.revision, totalKey: m.totalKey, sha256: m.sha256, etcdVersion: m.etcd.version, memberId: m.etcd.memberId, clusterId: m.etcd.clusterId });
+      return listed;
+    }),
+  };
+}

@@ -1,0 +1,173 @@
+import type { Etcd3 } from 'etcd3';
+import type { Config } from '../config/config.js';
+import { CheckedSnapshotStream } from '../checked-stream.js';
+import { etcdClient } from '../etcd/client.js';
+import { probeMember, rankMembers, type MemberStatus } from '../etcd/select-member.js';
+import { openSnapshotStream } from '../etcd/snapshot-stream.js';
+import { BackupError, describeError, type ErrorReport } from '../errors.js';
+import { manifestKey, snapshotKey } from '../layout.js';
+import type { Logger } from '../log.js';
+import type { SnapshotManifest } from '../manifest.js';
+import type { ObjectStore } from '../store/index.js';
+import { TOOL } from '../version.js';
+
+export interface SnapshotDeps {
+  config: Pick<Config, 'cluster' | 'etcd' | 'snapshotAttempts'>;
+  store: ObjectStore;
+  log: Logger;
+  /** Makes the etcd client for one endpoint; tests may pass their own. */
+  connect?: (endpoint: string) => Etcd3;
+  now?: () => Date;
+  /** Aborting (e.g. a Lambda deadline) stops the stream and aborts the upload. */
+  signal?: AbortSignal;
+}
+
+export interface SnapshotAttempt {
+  endpoint: string;
+  error?: ErrorReport;
+}
+
+export interface SnapshotResult {
+  ok: boolean;
+  key: string;
+  manifestKey: string;
+  size: number;
+  sha256: string;
+  revision: number;
+  totalKey: number;
+  etcdVersion: string;
+  clusterId: string;
+  memberId: string;
+  endpoint: string;
+  durationMs: number;
+  bytesPerSecond: number;
+  problems: SnapshotManifest['checks']['problems'];
+  attempts: SnapshotAttempt[];
+}
+
+/** Errors worth trying on another member; store and integrity failures would just repeat. */
+const RETRYABLE = new Set(['etcd-unreachable', 'etcd-stream', 'snapshot-integrity']);
+
+async function withClients<T>(endpoints: string[], connect: (endpoint: string) => Etcd3, fn: (clients: Map<string, Etcd3>) => Promise<T>): Promise<T> {
+  const clients = new Map(endpoints.map((e) => [e, connect(e)]));
+  try {
+    return await fn(clients);
+  } finally {
+    for (const client of clients.values()) client.close();
+  }
+}
+
+async function streamOnce(deps: SnapshotDeps, member: MemberStatus, client: Etcd3): Promise<SnapshotResult> {
+  const { store, log, config } = deps;
+  const now = deps.now ?? (() => new Date());
+  const source = await openSnapshotStream(client, member.endpoint, { idleTimeoutMs: config.etcd.streamIdleTimeoutMs });
+  const started = now();
+  const key = snapshotKey(config.cluster, started, member.revision);
+  log.info('streaming snapshot', { endpoint: member.endpoint, memberId: member.memberId, key });
+  const checked = new CheckedSnapshotStream();
+  // Any failure on the etcd side fails the checked stream, and so the upload; any failure of the store
+  // destroys the source, which cancels the gRPC call.
+  source.body.on('error', (error) => checked.destroy(error));
+  checked.on('error', (error) => source.cancel(error));
+  const onAbort = () => source.cancel(new BackupError('aborted', 'snapshot aborted', { cause: deps.signal?.reason }));
+  deps.signal?.addEventListener('abort', onAbort, { once: true });
+  let uploaded;
+  try {
+    uploaded = await store.put(key, source.body.pipe(checked), {
+      contentType: 'application/octet-stream',
+      metadata: { 'etcd-cluster': config.cluster, 'etcd-member-id': member.memberId, 'etcd-version': member.version, 'etcd-requested-revision': String(member.revision) },
+      ...(deps.signal ? { signal: deps.signal } : {}),
+    });
+  } finally {
+    deps.signal?.removeEventListener('abort', onAbort);
+  }
+  const report = checked.report;
+  const completed = now();
+  const manifest: SnapshotManifest = {
+    format: 1,
+    key,
+    cluster: config.cluster,
+    createdAt: started.toISOString(),
+    completedAt: completed.toISOString(),
+    size: report.size,
+    sha256: report.sha256,
+    revision: report.revision ?? 0,
+    compactRevision: report.compactRevision ?? 0,
+    requestedRevision: member.revision,
+    totalKey: report.totalKey ?? 0,
+    totalSize: report.totalSize ?? 0,
+    etcd: { version: member.version, clusterId: member.clusterId, memberId: member.memberId, endpoint: member.endpoint, isLeader: member.isLeader },
+    checks: { ok: report.ok, problems: report.problems },
+    tool: TOOL,
+  };
+  if (uploaded.size !== report.size) {
+    await store.delete(key).catch(() => undefined);
+    throw new BackupError('store', `the store holds ${uploaded.size} bytes for ${key} but ${report.size} were sent`, { hint: 'the object was removed; check the store' });
+  }
+  const mKey = manifestKey(key);
+  try {
+    await store.put(mKey, Buffer.from(JSON.stringify(manifest, null, 2)), { contentType: 'application/json' });
+  } catch (error) {
+    // Without its manifest the snapshot is listed as incomplete; remove it if the store lets us.
+    await store.delete(key).catch(() => undefined);
+    throw error;
+  }
+  const durationMs = completed.getTime() - started.getTime();
+  return {
+    ok: report.ok,
+    key,
+    manifestKey: mKey,
+    size: report.size,
+    sha256: report.sha256,
+    revision: manifest.revision,
+    totalKey: manifest.totalKey,
+    etcdVersion: member.version,
+    clusterId: member.clusterId,
+    memberId: member.memberId,
+    endpoint: member.endpoint,
+    durationMs,
+    bytesPerSecond: Math.round(report.size / Math.max(durationMs / 1000, 0.001)),
+    problems: report.problems,
+    attempts: [],
+  };
+}
+
+/**
+ * Takes one snapshot: picks a healthy member, streams Maintenance.Snapshot through the trailer check into
+ * the store, then writes the manifest. A failed stream is retried on the next member (up to
+ * SNAPSHOT_ATTEMPTS); every failed attempt has left nothing in the store.
+ */
+export async function takeSnapshot(deps: SnapshotDeps): Promise<SnapshotResult> {
+  const { config, log } = deps;
+  const connect = deps.connect ?? ((endpoint: string) => etcdClient(config.etcd, endpoint));
+  return withClients(config.etcd.endpoints, connect, async (clients) => {
+    const probes = await Promise.all(config.etcd.endpoints.map((e) => probeMember(e, clients.get(e) as Etcd3)));
+    const { ranked, rejected } = rankMembers(probes);
+    for (const p of rejected) log.warn('etcd member not used', { endpoint: p.endpoint, error: p.error });
+    if (ranked.length === 0) {
+      const first = rejected[0]?.error;
+      throw new BackupError(first?.code ?? 'etcd-unreachable', `no healthy etcd member: ${rejected.map((p) => p.error?.message ?? p.endpoint).join('; ')}`, {
+        cause: first,
+        hint: first?.hint ?? 'check ETCD_ENDPOINTS and the health of the cluster',
+      });
+    }
+    const attempts: SnapshotAttempt[] = [];
+    let lastError: unknown;
+    for (let i = 0; i < config.snapshotAttempts; i++) {
+      const member = ranked[i % ranked.length] as MemberStatus;
+      try {
+        const result = await streamOnce(deps, member, clients.get(member.endpoint) as Etcd3);
+        result.attempts = [...attempts, { endpoint: member.endpoint }];
+        return result;
+      } catch (error) {
+        lastError = error;
+        attempts.push({ endpoint: member.endpoint, error: describeError(error) });
+        const code = error instanceof BackupError ? error.code : 'etcd-stream';
+        if (!RETRYABLE.has(code) || deps.signal?.aborted) break;
+        log.warn('snapshot attempt failed; trying the next member', { attempt: i + 1, endpoint: member.endpoint, error });
+      }
+    }
+    if (lastError instanceof BackupError && attempts.length === 1) throw lastError;
+    throw new BackupError(lastError instanceof BackupError ? lastError.code : 'etcd-stream', `snapshot failed after ${attempts.length} attempt(s): ${attempts.map((a) => `${a.endpoint}: ${a.error?.message}`).join('; ')}`, { cause: lastError });
+  });
+}

@@ -1,0 +1,181 @@
+// One contract, three adapters, each on its real server: local directory, S3 (Ceph radosgw with Object
+// Lock), GCS (the Cloud Storage emulator). Where the GCS emulator cannot honour a request (create-only
+// preconditions, retention) the test says so in its name and checks what can be checked.
+import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../shared/config/config.js';
+import { BackupError } from '../shared/errors.js';
+import { GcsStore, createGcsClient } from '../shared/store/gcs.js';
+import { S3Store, createS3Client } from '../shared/store/s3.js';
+import type { ObjectStore } from '../shared/store/types.js';
+import { BACKEND_KINDS, makeBackend, type Backend } from './support/backends.js';
+import { recordingProxy } from './support/recording-proxy.js';
+import { s3Client } from './support/stores.js';
+
+async function collect(iterable: AsyncIterable<{ key: string }>): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const o of iterable) keys.push(o.key);
+  return keys;
+}
+
+/** A body that yields `chunks` random chunks and then fails, like an etcd stream cut mid-way. */
+function failingBody(chunks: number, chunkSize: number): Readable {
+  let sent = 0;
+  return new Readable({
+    read() {
+      if (sent++ < chunks) this.push(randomBytes(chunkSize));
+      else this.destroy(new Error('source broke mid-stream'));
+    },
+  });
+}
+
+async function rejection(promise: Promise<unknown>): Promise<BackupError> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as BackupError;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe.each(BACKEND_KINDS)('object store contract: %s', (kind) => {
+  let backend: Backend;
+  let store: ObjectStore;
+  beforeAll(async () => {
+    backend = await makeBackend(kind, { objectLock: kind === 's3' });
+    store = backend.store;
+  });
+
+  async function noMultipartLeft(): Promise<void> {
+    if (kind !== 's3') return;
+    const { bucket, prefix } = loadConfig(backend.settings).location as { bucket: string; prefix: string };
+    const client = s3Client();
+    const uploads = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: prefix }));
+    client.destroy();
+    expect(uploads.Uploads ?? []).toEqual([]);
+  }
+
+  it('streams a multi-part object in and out byte for byte, with metadata', async () => {
+    const data = randomBytes(12 * 1024 * 1024 + 123); // more than one 8 MiB S3 part
+    const info = await store.put('c1/big.db', Readable.from([data.subarray(0, 5_000_000), data.subarray(5_000_000)]), { metadata: { 'etcd-cluster': 'c1' } });
+    expect(info.size).toBe(data.length);
+    const back = await buffer(await store.get('c1/big.db'));
+    expect(back.equals(data)).toBe(true);
+    const head = await store.head('c1/big.db');
+    expect(head?.size).toBe(data.length);
+    expect(head?.metadata?.['etcd-cluster']).toBe('c1');
+    const range = await buffer(await store.get('c1/big.db', { start: 10, end: 19 }));
+    expect(range.equals(data.subarray(10, 20))).toBe(true);
+  });
+
+  it('head of a missing object is undefined and get fails with store-not-found', async () => {
+    expect(await store.head('c1/missing.db')).toBeUndefined();
+    expect((await rejection(store.get('c1/missing.db'))).code).toBe('store-not-found');
+  });
+
+  // Ceph RGW ignores If-None-Match on versioned (Object Lock) buckets, so this runs on a plain bucket there.
+  it.skipIf(kind === 'gcs')('refuses to overwrite an existing object (create-only; on S3 in an unversioned bucket)', async () => {
+    const plain = kind === 's3' ? (await makeBackend('s3')).store : store;
+    await plain.put('c1/once.json', Buffer.from('first'));
+    expect((await rejection(plain.put('c1/once.json', Buffer.from('second')))).code).toBe('store-exists');
+    expect((await buffer(await plain.get('c1/once.json'))).toString()).toBe('first');
+  });
+
+  it.runIf(kind === 'gcs')('sends ifGenerationMatch=0 on uploads and copies (the GCS emulator ignores it, so refusal itself is not observable here)', async () => {
+    const config = loadConfig(backend.settings);
+    const proxy = await recordingProxy(config.gcs.emulatorHost as string);
+    try {
+      const { bucket, prefix } = config.location as { bucket: string; prefix: string };
+      const viaProxy = new GcsStore(createGcsClient({ ...config.gcs, emulatorHost: proxy.url }), bucket, prefix);
+      await viaProxy.put('c1/once.json', Buffer.from('first'));
+      await viaProxy.copy('c1/once.json', 'c1/once-copy.json');
+      const writes = proxy.requests.filter((r) => r.startsWith('POST'));
+      expect(writes.length).toBeGreaterThanOrEqual(2);
+      for (const write of writes) expect(write).toContain('ifGenerationMatch=0');
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('leaves no object and no parts when the body fails mid-stream', async () => {
+    const error = await rejection(store.put('c1/broken.db', failingBody(20, 1024 * 1024)));
+    expect(error).toBeInstanceOf(Error);
+    expect(await store.head('c1/broken.db')).toBeUndefined();
+    expect(await collect(store.list('c1/'))).not.toContain('c1/broken.db');
+    await noMultipartLeft();
+  });
+
+  it('leaves nothing when the upload is aborted through its signal', async () => {
+    const controller = new AbortController();
+    const body = new Readable({ read() { this.push(randomBytes(1024 * 1024)); } });
+    const pending = store.put('c1/aborted.db', body, { signal: controller.signal });
+    setTimeout(() => controller.abort(new Error('deadline')), 300);
+    const error = await rejection(pending);
+    expect(error.code).toBe('aborted');
+    expect(await store.head('c1/aborted.db')).toBeUndefined();
+    await noMultipartLeft();
+  });
+
+  it('lists with a directory boundary: etcd-a/ never sees etcd-a-2/ nor sub-directories', async () => {
+    for (const key of ['etcd-a/1.db', 'etcd-a/2.db', 'etcd-a-2/1.db', 'etcd-a/sub/3.db', 'etcd-ab/1.db']) await store.put(key, Buffer.from(key));
+    expect((await collect(store.list('etcd-a/'))).sort()).toEqual(['etcd-a/1.db', 'etcd-a/2.db']);
+    expect(await collect(store.list('etcd-a-2/'))).toEqual(['etcd-a-2/1.db']);
+  });
+
+  it.skipIf(kind === 'local')('paginates listings (page size 7, 20 objects)', async () => {
+    const config = loadConfig(backend.settings);
+    const { bucket, prefix } = config.location as { bucket: string; prefix: string };
+    const paged = kind === 's3' ? new S3Store(createS3Client(config.s3), bucket, prefix, { partSize: config.s3.partSize, queueSize: 1 }, 7) : new GcsStore(createGcsClient(config.gcs), bucket, prefix, 7);
+    const keys = Array.from({ length: 20 }, (_, i) => `paged/${String(i).padStart(2, '0')}.db`);
+    await Promise.all(keys.map((k) => paged.put(k, Buffer.from(k))));
+    expect((await collect(paged.list('paged/'))).sort()).toEqual(keys);
+  });
+
+  it('deletes, and deleting a missing object is not an error', async () => {
+    await store.put('c1/doomed.db', Buffer.from('x'));
+    await store.delete('c1/doomed.db');
+    expect(await store.head('c1/doomed.db')).toBeUndefined();
+    await store.delete('c1/doomed.db');
+  });
+
+  it('copies server-side to a new key', async () => {
+    const data = randomBytes(300_000);
+    await store.put('c1/original.db', data, { metadata: { 'etcd-cluster': 'c1' } });
+    const copied = await store.copy('c1/original.db', 'c1/copy.db');
+    expect(copied.size).toBe(data.length);
+    expect((await buffer(await store.get('c1/copy.db'))).equals(data)).toBe(true);
+  });
+
+  it('sets and reads tags without changing the object', async () => {
+    await store.put('c1/tagged.db', Buffer.from('body'));
+    await store.setTags('c1/tagged.db', { 'x-etcd-snapshot-exclude': 'true' });
+    expect(await store.getTags('c1/tagged.db')).toMatchObject({ 'x-etcd-snapshot-exclude': 'true' });
+    await store.setTags('c1/tagged.db', { other: 'v' });
+    const tags = await store.getTags('c1/tagged.db');
+    expect(tags).toMatchObject({ other: 'v' });
+    expect(tags['x-etcd-snapshot-exclude']).toBeUndefined();
+    expect((await buffer(await store.get('c1/tagged.db'))).toString()).toBe('body');
+  });
+
+  it.runIf(kind === 's3')('sets and reads object retention; the locked version cannot be deleted', async () => {
+    const info = await store.put('c1/locked.db', Buffer.from('locked'));
+    const retainUntil = new Date(Date.now() + 60_000);
+    await store.setRetention('c1/locked.db', { mode: 'governance', retainUntil }, { versionId: info.versionId as string });
+    const retention = await store.getRetention('c1/locked.db', { versionId: info.versionId as string });
+    expect(retention?.mode).toBe('governance');
+    expect(Math.abs((retention?.retainUntil.getTime() ?? 0) - retainUntil.getTime())).toBeLessThan(1000);
+    expect((await rejection(store.delete('c1/locked.db', { versionId: info.versionId as string }))).code).toBe('store-access-denied');
+    // Tags can still change on a locked object (exclusion marks rely on it).
+    await store.setTags('c1/locked.db', { 'x-etcd-snapshot-exclude': 'true' });
+    expect(await store.getTags('c1/locked.db')).toMatchObject({ 'x-etcd-snapshot-exclude': 'true' });
+  });
+
+  it.runIf(kind === 'local')('has no retention and says so when asked to set one', async () => {
+    await store.put('c1/plain.db', Buffer.from('x'));
+    expect(await store.getRetention('c1/plain.db')).toBeUndefined();
+    expect((await rejection(store.setRetention('c1/plain.db', { mode: 'governance', retainUntil: new Date() }))).code).toBe('store-unsupported');
+  });
+});

@@ -1,0 +1,47 @@
+// The three stores the product supports, each on its real local service, described the way a user
+// configures them (settings), so tests can run tasks in-process or the CLI as a child process.
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, type SettingValues } from '../../shared/config/config.js';
+import { openStore, type ObjectStore } from '../../shared/store/index.js';
+import { createS3Bucket, gcsService, s3Service, uniqueBucketName } from './stores.js';
+
+export type BackendKind = 'local' | 's3' | 'gcs';
+export const BACKEND_KINDS: BackendKind[] = ['local', 's3', 'gcs'];
+
+export interface Backend {
+  kind: BackendKind;
+  /** BACKUP_URL and the endpoint settings for this store. */
+  settings: SettingValues;
+  /** Extra process environment (cloud credentials) for child processes. */
+  env: Record<string, string>;
+  store: ObjectStore;
+}
+
+/** A fresh, empty location (a new bucket or directory) on the given store. */
+export async function makeBackend(kind: BackendKind, options: { objectLock?: boolean; prefix?: string } = {}): Promise<Backend> {
+  const prefix = options.prefix ?? 'backups/etcd';
+  let settings: SettingValues;
+  let env: Record<string, string> = {};
+  if (kind === 'local') {
+    settings = { BACKUP_URL: `file://${await mkdtemp(join(tmpdir(), 'store-'))}` };
+  } else if (kind === 's3') {
+    const s3 = s3Service();
+    const bucket = await createS3Bucket(uniqueBucketName('s3'), { objectLock: options.objectLock ?? false });
+    settings = {
+      BACKUP_URL: `s3://${bucket}/${prefix}`,
+      AWS_ENDPOINT_URL_S3: s3.endpoint,
+      AWS_REGION: s3.region,
+      S3_FORCE_PATH_STYLE: 'true',
+      AWS_REQUEST_CHECKSUM_CALCULATION: 'when_required',
+    };
+    env = { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey };
+  } else {
+    const gcs = gcsService();
+    settings = { BACKUP_URL: `gs://${uniqueBucketName('gcs')}/${prefix}`, STORAGE_EMULATOR_HOST: gcs.emulatorHost, GOOGLE_CLOUD_PROJECT: gcs.projectId };
+  }
+  // In-process SDK clients read credentials from the environment, as they do in a function.
+  Object.assign(process.env, env);
+  return { kind, settings, env, store: openStore(loadConfig(settings)) };
+}

@@ -1,0 +1,137 @@
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { freePort } from './ports.js';
+
+const execFileP = promisify(execFile);
+
+export interface EtcdTls {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+  /** Require client certificates signed by caFile. */
+  clientCertAuth?: boolean;
+}
+
+export interface EtcdMember {
+  name: string;
+  clientUrl: string;
+  dataDir: string;
+  process: ChildProcess;
+}
+
+export interface EtcdCluster {
+  endpoints: string[];
+  members: EtcdMember[];
+  /** Runs etcdctl (API v3) against the cluster and returns stdout. */
+  etcdctl(args: string[], opts?: { endpoints?: string[]; extraEnv?: Record<string, string> }): Promise<string>;
+  kill(memberIndex: number, signal?: NodeJS.Signals): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface StartEtcdOptions {
+  members?: number;
+  tls?: EtcdTls;
+  /** Start from an existing data directory (a restored snapshot); single member only. */
+  dataDir?: string;
+  name?: string;
+  initialClusterToken?: string;
+  extraArgs?: string[];
+}
+
+async function waitHealthy(cluster: EtcdCluster, deadlineMs: number): Promise<void> {
+  const until = Date.now() + deadlineMs;
+  let lastError: unknown;
+  while (Date.now() < until) {
+    try {
+      await cluster.etcdctl(['endpoint', 'health']);
+      return;
+    } catch (error) {
+      lastError = error;
+      await new Promise((r) => setTimeout(r, 150));
+    }
+  }
+  throw new Error(`etcd did not become healthy: ${String(lastError)}`);
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+/** Starts real etcd 3.4 members on free loopback ports, each in its own temp data dir. */
+export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdCluster> {
+  const count = options.members ?? 1;
+  const scheme = options.tls ? 'https' : 'http';
+  const root = await mkdtemp(join(tmpdir(), 'etcd-test-'));
+  const specs: { name: string; clientPort: number; peerPort: number; dataDir: string }[] = [];
+  for (let i = 0; i < count; i++) {
+    specs.push({
+      name: options.name ?? `m${i}`,
+      clientPort: await freePort(),
+      peerPort: await freePort(),
+      dataDir: options.dataDir ?? join(root, `m${i}`),
+    });
+  }
+  const initialCluster = specs.map((s) => `${s.name}=http://127.0.0.1:${s.peerPort}`).join(',');
+  const members: EtcdMember[] = specs.map((s) => {
+    const clientUrl = `${scheme}://127.0.0.1:${s.clientPort}`;
+    const args = [
+      '--name', s.name,
+      '--data-dir', s.dataDir,
+      '--listen-client-urls', clientUrl,
+      '--advertise-client-urls', clientUrl,
+      '--listen-peer-urls', `http://127.0.0.1:${s.peerPort}`,
+      '--initial-advertise-peer-urls', `http://127.0.0.1:${s.peerPort}`,
+      '--initial-cluster', initialCluster,
+      '--initial-cluster-token', options.initialClusterToken ?? `tok-${s.clientPort}`,
+      '--heartbeat-interval', '50',
+      '--election-timeout', '500',
+      '--quota-backend-bytes', String(8 * 1024 ** 3),
+      ...(options.tls
+        ? ['--cert-file', options.tls.certFile, '--key-file', options.tls.keyFile, '--trusted-ca-file', options.tls.caFile,
+           ...(options.tls.clientCertAuth ? ['--client-cert-auth'] : [])]
+        : []),
+      ...(options.extraArgs ?? []),
+    ];
+    const child = spawn('etcd', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    child.stderr?.on('data', (d: Buffer) => { log = (log + d.toString()).slice(-20_000); });
+    child.on('exit', (code) => { if (code && code !== 0) process.stderr.write(`etcd ${s.name} exited ${code}: ${log.slice(-2000)}\n`); });
+    return { name: s.name, clientUrl, dataDir: s.dataDir, process: child };
+  });
+
+  const tlsArgs = options.tls
+    ? ['--cacert', options.tls.caFile, ...(options.tls.clientCertAuth ? ['--cert', options.tls.certFile, '--key', options.tls.keyFile] : [])]
+    : [];
+  const cluster: EtcdCluster = {
+    endpoints: members.map((m) => m.clientUrl),
+    members,
+    async etcdctl(args, opts = {}) {
+      const { stdout } = await execFileP('etcdctl', ['--endpoints', (opts.endpoints ?? cluster.endpoints).join(','), ...tlsArgs, ...args], {
+        env: { ...process.env, ETCDCTL_API: '3', ...opts.extraEnv },
+        maxBuffer: 64 * 1024 * 1024,
+      });
+      return stdout;
+    },
+    async kill(index, signal = 'SIGKILL') {
+      const member = members[index];
+      if (!member) throw new Error(`no member ${index}`);
+      member.process.kill(signal);
+      await exited(member.process);
+    },
+    async stop() {
+      await Promise.all(members.map(async (m) => { m.process.kill('SIGTERM'); await exited(m.process); }));
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+  try {
+    await waitHealthy(cluster, 20_000);
+  } catch (error) {
+    await cluster.stop();
+    throw error;
+  }
+  return cluster;
+}
