@@ -2,7 +2,7 @@
 // platform (dependencies inlined, etcd3's .proto files copied next to the bundle).
 import { build } from 'esbuild';
 import { cp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const FRAMEWORK = '@google-cloud/functions-framework';
@@ -22,6 +22,7 @@ const banner = {
     "import { createRequire as __createRequire } from 'node:module';",
     "import { fileURLToPath as __fileURLToPath } from 'node:url';",
     'const require = __createRequire(import.meta.url);',
+    "const __etcd3ProtoPath = __fileURLToPath(new URL('./proto/rpc.proto', import.meta.url));",
   ].join('\n'),
 };
 
@@ -31,9 +32,11 @@ const etcd3Protos = {
   setup(b) {
     b.onLoad({ filter: /etcd3[\\/]lib[\\/]connection-pool\.js$/ }, async (args) => {
       const source = await readFile(args.path, 'utf8');
-      const patched = source.replace('`${__dirname}/../proto/rpc.proto`', "__fileURLToPath(new URL('./proto/rpc.proto', import.meta.url))");
+      // A plain identifier from the banner: import.meta here would make esbuild treat this CommonJS
+      // file as an ES module.
+      const patched = source.replace('`${__dirname}/../proto/rpc.proto`', '__etcd3ProtoPath');
       if (patched === source) throw new Error('etcd3 proto path not found: update scripts/build.mjs for this etcd3 version');
-      return { contents: patched, loader: 'js' };
+      return { contents: patched, loader: 'js', resolveDir: dirname(args.path) };
     });
   },
 };
@@ -53,6 +56,8 @@ for (const name of await readdir(functionsDir)) {
       banner,
       plugins: [etcd3Protos],
       minify: true,
+      // Some dependencies check class names at run time (node-fetch: "instanceof AbortSignal").
+      keepNames: true,
       legalComments: 'linked',
       // The Cloud Functions runtime loads the module through its own functions-framework; registrations
       // must reach that copy, so the framework stays a dependency instead of being bundled.

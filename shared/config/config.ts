@@ -121,13 +121,18 @@ export function loadConfig(values: SettingValues, cwd = process.cwd()): Config {
   const partSize = parseSize('S3_PART_SIZE', required('S3_PART_SIZE'));
   if (partSize < 5 * 1024 ** 2 || partSize > 5 * 1024 ** 3) throw new ConfigError('S3_PART_SIZE', 'must be between 5MiB and 5GiB (S3 multipart limits)');
 
+  const endpoints = parseEndpoints(required('ETCD_ENDPOINTS'));
+  const ca = readPem('ETCD_CA_FILE', get('ETCD_CA_FILE'));
+  // etcd3 would speak TLS to http:// endpoints once credentials are set; say so instead of guessing.
+  if ((ca || cert) && endpoints.some((e) => e.startsWith('http:'))) {
+    throw new ConfigError('ETCD_ENDPOINTS', 'TLS files are set but some endpoints use http://', 'use https:// endpoints with ETCD_CA_FILE / ETCD_CERT_FILE');
+  }
   const etcd: EtcdConfig = {
-    endpoints: parseEndpoints(required('ETCD_ENDPOINTS')),
+    endpoints,
     dialTimeoutMs: parseDuration('ETCD_DIAL_TIMEOUT', required('ETCD_DIAL_TIMEOUT')),
     streamIdleTimeoutMs: parseDuration('ETCD_STREAM_IDLE_TIMEOUT', required('ETCD_STREAM_IDLE_TIMEOUT')),
   };
   if (username !== undefined && password !== undefined) Object.assign(etcd, { username, password });
-  const ca = readPem('ETCD_CA_FILE', get('ETCD_CA_FILE'));
   if (ca) etcd.ca = ca;
   if (cert && key) Object.assign(etcd, { cert, key });
 

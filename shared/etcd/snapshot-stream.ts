@@ -14,14 +14,28 @@ export interface SnapshotStream {
  * refusing member fails here, before any object is created in the store. Backpressure: the body is read
  * on demand, and grpc-js only asks the HTTP/2 stream for more when the consumer does.
  */
+type GrpcStream = Readable & { cancel(): void };
+interface ConnectionPool {
+  withConnection<T>(service: 'Maintenance', fn: (args: { client: { snapshot(request: object, metadata: unknown): GrpcStream }; metadata: unknown }) => T): Promise<T>;
+}
+
+/**
+ * etcd3 1.1.2's `maintenance.snapshot()` passes the auth metadata where grpc expects the request message,
+ * so the token is never sent and etcd with auth enabled answers "user name is empty" / "user not found".
+ * Open the call on the library's own connection (same channel, TLS and token) with the arguments in order.
+ */
+function startSnapshotCall(client: Etcd3): Promise<GrpcStream> {
+  const pool = (client.maintenance as unknown as { client: ConnectionPool }).client;
+  return pool.withConnection('Maintenance', ({ client: grpc, metadata }) => grpc.snapshot({}, metadata));
+}
+
 export async function openSnapshotStream(client: Etcd3, endpoint: string, options: { idleTimeoutMs: number }): Promise<SnapshotStream> {
-  let call: Awaited<ReturnType<Etcd3['maintenance']['snapshot']>>;
+  let stream: GrpcStream;
   try {
-    call = await client.maintenance.snapshot();
+    stream = await startSnapshotCall(client);
   } catch (error) {
     throw etcdError(error, endpoint, 'snapshot from');
   }
-  const stream = call as unknown as Readable & { cancel(): void };
   let failure: Error | undefined;
   let timer: NodeJS.Timeout | undefined;
   const cancel = (reason: Error) => {

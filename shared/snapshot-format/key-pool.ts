@@ -35,7 +35,9 @@ export class KeyPool {
     const header = end - start > this.cap ? length | TRUNCATED : length;
     this.block[at] = header & 0xff;
     this.block[at + 1] = header >>> 8;
-    this.block.set(b.subarray(start, start + length), at + 2);
+    // Keys are mostly a few dozen bytes: a loop beats allocating a subarray view per key.
+    const block = this.block;
+    for (let i = 0; i < length; i++) block[at + 2 + i] = b[start + i]!;
     this.used = at + 2 + length;
     return (this.blocks.length - 1) * BLOCK_SIZE + at;
   }

@@ -125,9 +125,9 @@ export class PageTable {
 
   /** Bytes held by the columns, for the memory bound. */
   get byteLength(): number {
-    const columns = [this.kind, this.count, this.overflow, this.first, this.last, this.traits, this.branchChild, this.branchKey];
-    if (this.crc) columns.push(this.crc);
-    if (this.crcBytes) columns.push(this.crcBytes);
-    return columns.reduce((sum, c) => sum + c.byteLength, 0);
+    const columns: (Column | undefined)[] = [
+      this.kind, this.count, this.overflow, this.first, this.last, this.traits, this.branchChild, this.branchKey, this.crc, this.crcBytes,
+    ];
+    return columns.reduce((sum, c) => sum + (c?.byteLength ?? 0), 0);
   }
 }

@@ -19,6 +19,7 @@ function fsError(error: unknown, action: string, key: string): BackupError {
   if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
     return new BackupError('store-access-denied', `${action} ${key}: permission denied`, { cause: error, hint: 'check that the directory of BACKUP_URL is writable by this user' });
   }
+  if (code === 'ENOTDIR') return new BackupError('store', `${action} ${key}: part of the path is a file, not a directory`, { cause: error, hint: 'BACKUP_URL must name a directory' });
   return new BackupError('store', `${action} ${key} failed: ${(error as Error).message}`, { cause: error });
 }
 
@@ -79,8 +80,9 @@ export class LocalStore implements ObjectStore {
       if (options.signal?.aborted) throw new BackupError('aborted', `upload of ${key} aborted`, { cause: options.signal.reason ?? error });
       throw (error as NodeJS.ErrnoException).code ? fsError(error, 'write', key) : error;
     } finally {
-      await rm(temp, { force: true });
-      await rm(tempSidecar, { force: true });
+      // Cleanup must not mask the error that got us here.
+      await rm(temp, { force: true }).catch(() => undefined);
+      await rm(tempSidecar, { force: true }).catch(() => undefined);
     }
     const info = await this.head(key);
     if (!info) throw new BackupError('store', `${key} vanished right after it was written`);

@@ -11,8 +11,8 @@ export interface EtcdTls {
   caFile: string;
   certFile: string;
   keyFile: string;
-  /** Require client certificates signed by caFile. */
-  clientCertAuth?: boolean;
+  /** Require client certificates signed by caFile; etcdctl then uses this one. */
+  client?: { certFile: string; keyFile: string };
 }
 
 export interface EtcdMember {
@@ -34,10 +34,8 @@ export interface EtcdCluster {
 export interface StartEtcdOptions {
   members?: number;
   tls?: EtcdTls;
-  /** Start from an existing data directory (a restored snapshot); single member only. */
-  dataDir?: string;
-  name?: string;
-  initialClusterToken?: string;
+  /** Restore every member from this snapshot file (`etcdctl snapshot restore`) before starting. */
+  restoreFrom?: string;
   extraArgs?: string[];
 }
 
@@ -69,13 +67,20 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdClu
   const specs: { name: string; clientPort: number; peerPort: number; dataDir: string }[] = [];
   for (let i = 0; i < count; i++) {
     specs.push({
-      name: options.name ?? `m${i}`,
+      name: `m${i}`,
       clientPort: await freePort(),
       peerPort: await freePort(),
-      dataDir: options.dataDir ?? join(root, `m${i}`),
+      dataDir: join(root, `m${i}`),
     });
   }
   const initialCluster = specs.map((s) => `${s.name}=http://127.0.0.1:${s.peerPort}`).join(',');
+  const token = `tok-${specs[0]?.clientPort}`;
+  if (options.restoreFrom) {
+    for (const s of specs) {
+      await execFileP('etcdctl', ['snapshot', 'restore', options.restoreFrom, '--name', s.name, '--data-dir', s.dataDir, '--initial-cluster', initialCluster,
+        '--initial-cluster-token', token, '--initial-advertise-peer-urls', `http://127.0.0.1:${s.peerPort}`], { env: { ...process.env, ETCDCTL_API: '3' } });
+    }
+  }
   const members: EtcdMember[] = specs.map((s) => {
     const clientUrl = `${scheme}://127.0.0.1:${s.clientPort}`;
     const args = [
@@ -86,13 +91,13 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdClu
       '--listen-peer-urls', `http://127.0.0.1:${s.peerPort}`,
       '--initial-advertise-peer-urls', `http://127.0.0.1:${s.peerPort}`,
       '--initial-cluster', initialCluster,
-      '--initial-cluster-token', options.initialClusterToken ?? `tok-${s.clientPort}`,
+      '--initial-cluster-token', token,
       '--heartbeat-interval', '50',
       '--election-timeout', '500',
       '--quota-backend-bytes', String(8 * 1024 ** 3),
       ...(options.tls
         ? ['--cert-file', options.tls.certFile, '--key-file', options.tls.keyFile, '--trusted-ca-file', options.tls.caFile,
-           ...(options.tls.clientCertAuth ? ['--client-cert-auth'] : [])]
+           ...(options.tls.client ? ['--client-cert-auth'] : [])]
         : []),
       ...(options.extraArgs ?? []),
     ];
@@ -104,7 +109,7 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdClu
   });
 
   const tlsArgs = options.tls
-    ? ['--cacert', options.tls.caFile, ...(options.tls.clientCertAuth ? ['--cert', options.tls.certFile, '--key', options.tls.keyFile] : [])]
+    ? ['--cacert', options.tls.caFile, ...(options.tls.client ? ['--cert', options.tls.client.certFile, '--key', options.tls.client.keyFile] : [])]
     : [];
   const cluster: EtcdCluster = {
     endpoints: members.map((m) => m.clientUrl),

@@ -1,0 +1,103 @@
+// The etcd-backup command as users run it (the built bin), against real etcd and the local store.
+import { execFile } from 'node:child_process';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SETTINGS } from '../shared/config/settings.js';
+import { makeBackend, type Backend } from './support/backends.js';
+import { writeSampleData } from './support/data.js';
+import { startEtcd, type EtcdCluster } from './support/etcd.js';
+
+const execFileP = promisify(execFile);
+const BIN = resolve(import.meta.dirname, '../bin/etcd-backup.js');
+
+interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<CliRun> {
+  // Only what the test names: no settings leak in from the developer's environment.
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !SETTINGS.some((s) => s.env === k)));
+  try {
+    const { stdout, stderr } = await execFileP(process.execPath, [BIN, ...args], { env: { ...clean, ...env } });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('etcd-backup CLI', () => {
+  let etcd: EtcdCluster;
+  let backend: Backend;
+  beforeAll(async () => {
+    etcd = await startEtcd();
+    await writeSampleData(etcd.endpoints, { smallKeys: 50 });
+    backend = await makeBackend('local');
+  });
+  afterAll(async () => {
+    await etcd?.stop();
+  });
+
+  it('--help documents every command, setting, env var and default', async () => {
+    const { code, stdout } = await cli(['--help']);
+    expect(code).toBe(0);
+    for (const command of ['snapshot', 'list']) expect(stdout).toContain(command);
+    for (const s of SETTINGS) {
+      expect(stdout).toContain(s.flag);
+      expect(stdout).toContain(s.env);
+      if ('default' in s) expect(stdout).toContain(s.default);
+    }
+  });
+
+  it('snapshot --json prints exactly one JSON document on stdout and logs only to stderr', async () => {
+    const run = await cli(['snapshot', '--json'], { ETCD_ENDPOINTS: etcd.endpoints[0], BACKUP_URL: backend.settings.BACKUP_URL, CLUSTER_NAME: 'cli' });
+    expect(run.code).toBe(0);
+    const doc = JSON.parse(run.stdout) as { ok: boolean; key: string; revision: number; sha256: string };
+    expect(doc.ok).toBe(true);
+    expect(doc.key).toMatch(/^cli\/\d{8}T\d{6}\.\d{3}Z-r\d{20}-[0-9a-f]{8}\.db$/);
+    expect(doc.sha256).toMatch(/^[0-9a-f]{64}$/);
+    for (const line of run.stderr.trim().split('\n')) expect(() => JSON.parse(line)).not.toThrow();
+  });
+
+  it('flags override env vars', async () => {
+    const run = await cli(['list', '--json', '--cluster', 'cli', '--backup-url', backend.settings.BACKUP_URL as string], { CLUSTER_NAME: 'other', BACKUP_URL: 'file:///nonexistent' });
+    expect(run.code).toBe(0);
+    const doc = JSON.parse(run.stdout) as { cluster: string; snapshots: { key: string; state: string }[] };
+    expect(doc.cluster).toBe('cli');
+    expect(doc.snapshots.length).toBeGreaterThanOrEqual(1);
+    expect(doc.snapshots[0]?.state).toBe('complete');
+  });
+
+  it('list prints a table on a terminal', async () => {
+    const run = await cli(['list', '--cluster', 'cli', '--backup-url', backend.settings.BACKUP_URL as string]);
+    expect(run.code).toBe(0);
+    expect(run.stdout.split('\n')[0]).toMatch(/^TIME\s+KEY\s+SIZE\s+REVISION\s+KEYS\s+STATE/);
+    expect(run.stdout).toContain('complete');
+  });
+
+  it('a bad setting exits 2 with one JSON error naming it, before any I/O', async () => {
+    const run = await cli(['snapshot', '--json', '--cluster', '../escape'], { BACKUP_URL: backend.settings.BACKUP_URL });
+    expect(run.code).toBe(2);
+    const doc = JSON.parse(run.stdout) as { ok: boolean; error: { code: string; message: string; hint: string } };
+    expect(doc.ok).toBe(false);
+    expect(doc.error.code).toBe('config');
+    expect(doc.error.message).toContain('CLUSTER_NAME');
+  });
+
+  it('a failed run exits 1 with the cause and a hint', async () => {
+    const run = await cli(['snapshot', '--etcd-endpoints', 'http://127.0.0.1:9', '--etcd-dial-timeout', '500ms', '--backup-url', backend.settings.BACKUP_URL as string]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('http://127.0.0.1:9');
+    expect(run.stderr).toContain('hint:');
+  });
+
+  it('unknown commands and flags are usage errors (exit 2)', async () => {
+    expect((await cli(['frobnicate'])).code).toBe(2);
+    expect((await cli(['list', '--no-such-flag'])).code).toBe(2);
+    const json = await cli(['list', '--json', '--no-such-flag']);
+    expect(JSON.parse(json.stdout).ok).toBe(false);
+  });
+});

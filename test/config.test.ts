@@ -1,0 +1,105 @@
+// Configuration is validated once, before any I/O, and every error names the setting at fault.
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../shared/config/config.js';
+import { SETTINGS } from '../shared/config/settings.js';
+import { parseDuration, parseSize } from '../shared/config/units.js';
+import { ConfigError } from '../shared/errors.js';
+import { parseBackupUrl } from '../shared/store/location.js';
+
+function configError(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('defaults', () => {
+  it('back up the local etcd into ./backups of the working directory', () => {
+    const config = loadConfig({}, '/work/here');
+    expect(config.location).toEqual({ kind: 'file', root: '/work/here/backups' });
+    expect(config.etcd.endpoints).toEqual(['http://127.0.0.1:2379']);
+    expect(config.cluster).toBe('default');
+    expect(config.etcd.dialTimeoutMs).toBe(5000);
+    expect(config.s3).toMatchObject({ region: 'us-east-1', forcePathStyle: false, checksum: 'WHEN_SUPPORTED', partSize: 8 * 1024 * 1024, queueSize: 2 });
+  });
+
+  it('every setting has an env var, a flag and a description', () => {
+    for (const s of SETTINGS) {
+      expect(s.env).toMatch(/^[A-Z0-9_]+$/);
+      expect(s.flag).toMatch(/^--[a-z0-9-]+$/);
+      expect(s.description.length).toBeGreaterThan(10);
+    }
+    expect(new Set(SETTINGS.map((s) => s.flag)).size).toBe(SETTINGS.length);
+  });
+});
+
+describe('BACKUP_URL', () => {
+  it('parses the three stores', () => {
+    expect(parseBackupUrl('s3://my-bucket/backups/etcd')).toEqual({ kind: 's3', bucket: 'my-bucket', prefix: 'backups/etcd' });
+    expect(parseBackupUrl('gs://my-bucket')).toEqual({ kind: 'gcs', bucket: 'my-bucket', prefix: '' });
+    expect(parseBackupUrl('s3://my-bucket/p/')).toEqual({ kind: 's3', bucket: 'my-bucket', prefix: 'p' });
+    expect(parseBackupUrl('file:///var/backups/')).toEqual({ kind: 'file', root: '/var/backups' });
+  });
+
+  it.each([
+    ['s3://bucket/../other', 'segment'],
+    ['s3://bucket/a//b', 'segment'],
+    ['s3://bucket/./a', 'segment'],
+    ['file://relative/dir', 'host'],
+    ['file:///var/../etc', 'absolute'],
+    ['s3://UPPER/x', 'bucket name'],
+    ['s3://a/x', 'bucket name'],
+    ['ftp://host/x', 'scheme'],
+    ['/just/a/path', 'not a URL'],
+  ])('refuses %s (%s)', (url, words) => {
+    const error = configError(() => parseBackupUrl(url));
+    expect(error.setting).toBe('BACKUP_URL');
+    expect(error.message).toContain(words);
+  });
+});
+
+describe('validation names the setting', () => {
+  it.each([
+    [{ CLUSTER_NAME: '../etcd' }, 'CLUSTER_NAME'],
+    [{ CLUSTER_NAME: 'a/b' }, 'CLUSTER_NAME'],
+    [{ CLUSTER_NAME: '.hidden' }, 'CLUSTER_NAME'],
+    [{ CLUSTER_NAME: 'x'.repeat(101) }, 'CLUSTER_NAME'],
+    [{ ETCD_ENDPOINTS: 'localhost:2379' }, 'ETCD_ENDPOINTS'],
+    [{ ETCD_ENDPOINTS: 'grpc://10.0.0.1:2379' }, 'ETCD_ENDPOINTS'],
+    [{ ETCD_ENDPOINTS: ' , ' }, 'ETCD_ENDPOINTS'],
+    [{ ETCD_ENDPOINTS: 'http://10.0.0.1:2379/v3' }, 'ETCD_ENDPOINTS'],
+    [{ ETCD_USERNAME: 'root' }, 'ETCD_PASSWORD'],
+    [{ ETCD_CERT_FILE: '/nonexistent/client.crt' }, 'ETCD_CERT_FILE'],
+    [{ ETCD_CERT_FILE: '-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----' }, 'ETCD_KEY_FILE'],
+    [{ ETCD_DIAL_TIMEOUT: '5' }, 'ETCD_DIAL_TIMEOUT'],
+    [{ S3_PART_SIZE: '1MiB' }, 'S3_PART_SIZE'],
+    [{ S3_FORCE_PATH_STYLE: 'maybe' }, 'S3_FORCE_PATH_STYLE'],
+    [{ SNAPSHOT_ATTEMPTS: '0' }, 'SNAPSHOT_ATTEMPTS'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ AWS_REQUEST_CHECKSUM_CALCULATION: 'never' }, 'AWS_REQUEST_CHECKSUM_CALCULATION'],
+  ])('%o -> %s', (values, setting) => {
+    const error = configError(() => loadConfig(values));
+    expect(error.setting).toBe(setting);
+    expect(error.message.startsWith(`${setting}: `)).toBe(true);
+  });
+
+  it('refuses TLS files with http:// endpoints rather than silently switching protocol', () => {
+    const pem = '-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----';
+    expect(configError(() => loadConfig({ ETCD_CA_FILE: pem, ETCD_ENDPOINTS: 'http://127.0.0.1:2379' })).setting).toBe('ETCD_ENDPOINTS');
+  });
+});
+
+describe('units', () => {
+  it('parses durations and sizes with units', () => {
+    expect(parseDuration('X', '90s')).toBe(90_000);
+    expect(parseDuration('X', '36h')).toBe(36 * 3_600_000);
+    expect(parseDuration('X', '30d')).toBe(30 * 86_400_000);
+    expect(parseDuration('X', '250ms')).toBe(250);
+    expect(parseSize('X', '8MiB')).toBe(8 * 1024 * 1024);
+    expect(parseSize('X', '5MB')).toBe(5_000_000);
+    expect(parseSize('X', '1024')).toBe(1024);
+  });
+});

@@ -1,0 +1,67 @@
+// Which member serves the snapshot, and failing over when one is down.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError } from '../shared/errors.js';
+import { rankMembers, MAX_APPLIED_LAG, type Probe } from '../shared/etcd/select-member.js';
+import { BackupError } from '../shared/errors.js';
+import type { SnapshotResult } from '../shared/tasks/snapshot.js';
+import { makeBackend } from './support/backends.js';
+import { writeSampleData } from './support/data.js';
+import { startEtcd, type EtcdCluster } from './support/etcd.js';
+import { run } from './support/run.js';
+
+function probe(endpoint: string, fields: { leader?: boolean; applied?: number; cluster?: string; error?: string } = {}): Probe {
+  const p: Probe = {
+    endpoint,
+    status: { endpoint, clusterId: fields.cluster ?? 'c1', memberId: endpoint, version: '3.4.23', isLeader: fields.leader ?? false, raftTerm: 2, raftAppliedIndex: fields.applied ?? 100, dbSize: 1, revision: 5 },
+  };
+  if (fields.error) p.error = new BackupError('etcd-unreachable', fields.error);
+  return p;
+}
+
+describe('member ranking (pure function over status probes)', () => {
+  it('prefers followers, then the most up-to-date, then the configured order', () => {
+    const { ranked } = rankMembers([probe('a', { leader: true, applied: 120 }), probe('b', { applied: 100 }), probe('c', { applied: 110 }), probe('d', { applied: 110 })]);
+    expect(ranked.map((m) => m.endpoint)).toEqual(['c', 'd', 'b', 'a']);
+  });
+
+  it('leaves out unreachable members and followers lagging beyond the limit', () => {
+    const { ranked, rejected } = rankMembers([probe('a', { leader: true, applied: MAX_APPLIED_LAG + 500 }), probe('b', { applied: 100 }), { endpoint: 'c', error: new BackupError('etcd-unreachable', 'down') }]);
+    expect(ranked.map((m) => m.endpoint)).toEqual(['a']);
+    expect(rejected.map((p) => p.endpoint).sort()).toEqual(['b', 'c']);
+  });
+
+  it('refuses endpoints of different clusters', () => {
+    expect(() => rankMembers([probe('a'), probe('b', { cluster: 'c2' })])).toThrow(ConfigError);
+  });
+});
+
+describe('a three-member cluster', () => {
+  let etcd: EtcdCluster;
+  beforeAll(async () => {
+    etcd = await startEtcd({ members: 3 });
+    await writeSampleData(etcd.endpoints, { smallKeys: 100 });
+  });
+  afterAll(async () => {
+    await etcd?.stop();
+  });
+
+  it('snapshots from a follower when all members are healthy', async () => {
+    const backend = await makeBackend('local');
+    const outcome = await run('snapshot', { ...backend.settings, ETCD_ENDPOINTS: etcd.endpoints.join(','), CLUSTER_NAME: 'c' });
+    expect(outcome.ok).toBe(true);
+    const result = outcome.result as unknown as SnapshotResult;
+    const status = JSON.parse(await etcd.etcdctl(['endpoint', 'status', '-w', 'json'], { endpoints: [result.endpoint] })) as { Status: { leader: string; header: { member_id: string } } }[];
+    const member = status[0]?.Status;
+    expect(member?.leader).not.toBe(member?.header.member_id);
+  });
+
+  it('fails over to a healthy member when the first endpoint is down', async () => {
+    await etcd.kill(0);
+    const backend = await makeBackend('local');
+    const outcome = await run('snapshot', { ...backend.settings, ETCD_ENDPOINTS: etcd.endpoints.join(','), CLUSTER_NAME: 'c', ETCD_DIAL_TIMEOUT: '1s' });
+    expect(outcome.error).toBeUndefined();
+    const result = outcome.result as unknown as SnapshotResult;
+    expect(result.endpoint).not.toBe(etcd.endpoints[0]);
+    expect(outcome.log.some((line) => line.includes('etcd member not used') && line.includes(etcd.endpoints[0] as string))).toBe(true);
+  });
+});

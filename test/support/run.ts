@@ -1,0 +1,56 @@
+import { createWriteStream } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { SettingValues } from '../../shared/config/config.js';
+import { createLogger, type Logger } from '../../shared/log.js';
+import type { ObjectStore } from '../../shared/store/index.js';
+import { runTask, type RunOptions, type TaskName, type TaskOutcome } from '../../shared/tasks/index.js';
+
+const execFileP = promisify(execFile);
+
+/** A logger that keeps its lines for assertions (and prints nothing). */
+export function memoryLogger(onLine?: (entry: Record<string, unknown>) => void): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  const logger = createLogger({
+    level: 'debug',
+    write: (line) => {
+      lines.push(line);
+      onLine?.(JSON.parse(line) as Record<string, unknown>);
+    },
+  });
+  return Object.assign(logger, { lines });
+}
+
+export async function run(task: TaskName, settings: SettingValues, options: RunOptions = {}): Promise<TaskOutcome & { log: string[] }> {
+  const log = memoryLogger();
+  const outcome = await runTask(task, settings, { log, ...options });
+  return { ...outcome, log: log.lines };
+}
+
+export async function download(store: ObjectStore, key: string): Promise<string> {
+  const file = join(await mkdtemp(join(tmpdir(), 'download-')), 'snapshot.db');
+  await pipeline(await store.get(key), createWriteStream(file));
+  return file;
+}
+
+export interface EtcdctlStatus {
+  hash: number;
+  revision: number;
+  totalKey: number;
+  totalSize: number;
+}
+
+export async function snapshotStatus(file: string): Promise<EtcdctlStatus> {
+  const { stdout } = await execFileP('etcdctl', ['snapshot', 'status', file, '-w', 'json'], { env: { ...process.env, ETCDCTL_API: '3' } });
+  return JSON.parse(stdout) as EtcdctlStatus;
+}
+
+export async function storedKeys(store: ObjectStore, dir: string): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const o of store.list(dir)) keys.push(o.key);
+  return keys.sort();
+}
