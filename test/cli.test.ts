@@ -100,4 +100,29 @@ describe('etcd-backup CLI', () => {
     const json = await cli(['list', '--json', '--no-such-flag']);
     expect(JSON.parse(json.stdout).ok).toBe(false);
   });
+
+  it('never prints the etcd password or the TLS private key, even on failure paths', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { makePki } = await import('./support/tls.js');
+    const pki = await makePki();
+    const key = await readFile(pki.clientKeyFile, 'utf8');
+    const keyBody = key.split('\n')[1] as string;
+    for (const args of [['snapshot'], ['snapshot', '--json'], ['snapshot', '--json', '--log-level', 'debug']]) {
+      const run = await cli(args, {
+        ETCD_ENDPOINTS: etcd.endpoints[0]?.replace('http:', 'https:'),
+        ETCD_USERNAME: 'root',
+        ETCD_PASSWORD: 'hunter2-very-secret',
+        ETCD_CA_FILE: pki.caFile,
+        ETCD_CERT_FILE: pki.clientCertFile,
+        ETCD_KEY_FILE: key,
+        ETCD_DIAL_TIMEOUT: '1s',
+        BACKUP_URL: backend.settings.BACKUP_URL,
+      });
+      expect(run.code).toBe(1);
+      const printed = run.stdout + run.stderr;
+      expect(printed.length).toBeGreaterThan(0);
+      expect(printed).not.toContain('hunter2-very-secret');
+      expect(printed).not.toContain(keyBody);
+    }
+  });
 });

@@ -103,3 +103,16 @@ describe('units', () => {
     expect(parseSize('X', '1024')).toBe(1024);
   });
 });
+
+describe('README', () => {
+  it('documents every setting with its env var, flag and default', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8');
+    for (const s of SETTINGS) {
+      const row = readme.split('\n').find((line) => line.startsWith(`| \`${s.env}\` |`));
+      expect(row, s.env).toBeDefined();
+      expect(row).toContain(`\`${s.flag}\``);
+      expect(row).toContain('default' in s ? `\`${s.default}\`` : '(unset)');
+    }
+  });
+});
