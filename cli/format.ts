@@ -1,5 +1,6 @@
 import type { ListResult } from '../shared/tasks/list.js';
 import type { SnapshotResult } from '../shared/tasks/snapshot.js';
+import type { VerifyResult } from '../shared/tasks/verify.js';
 
 export function humanSize(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -19,9 +20,11 @@ function table(rows: string[][]): string {
 
 export function formatList(result: ListResult): string {
   if (result.snapshots.length === 0) return `no snapshots of cluster "${result.cluster}" in ${result.store}`;
-  const rows = [['TIME', 'KEY', 'SIZE', 'REVISION', 'KEYS', 'STATE']];
+  const rows = [['TIME', 'KEY', 'SIZE', 'REVISION', 'KEYS', 'STATE', 'VERIFIED', 'EXCLUDED']];
   for (const s of result.snapshots) {
-    rows.push([s.time, s.key, humanSize(s.size), String(s.revision ?? '-'), String(s.totalKey ?? '-'), s.state]);
+    const verified = s.verified ? `${s.verified.ok ? 'ok' : 'FAILED'} ${s.verified.at}` : '-';
+    const excluded = s.excluded ? `yes${s.excluded.reason ? ` (${s.excluded.reason})` : ''}` : '-';
+    rows.push([s.time, s.key, humanSize(s.size), String(s.revision ?? '-'), String(s.totalKey ?? '-'), s.state, verified, excluded]);
   }
   return table(rows);
 }
@@ -30,6 +33,16 @@ export function formatSnapshot(result: SnapshotResult): string {
   const lines = [
     `stored ${result.key} (${humanSize(result.size)}, revision ${result.revision}, ${result.totalKey} keys) from ${result.endpoint} in ${(result.durationMs / 1000).toFixed(1)} s`,
     `sha256 ${result.sha256}`,
+  ];
+  for (const p of result.problems) lines.push(`problem: ${p.kind}: ${p.message}`);
+  return lines.join('\n');
+}
+
+export function formatVerify(result: VerifyResult): string {
+  const lines = [
+    `${result.ok ? 'OK' : 'FAILED'} ${result.key} (${humanSize(result.size)}, revision ${result.revision ?? '?'}, ${result.totalKey ?? '?'} keys) verified in ${(result.durationMs / 1000).toFixed(1)} s`,
+    `sha256 ${result.sha256}`,
+    `recorded as ${result.recordKey}`,
   ];
   for (const p of result.problems) lines.push(`problem: ${p.kind}: ${p.message}`);
   return lines.join('\n');

@@ -1,9 +1,12 @@
 import { SETTINGS } from '../shared/config/settings.js';
-import { TASKS } from '../shared/tasks/index.js';
+import { argFlag, taskArgs, TASKS, type TaskName } from '../shared/tasks/index.js';
 import { TOOL } from '../shared/version.js';
 
 export function helpText(): string {
-  const commands = Object.entries(TASKS).map(([name, t]) => `  ${name.padEnd(10)} ${t.description}`);
+  const commands = Object.entries(TASKS).flatMap(([name, t]) => [
+    `  ${name.padEnd(10)} ${t.description}`,
+    ...Object.entries(taskArgs(name as TaskName)).map(([arg, spec]) => `  ${''.padEnd(10)}   ${(argFlag(arg) + (spec.type === 'string' ? ' VALUE' : '')).padEnd(24)} ${spec.description}`),
+  ]);
   const width = Math.max(...SETTINGS.map((s) => s.flag.length + (('boolean' in s) ? 0 : 6)));
   const settings = SETTINGS.map((s) => {
     const flag = ('boolean' in s) ? s.flag : `${s.flag} VALUE`;

@@ -3,11 +3,19 @@ import { settingsFromEnv, type SettingValues } from '../shared/config/config.js'
 import { SETTINGS } from '../shared/config/settings.js';
 import { BackupError, describeError, formatError } from '../shared/errors.js';
 import { redactSecrets } from '../shared/redact.js';
-import { isTaskName, runTask, TASKS } from '../shared/tasks/index.js';
+import { argFlag, isTaskName, runTask, taskArgs, TASKS, type TaskArgs, type TaskName } from '../shared/tasks/index.js';
 import type { ListResult } from '../shared/tasks/list.js';
 import type { SnapshotResult } from '../shared/tasks/snapshot.js';
-import { formatList, formatSnapshot } from './format.js';
+import type { VerifyResult } from '../shared/tasks/verify.js';
+import { formatList, formatSnapshot, formatVerify } from './format.js';
 import { helpText } from './help.js';
+
+/** Human-readable output per command (without --json). */
+const HUMAN: Record<TaskName, (result: Record<string, unknown>) => string> = {
+  snapshot: (r) => formatSnapshot(r as unknown as SnapshotResult),
+  verify: (r) => formatVerify(r as unknown as VerifyResult),
+  list: (r) => formatList(r as unknown as ListResult),
+};
 
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
@@ -27,6 +35,7 @@ export async function main(argv: string[]): Promise<number> {
     ['json', { type: 'boolean' }],
     ['help', { type: 'boolean', short: 'h' }],
     ...SETTINGS.map((s) => [s.flag.slice(2), { type: 'boolean' in s ? 'boolean' : 'string' }]),
+    ...Object.keys(TASKS).flatMap((task) => Object.entries(taskArgs(task as TaskName)).map(([name, spec]) => [argFlag(name).slice(2), { type: spec.type }])),
   ]) as Record<string, { type: 'boolean' | 'string'; short?: string }>;
   const json = argv.includes('--json');
   let parsed;
@@ -49,12 +58,21 @@ export async function main(argv: string[]): Promise<number> {
     const value = values[s.flag.slice(2)];
     if (value !== undefined) settings[s.env] = String(value);
   }
-  const outcome = await runTask(command, settings);
+  const args: TaskArgs = {};
+  const own = taskArgs(command);
+  for (const task of Object.keys(TASKS) as TaskName[]) {
+    for (const name of Object.keys(taskArgs(task))) {
+      const value = values[argFlag(name).slice(2)];
+      if (value === undefined) continue;
+      if (!(name in own)) return usageError(`${argFlag(name)} is not an option of ${command}`, json);
+      args[name] = value;
+    }
+  }
+  const outcome = await runTask(command, settings, { args });
   if (json) {
     print(JSON.stringify(outcome.ok || outcome.result ? outcome.result : { ok: false, error: describeError(outcome.error) }, null, 2));
   } else if (outcome.result) {
-    if (command === 'snapshot') print(formatSnapshot(outcome.result as unknown as SnapshotResult));
-    else print(formatList(outcome.result as unknown as ListResult));
+    print(HUMAN[command](outcome.result));
   } else {
     process.stderr.write(redactSecrets(`etcd-backup ${command}: ${formatError(outcome.error)}`) + '\n');
   }

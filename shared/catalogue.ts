@@ -1,14 +1,24 @@
 import { text } from 'node:stream/consumers';
-import { clusterDir, manifestKey, MANIFEST_SUFFIX, newestFirst, parseSnapshotKey } from './layout.js';
+import { classifyKey, clusterDir, manifestKey, newestFirst } from './layout.js';
 import { isManifest, type SnapshotManifest } from './manifest.js';
 import type { ObjectStore } from './store/index.js';
 
 /**
- * complete: snapshot and manifest present, structure checks passed.
+ * complete: snapshot and manifest present, structure checks passed while streaming.
  * failed-checks: complete, but the checks made while streaming found problems (never restored).
  * incomplete: no manifest (the run died after the upload, or the manifest write failed).
  */
 export type SnapshotState = 'complete' | 'failed-checks' | 'incomplete';
+
+/** The tag (S3 object tag, GCS custom metadata) that marks a snapshot restore and "latest" must skip. */
+export const EXCLUDE_TAG = 'x-etcd-snapshot-exclude';
+export const EXCLUDE_REASON_TAG = 'x-etcd-snapshot-exclude-reason';
+
+export interface Verification {
+  ok: boolean;
+  time: Date;
+  key: string;
+}
 
 export interface SnapshotEntry {
   key: string;
@@ -18,9 +28,15 @@ export interface SnapshotEntry {
   size: number;
   state: SnapshotState;
   manifest?: SnapshotManifest;
+  /** The newest verification record (its outcome is in its name). */
+  verification?: Verification;
+  /** Objects that belong to this snapshot and go with it: manifest, verification records. */
+  sidecars: string[];
+  /** Filled by loadDetails: the exclusion mark, if any. */
+  excluded?: { reason?: string };
 }
 
-const MANIFEST_READS_IN_PARALLEL = 16;
+const READS_IN_PARALLEL = 16;
 
 async function readManifest(store: ObjectStore, key: string): Promise<SnapshotManifest | undefined> {
   try {
@@ -31,31 +47,80 @@ async function readManifest(store: ObjectStore, key: string): Promise<SnapshotMa
   }
 }
 
-/** The snapshots of one cluster, newest first. Only keys under `<cluster>/` are ever looked at. */
+/**
+ * The snapshots of one cluster, newest first, from one listing of `<cluster>/` (a directory boundary: no
+ * other cluster's objects are ever looked at). Manifests and exclusion marks are not read here: see
+ * loadDetails, which callers run on the entries they need.
+ */
 export async function listSnapshots(store: ObjectStore, cluster: string): Promise<SnapshotEntry[]> {
-  const entries: SnapshotEntry[] = [];
-  const manifests = new Set<string>();
+  const entries = new Map<string, SnapshotEntry>();
+  const sidecars: { snapshot: string; key: string; verification?: Verification }[] = [];
   for await (const object of store.list(clusterDir(cluster))) {
-    if (object.key.endsWith(MANIFEST_SUFFIX)) {
-      manifests.add(object.key);
-      continue;
+    const what = classifyKey(object.key, cluster);
+    if (what?.kind === 'snapshot') {
+      entries.set(object.key, { key: object.key, time: what.name.time, requestedRevision: what.name.revision, size: object.size, state: 'incomplete', sidecars: [] });
+    } else if (what?.kind === 'manifest') {
+      sidecars.push({ snapshot: what.snapshot, key: object.key });
+    } else if (what?.kind === 'verification') {
+      sidecars.push({ snapshot: what.snapshot, key: object.key, verification: { ok: what.ok, time: what.time, key: object.key } });
     }
-    const name = parseSnapshotKey(object.key, cluster);
-    if (name) entries.push({ key: name.key, time: name.time, requestedRevision: name.revision, size: object.size, state: 'incomplete' });
   }
-  entries.sort(newestFirst);
-  const pending = entries.filter((e) => manifests.has(manifestKey(e.key)));
-  for (let i = 0; i < pending.length; i += MANIFEST_READS_IN_PARALLEL) {
-    await Promise.all(
-      pending.slice(i, i + MANIFEST_READS_IN_PARALLEL).map(async (entry) => {
-        const manifest = await readManifest(store, manifestKey(entry.key));
-        // A manifest must describe this very object; one that does not is treated as absent.
-        if (manifest && manifest.key === entry.key && manifest.size === entry.size) {
-          entry.manifest = manifest;
-          entry.state = manifest.checks.ok ? 'complete' : 'failed-checks';
-        }
-      }),
-    );
+  for (const sidecar of sidecars) {
+    const entry = entries.get(sidecar.snapshot);
+    if (!entry) continue;
+    entry.sidecars.push(sidecar.key);
+    const v = sidecar.verification;
+    if (v && (!entry.verification || v.key > entry.verification.key)) entry.verification = v;
   }
-  return entries;
+  return [...entries.values()].sort(newestFirst);
+}
+
+/** Reads the manifest (setting the state) and the exclusion mark of each entry, in parallel. */
+export async function loadDetails(store: ObjectStore, entries: SnapshotEntry[]): Promise<void> {
+  for (let i = 0; i < entries.length; i += READS_IN_PARALLEL) {
+    await Promise.all(entries.slice(i, i + READS_IN_PARALLEL).map((entry) => loadEntryDetails(store, entry)));
+  }
+}
+
+async function loadEntryDetails(store: ObjectStore, entry: SnapshotEntry): Promise<void> {
+  const mKey = manifestKey(entry.key);
+  const [manifest, tags] = await Promise.all([
+    entry.sidecars.includes(mKey) ? readManifest(store, mKey) : Promise.resolve(undefined),
+    store.getTags(entry.key).catch(() => ({}) as Record<string, string>),
+  ]);
+  // A manifest must describe this very object; one that does not is treated as absent.
+  if (manifest && manifest.key === entry.key && manifest.size === entry.size) {
+    entry.manifest = manifest;
+    entry.state = manifest.checks.ok ? 'complete' : 'failed-checks';
+  }
+  if (tags[EXCLUDE_TAG] === 'true') {
+    const reason = tags[EXCLUDE_REASON_TAG];
+    entry.excluded = reason ? { reason } : {};
+  }
+}
+
+export interface Selection {
+  /** Only snapshots whose newest verification passed. */
+  requireVerified?: boolean;
+}
+
+/**
+ * A snapshot fit for use: complete, not excluded, and not failed by its newest verification (and, when
+ * asked, verified). Details must have been loaded.
+ */
+export function isGood(entry: SnapshotEntry, selection: Selection = {}): boolean {
+  if (entry.state !== 'complete' || entry.excluded) return false;
+  if (entry.verification && !entry.verification.ok) return false;
+  return !selection.requireVerified || entry.verification?.ok === true;
+}
+
+/** The newest entry that `accept`s, loading details only as far down the list as needed. */
+export async function findNewest(store: ObjectStore, entries: SnapshotEntry[], accept: (entry: SnapshotEntry) => boolean): Promise<SnapshotEntry | undefined> {
+  for (let i = 0; i < entries.length; i += READS_IN_PARALLEL) {
+    const batch = entries.slice(i, i + READS_IN_PARALLEL);
+    await loadDetails(store, batch);
+    const found = batch.find(accept);
+    if (found) return found;
+  }
+  return undefined;
 }

@@ -3,32 +3,51 @@ import { randomBytes } from 'node:crypto';
 /**
  * Object layout (a compatibility promise, documented in the README):
  *
- *   <prefix>/<cluster>/<yyyymmddThhmmss.mmmZ>-r<revision, 20 digits>-<8 hex>.db             the snapshot
- *   <prefix>/<cluster>/<yyyymmddThhmmss.mmmZ>-r<revision, 20 digits>-<8 hex>.manifest.json  its manifest
+ *   <prefix>/<cluster>/<stamp>-r<revision, 20 digits>-<8 hex>.db                            the snapshot
+ *   <prefix>/<cluster>/<stamp>-r<revision, 20 digits>-<8 hex>.manifest.json                 its manifest
+ *   <prefix>/<cluster>/<stamp>-r<revision, 20 digits>-<8 hex>.verify-<stamp>-<4 hex>-<ok|failed>.json
+ *                                                                                             a verification
  *
- * The time is when etcd started sending the snapshot (UTC, fixed width), the revision is the cluster
- * revision the chosen member reported just before, and the random part keeps two runs in the same
- * millisecond apart. Plain byte order of the names is therefore (time, revision, random) order.
- * A snapshot counts as complete only once its manifest exists: the manifest is written after the
- * snapshot object has been uploaded and checked.
+ * <stamp> is a UTC time, fixed width: yyyymmddThhmmss.mmmZ. The snapshot's time is when etcd started
+ * sending it, the revision is the cluster revision the chosen member reported just before, and the random
+ * part keeps two runs in the same millisecond apart. Plain byte order of the names is therefore
+ * (time, revision, random) order. A snapshot counts as complete only once its manifest exists: the
+ * manifest is written after the snapshot object has been uploaded and checked. Verification records carry
+ * their outcome in the name, so a listing alone tells which snapshots verified.
  */
 export const SNAPSHOT_SUFFIX = '.db';
 export const MANIFEST_SUFFIX = '.manifest.json';
 
-const NAME = /^(\d{8}T\d{6}\.\d{3}Z)-r(\d{20})-([0-9a-f]{8})\.db$/;
+const STAMP = String.raw`\d{8}T\d{6}\.\d{3}Z`;
+const BASE = String.raw`(${STAMP})-r(\d{20})-[0-9a-f]{8}`;
+const SNAPSHOT = new RegExp(`^${BASE}\\.db$`);
+const MANIFEST = new RegExp(`^(${BASE})\\.manifest\\.json$`);
+const VERIFICATION = new RegExp(`^(${BASE})\\.verify-(${STAMP})-[0-9a-f]{4}-(ok|failed)\\.json$`);
 
 export function clusterDir(cluster: string): string {
   return `${cluster}/`;
 }
 
 function compactTimestamp(time: Date): string {
+  const year = time.getUTCFullYear();
+  if (year < 1000 || year > 9999) throw new RangeError(`time ${time.toISOString()} out of range for a key`);
   return time.toISOString().replace(/[-:]/g, '');
 }
 
+function parseStamp(stamp: string): Date {
+  return new Date(`${stamp.slice(0, 4)}-${stamp.slice(4, 6)}-${stamp.slice(6, 8)}T${stamp.slice(9, 11)}:${stamp.slice(11, 13)}:${stamp.slice(13)}`);
+}
+
 export function snapshotKey(cluster: string, time: Date, revision: number, random: Buffer = randomBytes(4)): string {
-  const year = time.getUTCFullYear();
-  if (year < 1000 || year > 9999) throw new RangeError(`time ${time.toISOString()} out of range for a snapshot key`);
   return `${clusterDir(cluster)}${compactTimestamp(time)}-r${String(revision).padStart(20, '0')}-${random.toString('hex').slice(0, 8)}${SNAPSHOT_SUFFIX}`;
+}
+
+export function manifestKey(snapshot: string): string {
+  return snapshot.slice(0, -SNAPSHOT_SUFFIX.length) + MANIFEST_SUFFIX;
+}
+
+export function verificationKey(snapshot: string, time: Date, ok: boolean, random: Buffer = randomBytes(2)): string {
+  return `${snapshot.slice(0, -SNAPSHOT_SUFFIX.length)}.verify-${compactTimestamp(time)}-${random.toString('hex').slice(0, 4)}-${ok ? 'ok' : 'failed'}.json`;
 }
 
 export interface SnapshotName {
@@ -39,21 +58,35 @@ export interface SnapshotName {
   revision: number;
 }
 
-/** Parses a snapshot key of the given cluster; anything else (another cluster, a stray file) is undefined. */
-export function parseSnapshotKey(key: string, cluster: string): SnapshotName | undefined {
+export type ClusterObject =
+  | { kind: 'snapshot'; name: SnapshotName }
+  | { kind: 'manifest'; snapshot: string }
+  | { kind: 'verification'; snapshot: string; time: Date; ok: boolean };
+
+/** What an object under `<cluster>/` is; undefined for anything this tool did not write. */
+export function classifyKey(key: string, cluster: string): ClusterObject | undefined {
   const dir = clusterDir(cluster);
   if (!key.startsWith(dir)) return undefined;
-  const match = NAME.exec(key.slice(dir.length));
-  if (!match) return undefined;
-  const [, stamp = '', revision = ''] = match;
-  const iso = `${stamp.slice(0, 4)}-${stamp.slice(4, 6)}-${stamp.slice(6, 8)}T${stamp.slice(9, 11)}:${stamp.slice(11, 13)}:${stamp.slice(13)}`;
-  const time = new Date(iso);
-  if (Number.isNaN(time.getTime())) return undefined;
-  return { key, cluster, time, revision: Number(revision) };
+  const name = key.slice(dir.length);
+  const snapshot = SNAPSHOT.exec(name);
+  if (snapshot) {
+    const time = parseStamp(snapshot[1] as string);
+    if (Number.isNaN(time.getTime())) return undefined;
+    return { kind: 'snapshot', name: { key, cluster, time, revision: Number(snapshot[2]) } };
+  }
+  const manifest = MANIFEST.exec(name);
+  if (manifest) return { kind: 'manifest', snapshot: `${dir}${manifest[1]}${SNAPSHOT_SUFFIX}` };
+  const verification = VERIFICATION.exec(name);
+  if (verification) {
+    return { kind: 'verification', snapshot: `${dir}${verification[1]}${SNAPSHOT_SUFFIX}`, time: parseStamp(verification[4] as string), ok: verification[5] === 'ok' };
+  }
+  return undefined;
 }
 
-export function manifestKey(snapshot: string): string {
-  return snapshot.slice(0, -SNAPSHOT_SUFFIX.length) + MANIFEST_SUFFIX;
+/** Parses a snapshot key of the given cluster; anything else (another cluster, a sidecar) is undefined. */
+export function parseSnapshotKey(key: string, cluster: string): SnapshotName | undefined {
+  const object = classifyKey(key, cluster);
+  return object?.kind === 'snapshot' ? object.name : undefined;
 }
 
 /** Newest first; names sort by (time, revision, random) so plain comparison is the documented order. */

@@ -125,4 +125,24 @@ describe('etcd-backup CLI', () => {
       expect(printed).not.toContain(keyBody);
     }
   });
+
+  it('verify --json checks the latest snapshot; --key picks one; a damaged one exits 1', async () => {
+    const env = { ETCD_ENDPOINTS: etcd.endpoints[0], BACKUP_URL: backend.settings.BACKUP_URL, CLUSTER_NAME: 'cli' };
+    const latest = await cli(['verify', '--json'], env);
+    expect(latest.code).toBe(0);
+    const doc = JSON.parse(latest.stdout) as { ok: boolean; key: string; revision: number };
+    expect(doc.ok).toBe(true);
+    const { writeFile } = await import('node:fs/promises');
+    const { fileURLToPath } = await import('node:url');
+    const file = `${fileURLToPath(backend.settings.BACKUP_URL as string)}/${doc.key}`;
+    const { readFile } = await import('node:fs/promises');
+    const bytes = await readFile(file);
+    const { snapshotKey } = await import('../shared/layout.js');
+    const damagedKey = snapshotKey('cli', new Date(), 1);
+    await writeFile(`${fileURLToPath(backend.settings.BACKUP_URL as string)}/${damagedKey}`, bytes.subarray(0, 8192));
+    const damaged = await cli(['verify', '--key', damagedKey], env);
+    expect(damaged.code).toBe(1);
+    expect(damaged.stdout).toContain('FAILED');
+    expect((await cli(['list', '--key', 'x'], env)).code).toBe(2);
+  });
 });

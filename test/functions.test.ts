@@ -109,4 +109,16 @@ describe('function entry points', () => {
     const bad = await capturing(() => post(getTestServer('snapshotHttp'), { unknown: 1 }, { 'content-type': 'application/json' }));
     expect(bad.value?.status).toBe(400);
   });
+
+  it('Lambda: the verify bundle checks the key given in the event', async () => {
+    const backend = await configure('s3', 'lambda-verify');
+    const snap = (await import(dist('snapshot/aws/index.mjs'))) as { handler: (e: unknown, c: unknown) => Promise<Record<string, unknown>> };
+    const taken = await capturing(() => snap.handler({}, { getRemainingTimeInMillis: () => 300_000 }));
+    const key = taken.value?.key as string;
+    const { handler } = (await import(dist('verify/aws/index.mjs'))) as { handler: (e: unknown, c: unknown) => Promise<Record<string, unknown>> };
+    const run = await capturing(() => handler({ key }, { getRemainingTimeInMillis: () => 300_000 }));
+    expect(run.error).toBeUndefined();
+    expect(run.value).toMatchObject({ ok: true, key });
+    expect((await storedKeys(backend.store, 'lambda-verify/')).filter((k) => k.includes('.verify-'))).toHaveLength(1);
+  });
 });

@@ -15,7 +15,7 @@ export const FREELIST_PAGE = 0x10;
 export const BUCKET_LEAF_FLAG = 0x01;
 
 export const MAGIC = 0xed0cdaed;
-export const VERSION = 2;
+const VERSION = 2;
 /** meta.freelist when the freelist is not persisted (etcd 3.4 runs bbolt with NoFreelistSync). */
 export const NO_FREELIST = Number.MAX_SAFE_INTEGER;
 /** The meta struct ends here: header (16) + 64 bytes; its checksum covers [16, 72). */
@@ -39,17 +39,6 @@ export function u64(b: Uint8Array, o: number): number {
   const high = u32(b, o + 4);
   if (high >= 0x200000) return Number.MAX_SAFE_INTEGER;
   return high * 0x100000000 + u32(b, o);
-}
-
-export interface PageHeader {
-  id: number;
-  flags: number;
-  count: number;
-  overflow: number;
-}
-
-export function readPageHeader(b: Uint8Array, o: number): PageHeader {
-  return { id: u64(b, o), flags: u16(b, o + 8), count: u16(b, o + 10), overflow: u32(b, o + 12) };
 }
 
 export interface Meta {
@@ -83,7 +72,7 @@ export function decodeMeta(b: Uint8Array, o: number): Meta {
 }
 
 /** bbolt sizes pages by the OS page size: a power of two; anything else means the meta lies. */
-export function isPlausiblePageSize(size: number): boolean {
+function isPlausiblePageSize(size: number): boolean {
   return size >= MIN_PAGE_SIZE && size <= MAX_PAGE_SIZE && (size & (size - 1)) === 0;
 }
 

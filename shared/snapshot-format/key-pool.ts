@@ -10,7 +10,9 @@ const BLOCK_BITS = 20;
 const BLOCK_SIZE = 1 << BLOCK_BITS;
 const TRUNCATED = 0x8000;
 /** The cap can never exceed what the 15-bit length holds. */
-export const MAX_KEY_CAP = TRUNCATED - 1;
+const MAX_KEY_CAP = TRUNCATED - 1;
+/** Keys of bucket `key` (18 bytes) must stay whole: the revision is read from them. */
+const MIN_KEY_CAP = 32;
 /** No key: a leaf with no elements, or an open range end. */
 export const NO_KEY = -1;
 
@@ -20,7 +22,7 @@ export class KeyPool {
   private used = BLOCK_SIZE; // forces a block on the first add
 
   constructor(readonly cap: number) {
-    if (cap < 1 || cap > MAX_KEY_CAP) throw new RangeError(`key cap must be 1..${MAX_KEY_CAP}`);
+    if (!(cap >= MIN_KEY_CAP && cap <= MAX_KEY_CAP)) throw new RangeError(`maxKeyBytes must be ${MIN_KEY_CAP}..${MAX_KEY_CAP}`);
   }
 
   /** Stores b[start, end), cut to the cap, and returns its reference. */

@@ -8,7 +8,6 @@ import type { ProblemKind } from './report.js';
 export const PageKind = {
   /** Never seen: past the end of the stream, or structure scanning was off. */
   UNSEEN: 0,
-  META: 1,
   BRANCH: 2,
   LEAF: 3,
   FREELIST: 4,

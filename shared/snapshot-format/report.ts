@@ -100,10 +100,6 @@ export class ProblemList {
     this.items.push(problem);
   }
 
-  has(kind: ProblemKind): boolean {
-    return this.items.some((p) => p.kind === kind);
-  }
-
   /** The problems, with a closing 'more-problems' entry if some were dropped. */
   list(): Problem[] {
     if (this.dropped === 0) return this.items;

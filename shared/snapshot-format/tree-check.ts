@@ -44,7 +44,8 @@ interface PageRef {
 class BucketWalk {
   rows = 0;
   lastKey = NO_KEY;
-  compactValue: Uint8Array | undefined;
+  /** finishedCompactRev's value, and the page it sits in. */
+  compactValue: { value: Uint8Array; page: number } | undefined;
   readonly buckets: { element: BucketElement; host: number }[] = [];
   constructor(readonly name: string, readonly hashed: boolean, readonly isRoot = false) {}
 }
@@ -86,10 +87,15 @@ class TreeCheck {
       this.walkBucket(element, host, walk, 1);
       facts.totalKey += walk.rows;
       if (name === KEY_BUCKET) this.readRevision(walk, facts);
-      if (name === META_BUCKET && walk.compactValue) this.readCompactRevision(walk.compactValue, facts);
+      if (name === META_BUCKET && walk.compactValue) this.readCompactRevision(walk.compactValue.value, walk.compactValue.page, facts);
     }
     for (const name of REQUIRED_BUCKETS) {
-      if (!seen.has(name)) this.problems.add('missing-bucket', `etcd bucket '${name}' is missing from the root bucket`);
+      if (!seen.has(name)) {
+        this.problems.add('missing-bucket', `etcd bucket '${name}' is missing from the root bucket (page ${meta.root})`, {
+          page: meta.root,
+          offset: meta.root * this.input.pageSize,
+        });
+      }
     }
     if (free) this.checkCoverage(free);
     if (this.missing > 0) {
@@ -233,7 +239,8 @@ class TreeCheck {
     if (walk.name === KEY_BUCKET && !(table.traits[slot]! & REVISION_KEYS)) {
       this.problems.add('etcd-key-format', `bucket 'key': leaf ${ref.inline ? `inline in page ${page}` : `page ${page}`} holds keys that are not revisions`, at);
     }
-    if (walk.name === META_BUCKET) walk.compactValue = table.watched.get(slot) ?? walk.compactValue;
+    const watched = table.watched.get(slot);
+    if (walk.name === META_BUCKET && watched) walk.compactValue = { value: watched, page };
     if (walk.hashed && table.crc && table.crcBytes) {
       this.hash = crc32cCombine(this.hash, table.crc[slot]! >>> 0, table.crcBytes[slot]!);
     }
@@ -249,10 +256,16 @@ class TreeCheck {
     facts.revision = mainRevision(this.input.pool.bytes(walk.lastKey));
   }
 
-  private readCompactRevision(value: Uint8Array, facts: TreeFacts): void {
+  private readCompactRevision(value: Uint8Array, page: number, facts: TreeFacts): void {
     const revision = mainRevision(value);
-    if (revision === undefined) this.problems.add('etcd-meta-format', `bucket 'meta': finishedCompactRev is not a revision (${value.length} bytes)`);
-    else facts.compactRevision = revision;
+    if (revision === undefined) {
+      this.problems.add('etcd-meta-format', `bucket 'meta': finishedCompactRev in page ${page} is not a revision (${value.length} bytes)`, {
+        page,
+        offset: page * this.input.pageSize,
+      });
+    } else {
+      facts.compactRevision = revision;
+    }
   }
 
   /** Marks the freelist page reachable and returns which pages it lists as free. */

@@ -4,6 +4,7 @@ import { createLogger, type Logger } from '../log.js';
 import { openStore, type ObjectStore } from '../store/index.js';
 import { listTask } from './list.js';
 import { takeSnapshot } from './snapshot.js';
+import { verifyTask } from './verify.js';
 
 export interface TaskContext {
   config: Config;
@@ -12,28 +13,46 @@ export interface TaskContext {
   signal?: AbortSignal;
 }
 
-/** Task arguments beyond configuration (from CLI flags or the event payload); none for these tasks yet. */
+/** Task arguments beyond configuration: CLI flags (kebab-case) or event payload fields (camelCase). */
 export type TaskArgs = Record<string, string | boolean | undefined>;
+
+export interface ArgSpec {
+  type: 'string' | 'boolean';
+  description: string;
+}
 
 interface TaskDefinition {
   description: string;
-  /** Event payload / CLI argument names the task accepts. */
-  args: readonly string[];
+  args: Readonly<Record<string, ArgSpec>>;
   run(context: TaskContext, args: TaskArgs): Promise<{ ok: boolean }>;
+}
+
+/** `dryRun` -> `--dry-run`. */
+export function argFlag(name: string): string {
+  return `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
 export const TASKS = {
   snapshot: {
     description: 'Stream a snapshot from a healthy etcd member into the store, check it, and record its manifest',
-    args: [],
+    args: {},
     run: (context) => takeSnapshot(context),
   },
+  verify: {
+    description: 'Prove the latest snapshot (or --key) intact and restorable from the store alone, and record the result',
+    args: { key: { type: 'string', description: 'verify this snapshot (a key printed by list) instead of the latest' } },
+    run: (context, args) => verifyTask(context, args),
+  },
   list: {
-    description: "List the cluster's snapshots, newest first, with their state and recorded facts",
-    args: [],
+    description: "List the cluster's snapshots, newest first, with their state, verification and recorded facts",
+    args: {},
     run: (context) => listTask(context),
   },
 } as const satisfies Record<string, TaskDefinition>;
+
+export function taskArgs(task: TaskName): Readonly<Record<string, ArgSpec>> {
+  return (TASKS[task] as TaskDefinition).args;
+}
 
 export type TaskName = keyof typeof TASKS;
 
@@ -70,8 +89,13 @@ export async function runTask(task: TaskName, settings: SettingValues, options: 
     log = log.child({ task, cluster: config.cluster });
     const args = options.args ?? {};
     const definition: TaskDefinition = TASKS[task];
-    const unknown = Object.keys(args).filter((k) => !definition.args.includes(k));
-    if (unknown.length > 0) throw new ConfigError('event', `unknown field(s) for ${task}: ${unknown.join(', ')}`, `accepted: ${definition.args.join(', ') || 'none'}`);
+    const accepted = Object.keys(definition.args);
+    const unknown = Object.keys(args).filter((k) => !accepted.includes(k));
+    if (unknown.length > 0) throw new ConfigError('event', `unknown field(s) for ${task}: ${unknown.join(', ')}`, `accepted: ${accepted.join(', ') || 'none'}`);
+    for (const [name, spec] of Object.entries(definition.args)) {
+      const value = args[name];
+      if (value !== undefined && typeof value !== spec.type) throw new ConfigError(name, `must be a ${spec.type}`);
+    }
     const store = options.store ?? openStore(config);
     const context: TaskContext = { config, store, log, ...(options.signal ? { signal: options.signal } : {}) };
     const result = (await definition.run(context, args)) as unknown as Record<string, unknown>;

@@ -1,4 +1,4 @@
-import { listSnapshots, type SnapshotState } from '../catalogue.js';
+import { listSnapshots, loadDetails, type SnapshotState } from '../catalogue.js';
 import type { ObjectStore } from '../store/index.js';
 
 export interface ListedSnapshot {
@@ -13,6 +13,9 @@ export interface ListedSnapshot {
   etcdVersion?: string;
   memberId?: string;
   clusterId?: string;
+  /** Outcome and time of the newest verification, if any. */
+  verified?: { ok: boolean; at: string };
+  excluded?: { reason?: string };
 }
 
 export interface ListResult {
@@ -24,6 +27,7 @@ export interface ListResult {
 
 export async function listTask(deps: { store: ObjectStore; config: { cluster: string } }): Promise<ListResult> {
   const entries = await listSnapshots(deps.store, deps.config.cluster);
+  await loadDetails(deps.store, entries);
   return {
     ok: true,
     cluster: deps.config.cluster,
@@ -32,6 +36,8 @@ export async function listTask(deps: { store: ObjectStore; config: { cluster: st
       const m = e.manifest;
       const listed: ListedSnapshot = { key: e.key, time: e.time.toISOString(), state: e.state, size: e.size, requestedRevision: e.requestedRevision };
       if (m) Object.assign(listed, { revision: m.revision, totalKey: m.totalKey, sha256: m.sha256, etcdVersion: m.etcd.version, memberId: m.etcd.memberId, clusterId: m.etcd.clusterId });
+      if (e.verification) listed.verified = { ok: e.verification.ok, at: e.verification.time.toISOString() };
+      if (e.excluded) listed.excluded = e.excluded;
       return listed;
     }),
   };
