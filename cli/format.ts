@@ -1,4 +1,5 @@
 import type { ListResult } from '../shared/tasks/list.js';
+import type { PruneResult } from '../shared/tasks/prune.js';
 import type { SnapshotResult } from '../shared/tasks/snapshot.js';
 import type { VerifyResult } from '../shared/tasks/verify.js';
 
@@ -45,5 +46,16 @@ export function formatVerify(result: VerifyResult): string {
     `recorded as ${result.recordKey}`,
   ];
   for (const p of result.problems) lines.push(`problem: ${p.kind}: ${p.message}`);
+  return lines.join('\n');
+}
+
+export function formatPrune(result: PruneResult): string {
+  const lines: string[] = [];
+  const verb = result.dryRun ? 'would delete' : 'deleted';
+  for (const d of result.deleted) lines.push(`${verb.padEnd(12)} ${d.key}  (${d.reasons.join('; ')})`);
+  for (const r of result.retained) lines.push(`${'retained'.padEnd(12)} ${r.key}  (locked until ${r.retainUntil})`);
+  for (const f of result.failed) lines.push(`${'FAILED'.padEnd(12)} ${f.key}  (${f.error.message})`);
+  for (const k of result.kept) lines.push(`${'kept'.padEnd(12)} ${k.key}  (${k.reasons.join('; ')})`);
+  lines.push(`${result.kept.length} kept, ${result.deleted.length} ${verb}, ${result.retained.length} retained, ${result.failed.length} failed${result.dryRun ? ' (dry run)' : ''}`);
   return lines.join('\n');
 }

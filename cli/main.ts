@@ -5,15 +5,17 @@ import { BackupError, describeError, formatError } from '../shared/errors.js';
 import { redactSecrets } from '../shared/redact.js';
 import { argFlag, isTaskName, runTask, taskArgs, TASKS, type TaskArgs, type TaskName } from '../shared/tasks/index.js';
 import type { ListResult } from '../shared/tasks/list.js';
+import type { PruneResult } from '../shared/tasks/prune.js';
 import type { SnapshotResult } from '../shared/tasks/snapshot.js';
 import type { VerifyResult } from '../shared/tasks/verify.js';
-import { formatList, formatSnapshot, formatVerify } from './format.js';
+import { formatList, formatPrune, formatSnapshot, formatVerify } from './format.js';
 import { helpText } from './help.js';
 
 /** Human-readable output per command (without --json). */
 const HUMAN: Record<TaskName, (result: Record<string, unknown>) => string> = {
   snapshot: (r) => formatSnapshot(r as unknown as SnapshotResult),
   verify: (r) => formatVerify(r as unknown as VerifyResult),
+  prune: (r) => formatPrune(r as unknown as PruneResult),
   list: (r) => formatList(r as unknown as ListResult),
 };
 

@@ -47,12 +47,19 @@ async function readManifest(store: ObjectStore, key: string): Promise<SnapshotMa
   }
 }
 
+export interface ClusterListing {
+  /** Newest first. */
+  snapshots: SnapshotEntry[];
+  /** Sidecars (manifests, verification records) whose snapshot no longer exists. */
+  orphans: string[];
+}
+
 /**
- * The snapshots of one cluster, newest first, from one listing of `<cluster>/` (a directory boundary: no
+ * Everything this tool wrote for one cluster, from one listing of `<cluster>/` (a directory boundary: no
  * other cluster's objects are ever looked at). Manifests and exclusion marks are not read here: see
  * loadDetails, which callers run on the entries they need.
  */
-export async function listSnapshots(store: ObjectStore, cluster: string): Promise<SnapshotEntry[]> {
+export async function listCluster(store: ObjectStore, cluster: string): Promise<ClusterListing> {
   const entries = new Map<string, SnapshotEntry>();
   const sidecars: { snapshot: string; key: string; verification?: Verification }[] = [];
   for await (const object of store.list(clusterDir(cluster))) {
@@ -65,14 +72,23 @@ export async function listSnapshots(store: ObjectStore, cluster: string): Promis
       sidecars.push({ snapshot: what.snapshot, key: object.key, verification: { ok: what.ok, time: what.time, key: object.key } });
     }
   }
+  const orphans: string[] = [];
   for (const sidecar of sidecars) {
     const entry = entries.get(sidecar.snapshot);
-    if (!entry) continue;
+    if (!entry) {
+      orphans.push(sidecar.key);
+      continue;
+    }
     entry.sidecars.push(sidecar.key);
     const v = sidecar.verification;
     if (v && (!entry.verification || v.key > entry.verification.key)) entry.verification = v;
   }
-  return [...entries.values()].sort(newestFirst);
+  return { snapshots: [...entries.values()].sort(newestFirst), orphans };
+}
+
+/** The snapshots of one cluster, newest first. */
+export async function listSnapshots(store: ObjectStore, cluster: string): Promise<SnapshotEntry[]> {
+  return (await listCluster(store, cluster)).snapshots;
 }
 
 /** Reads the manifest (setting the state) and the exclusion mark of each entry, in parallel. */

@@ -145,4 +145,22 @@ describe('etcd-backup CLI', () => {
     expect(damaged.stdout).toContain('FAILED');
     expect((await cli(['list', '--key', 'x'], env)).code).toBe(2);
   });
+
+  it('prune --keep-last N --json prints kept/deleted/retained/failed with reasons; --dry-run deletes nothing', async () => {
+    const { plantHistory } = await import('./support/plant.js');
+    const planted = await plantHistory(backend.store, 'cli-prune', [new Date(Date.now() - 3 * 3_600_000), new Date(Date.now() - 2 * 3_600_000), new Date(Date.now() - 3_600_000)]);
+    const env = { BACKUP_URL: backend.settings.BACKUP_URL, CLUSTER_NAME: 'cli-prune', PRUNE_KEEP_MIN: '0' };
+    const dry = await cli(['prune', '--keep-last', '2', '--dry-run'], env);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain('would delete');
+    expect(dry.stdout).toContain(planted[0]?.key);
+    const real = await cli(['prune', '--keep-last', '2', '--json'], env);
+    expect(real.code).toBe(0);
+    const doc = JSON.parse(real.stdout) as { kept: { key: string; reasons: string[] }[]; deleted: { key: string }[]; retained: unknown[]; failed: unknown[] };
+    expect(doc.deleted.map((d) => d.key)).toEqual([planted[0]?.key]);
+    expect(doc.kept.map((k) => k.key)).toEqual([planted[2]?.key, planted[1]?.key]);
+    expect(doc.retained).toEqual([]);
+    expect(doc.failed).toEqual([]);
+    expect((await cli(['prune', '--keep-last', 'two'], env)).code).toBe(2);
+  });
 });

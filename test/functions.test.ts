@@ -121,4 +121,25 @@ describe('function entry points', () => {
     expect(run.value).toMatchObject({ ok: true, key });
     expect((await storedKeys(backend.store, 'lambda-verify/')).filter((k) => k.includes('.verify-'))).toHaveLength(1);
   });
+
+  it('Lambda: the prune bundle takes a dry-run event and deletes nothing', async () => {
+    const backend = await configure('local', 'lambda-prune');
+    const { plantHistory } = await import('./support/plant.js');
+    await plantHistory(backend.store, 'lambda-prune', [new Date(Date.now() - 30 * 3_600_000), new Date(Date.now() - 20 * 3_600_000)]);
+    const before = await storedKeys(backend.store, 'lambda-prune/');
+    process.env.PRUNE_KEEP_LAST = '1';
+    process.env.PRUNE_KEEP_MIN = '0';
+    try {
+      const { handler } = (await import(dist('prune/aws/index.mjs'))) as { handler: (e: unknown, c: unknown) => Promise<Record<string, unknown>> };
+      const event = await sample('prune-dry-run.json');
+      const run = await capturing(() => handler(event, { getRemainingTimeInMillis: () => 300_000 }));
+      expect(run.error).toBeUndefined();
+      expect(run.value).toMatchObject({ ok: true, dryRun: true });
+      expect((run.value?.deleted as unknown[]).length).toBe(1);
+      expect(await storedKeys(backend.store, 'lambda-prune/')).toEqual(before);
+    } finally {
+      delete process.env.PRUNE_KEEP_LAST;
+      delete process.env.PRUNE_KEEP_MIN;
+    }
+  });
 });

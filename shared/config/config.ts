@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
 import { registerSecret } from '../redact.js';
 import type { LogLevel } from '../log.js';
+import type { RetentionPolicy } from '../retention.js';
 import { parseBackupUrl, type StoreLocation } from '../store/location.js';
 import { SETTINGS, type SettingName } from './settings.js';
 import { parseBoolean, parseDuration, parseInteger, parseSize } from './units.js';
@@ -42,6 +43,7 @@ export interface Config {
   snapshotAttempts: number;
   s3: S3Config;
   gcs: GcsConfig;
+  retention: RetentionPolicy;
   logLevel: LogLevel;
 }
 
@@ -152,6 +154,7 @@ export function loadConfig(values: SettingValues, cwd = process.cwd()): Config {
   if (projectId) gcs.projectId = projectId;
 
   return {
+    retention: retentionPolicy(values, required),
     backupUrl,
     location: parseBackupUrl(backupUrl),
     cluster,
@@ -160,6 +163,29 @@ export function loadConfig(values: SettingValues, cwd = process.cwd()): Config {
     s3,
     gcs,
     logLevel: logLevel as LogLevel,
+  };
+}
+
+const BUCKET_SETTINGS = ['PRUNE_KEEP_WITHIN', 'PRUNE_KEEP_HOURLY_FOR', 'PRUNE_KEEP_DAILY_FOR', 'PRUNE_KEEP_WEEKLY_FOR'] as const;
+
+/**
+ * PRUNE_KEEP_LAST set on its own is the whole policy ("keep the last N"): the time buckets then apply only
+ * where their settings are given explicitly. Otherwise the buckets apply with their defaults.
+ */
+function retentionPolicy(values: SettingValues, required: (name: SettingName) => string): RetentionPolicy {
+  const given = (name: SettingName) => values[name] !== undefined && values[name] !== '';
+  const keepLastOnly = given('PRUNE_KEEP_LAST') && !BUCKET_SETTINGS.some(given);
+  const bucket = (name: (typeof BUCKET_SETTINGS)[number]) => (keepLastOnly ? 0 : parseDuration(name, required(name)));
+  const maxAge = values.PRUNE_MAX_AGE;
+  return {
+    keepWithinMs: bucket('PRUNE_KEEP_WITHIN'),
+    keepHourlyForMs: bucket('PRUNE_KEEP_HOURLY_FOR'),
+    keepDailyForMs: bucket('PRUNE_KEEP_DAILY_FOR'),
+    keepWeeklyForMs: bucket('PRUNE_KEEP_WEEKLY_FOR'),
+    keepLast: given('PRUNE_KEEP_LAST') ? parseInteger('PRUNE_KEEP_LAST', values.PRUNE_KEEP_LAST as string, 1, 100_000) : 0,
+    maxAgeMs: maxAge ? parseDuration('PRUNE_MAX_AGE', maxAge) : undefined,
+    keepMin: parseInteger('PRUNE_KEEP_MIN', required('PRUNE_KEEP_MIN'), 0, 100_000),
+    incompleteGraceMs: parseDuration('PRUNE_INCOMPLETE_GRACE', required('PRUNE_INCOMPLETE_GRACE')),
   };
 }
 

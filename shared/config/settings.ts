@@ -34,6 +34,14 @@ export const SETTINGS = [
   { env: 'S3_UPLOAD_CONCURRENCY', flag: '--s3-upload-concurrency', default: '2', description: 'Parts uploaded in parallel' },
   { env: 'STORAGE_EMULATOR_HOST', flag: '--gcs-emulator-host', description: 'GCS endpoint for an emulator, e.g. http://127.0.0.1:9199 (the SDK standard variable)' },
   { env: 'GOOGLE_CLOUD_PROJECT', flag: '--gcs-project', description: 'Google Cloud project id (found from the environment when unset)' },
+  { env: 'PRUNE_KEEP_LAST', flag: '--keep-last', description: 'prune: keep the N newest good snapshots; set alone, it is the whole policy (the time buckets then apply only if set explicitly)' },
+  { env: 'PRUNE_KEEP_WITHIN', flag: '--keep-within', default: '24h', description: 'prune: keep every snapshot younger than this, good or not (0 = off)' },
+  { env: 'PRUNE_KEEP_HOURLY_FOR', flag: '--keep-hourly-for', default: '7d', description: 'prune: keep the newest good snapshot of each UTC hour for this long (0 = off)' },
+  { env: 'PRUNE_KEEP_DAILY_FOR', flag: '--keep-daily-for', default: '30d', description: 'prune: keep the newest good snapshot of each UTC day for this long (0 = off)' },
+  { env: 'PRUNE_KEEP_WEEKLY_FOR', flag: '--keep-weekly-for', default: '182d', description: 'prune: keep the newest good snapshot of each ISO week (Monday, UTC) for this long (0 = off)' },
+  { env: 'PRUNE_MAX_AGE', flag: '--max-age', description: 'prune: delete snapshots older than this even if a rule keeps them (the floor and the invariants still apply)' },
+  { env: 'PRUNE_KEEP_MIN', flag: '--keep-min', default: '3', description: 'prune: the floor: always keep this many newest good snapshots, whatever their age' },
+  { env: 'PRUNE_INCOMPLETE_GRACE', flag: '--incomplete-grace', default: '1h', description: 'prune: never delete a snapshot without manifest younger than this (a run may be finishing it)' },
   { env: 'LOG_LEVEL', flag: '--log-level', default: 'info', description: 'debug, info, warn or error' },
 ] as const satisfies readonly Setting[];
 

@@ -2,8 +2,9 @@ import { ConfigError } from '../errors.js';
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** "500ms", "90s", "5m", "36h", "30d" -> milliseconds. A bare number is refused: units avoid 1000x mistakes. */
+/** "500ms", "90s", "5m", "36h", "30d" -> milliseconds; "0" is 0. Other bare numbers are refused: units avoid 1000x mistakes. */
 export function parseDuration(setting: string, text: string): number {
+  if (text.trim() === '0') return 0;
   const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(text.trim());
   if (!match) throw new ConfigError(setting, `"${text}" is not a duration`, 'write a number with a unit: 500ms, 90s, 5m, 36h or 30d');
   return Math.round(Number(match[1]) * (DURATION_UNITS[match[2] as string] as number));

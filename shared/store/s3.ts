@@ -5,6 +5,7 @@ import {
   GetObjectRetentionCommand,
   GetObjectTaggingCommand,
   HeadObjectCommand,
+  ListObjectVersionsCommand,
   paginateListObjectsV2,
   PutObjectRetentionCommand,
   PutObjectTaggingCommand,
@@ -154,14 +155,34 @@ export class S3Store implements ObjectStore {
     }
   }
 
+  /**
+   * Without a version id, deletes every version (and delete marker) of the key: on a versioned bucket a
+   * plain DeleteObject only hides the data behind a delete marker, and would "succeed" on a locked object.
+   */
   async delete(key: string, options: { versionId?: string } = {}): Promise<void> {
     const Key = this.full(key);
     try {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key, VersionId: options.versionId }));
+      const versions = options.versionId ? [options.versionId] : await this.versionsOf(Key);
+      for (const VersionId of versions) await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key, VersionId }));
     } catch (error) {
       const e = s3Error(error, 'delete', this.bucket, Key);
       if (e.code !== 'store-not-found') throw e;
     }
+  }
+
+  /** Version ids of exactly this key; [undefined] on an unversioned bucket (a plain delete then suffices). */
+  private async versionsOf(Key: string): Promise<(string | undefined)[]> {
+    const versions: (string | undefined)[] = [];
+    let markers: { KeyMarker?: string; VersionIdMarker?: string } = {};
+    for (;;) {
+      const page = await this.client.send(new ListObjectVersionsCommand({ Bucket: this.bucket, Prefix: Key, MaxKeys: this.listPageSize, ...markers }));
+      for (const v of [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])]) {
+        if (v.Key === Key) versions.push(v.VersionId === 'null' ? undefined : v.VersionId);
+      }
+      if (!page.IsTruncated) break;
+      markers = { KeyMarker: page.NextKeyMarker, VersionIdMarker: page.NextVersionIdMarker };
+    }
+    return versions.length > 0 ? versions : [undefined];
   }
 
   async copy(source: string, destination: string, options: { metadata?: Record<string, string> } = {}): Promise<ObjectInfo> {

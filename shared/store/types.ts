@@ -53,7 +53,10 @@ export interface ObjectStore {
    * yields "etcd-a-2/..." and sub-directories are not descended. Paginates internally.
    */
   list(dir: string): AsyncIterable<ObjectInfo>;
-  /** Deletes the object (a version, if given). Missing objects are not an error. */
+  /**
+   * Deletes the object for good: every version of it on a versioned bucket, or just the version given.
+   * Missing objects are not an error; an object under retention fails with store-access-denied.
+   */
   delete(key: string, options?: { versionId?: string }): Promise<void>;
   /** Server-side copy, create-only on the destination; nothing passes through this process. */
   copy(source: string, destination: string, options?: { metadata?: Record<string, string> }): Promise<ObjectInfo>;

@@ -3,6 +3,7 @@ import { BackupError, ConfigError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { openStore, type ObjectStore } from '../store/index.js';
 import { listTask } from './list.js';
+import { pruneTask } from './prune.js';
 import { takeSnapshot } from './snapshot.js';
 import { verifyTask } from './verify.js';
 
@@ -42,6 +43,11 @@ export const TASKS = {
     description: 'Prove the latest snapshot (or --key) intact and restorable from the store alone, and record the result',
     args: { key: { type: 'string', description: 'verify this snapshot (a key printed by list) instead of the latest' } },
     run: (context, args) => verifyTask(context, args),
+  },
+  prune: {
+    description: 'Apply the retention policy (PRUNE_* settings): delete what no rule keeps, never the newest good snapshot, never a locked object',
+    args: { dryRun: { type: 'boolean', description: 'print the plan (kept, deleted, with reasons) and delete nothing' } },
+    run: (context, args) => pruneTask(context, args),
   },
   list: {
     description: "List the cluster's snapshots, newest first, with their state, verification and recorded facts",

@@ -1,0 +1,43 @@
+// Synthetic snapshot histories: objects with real keys and valid manifests at chosen times (a fake clock),
+// for retention tests that must not wait months. Their bodies are not etcd databases: prune never reads them.
+import { randomBytes } from 'node:crypto';
+import { manifestKey, snapshotKey, verificationKey } from '../../shared/layout.js';
+import type { SnapshotManifest } from '../../shared/manifest.js';
+import type { ObjectStore } from '../../shared/store/index.js';
+
+export interface Planted {
+  key: string;
+  sidecars: string[];
+}
+
+export async function plantSnapshot(store: ObjectStore, cluster: string, time: Date, options: { revision?: number; manifest?: boolean; verified?: boolean } = {}): Promise<Planted> {
+  const body = randomBytes(64);
+  const key = snapshotKey(cluster, time, options.revision ?? Math.floor(time.getTime() / 1000));
+  await store.put(key, body);
+  const sidecars: string[] = [];
+  if (options.manifest ?? true) {
+    const manifest: SnapshotManifest = {
+      format: 1, key, cluster, createdAt: time.toISOString(), completedAt: time.toISOString(), size: body.length, sha256: '0'.repeat(64),
+      revision: options.revision ?? 1, compactRevision: 0, requestedRevision: options.revision ?? 1, totalKey: 1, totalSize: 32,
+      etcd: { version: '3.4.23', clusterId: '1', memberId: '2', endpoint: 'http://127.0.0.1:2379', isLeader: false },
+      checks: { ok: true, problems: [] }, tool: { name: 'etcd-backup', version: 'test' },
+    };
+    await store.put(manifestKey(key), Buffer.from(JSON.stringify(manifest)));
+    sidecars.push(manifestKey(key));
+  }
+  if (options.verified !== undefined) {
+    const record = verificationKey(key, new Date(time.getTime() + 60_000), options.verified);
+    await store.put(record, Buffer.from('{}'));
+    sidecars.push(record);
+  }
+  return { key, sidecars };
+}
+
+/** Plants snapshots at each time, `parallel` at once. */
+export async function plantHistory(store: ObjectStore, cluster: string, times: Date[], parallel = 16): Promise<Planted[]> {
+  const planted: Planted[] = [];
+  for (let i = 0; i < times.length; i += parallel) {
+    planted.push(...(await Promise.all(times.slice(i, i + parallel).map((t) => plantSnapshot(store, cluster, t)))));
+  }
+  return planted;
+}
