@@ -1,5 +1,8 @@
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
   CopyObjectCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   GetObjectRetentionCommand,
@@ -7,12 +10,14 @@ import {
   HeadObjectCommand,
   ListObjectVersionsCommand,
   paginateListObjectsV2,
+  PutObjectCommand,
   PutObjectRetentionCommand,
   PutObjectTaggingCommand,
   S3Client,
   S3ServiceException,
+  UploadPartCommand,
+  type CompletedPart,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { Readable } from 'node:stream';
 import { BackupError } from '../errors.js';
 import type { S3Config } from '../config/config.js';
@@ -54,6 +59,139 @@ export function s3Error(error: unknown, action: string, bucket: string, key: str
 const fromRetention = (mode: string | undefined, until: Date | undefined): Retention | undefined =>
   mode && until ? { mode: mode === 'COMPLIANCE' ? 'compliance' : 'governance', retainUntil: until } : undefined;
 
+interface ObjectParams {
+  Bucket: string;
+  Key: string;
+  IfNoneMatch: string;
+  ContentType: string;
+  Metadata: Record<string, string> | undefined;
+}
+
+/** S3's limit on the parts of one multipart upload. */
+const MAX_PARTS = 10_000;
+
+/**
+ * Streams `body` into one object and returns its version id. A body that fits in one part is sent with a
+ * single PutObject; a longer one as a multipart upload with up to `queueSize` parts in flight.
+ *
+ * Memory is fixed: at most queueSize + 1 part buffers of partSize bytes, allocated as needed and reused for
+ * every part (the stream's chunks are copied into them once). While all of them are busy the body is not
+ * read, which is the backpressure that reaches the etcd stream. (lib-storage's Upload, used before, made a
+ * fresh Buffer.concat copy per part; the garbage cost CPU in GC and raised the peak RSS.)
+ *
+ * On any failure (body error, part error, abort) the part requests in flight are cancelled and awaited,
+ * then the multipart upload is aborted, so no parts are left behind; the body is destroyed with the error
+ * so that its source stops too.
+ */
+async function uploadObject(
+  client: S3Client,
+  params: ObjectParams,
+  body: Readable | Buffer,
+  sizes: { partSize: number; queueSize: number },
+  signal: AbortSignal | undefined,
+): Promise<string | undefined> {
+  const { partSize, queueSize } = sizes;
+  const { Bucket, Key } = params;
+  if (Buffer.isBuffer(body) && body.length <= partSize) {
+    const r = await client.send(new PutObjectCommand({ ...params, Body: body }), signal ? { abortSignal: signal } : {});
+    return r.VersionId;
+  }
+  const cancel = new AbortController();
+  const abortSignal = signal ? AbortSignal.any([signal, cancel.signal]) : cancel.signal;
+  const free: Buffer[] = [];
+  let buffers = 0;
+  const inFlight = new Set<Promise<void>>();
+  const parts: CompletedPart[] = [];
+  let uploadId: string | undefined;
+  let failure: { error: unknown } | undefined;
+
+  const startPart = (PartNumber: number, data: Buffer, pooled: Buffer | undefined) => {
+    const sent = (async () => {
+      try {
+        const r = await client.send(new UploadPartCommand({ Bucket, Key, UploadId: uploadId, PartNumber, Body: data }), { abortSignal });
+        if (!r.ETag) throw new BackupError('store', `s3://${Bucket}/${Key}: part ${PartNumber} came back without an ETag`);
+        parts.push({ PartNumber, ETag: r.ETag });
+      } catch (error) {
+        if (!failure) {
+          failure = { error };
+          cancel.abort();
+        }
+      } finally {
+        if (pooled) free.push(pooled);
+      }
+    })();
+    inFlight.add(sent);
+    void sent.finally(() => inFlight.delete(sent));
+  };
+  /** Waits until fewer than queueSize parts are in flight; throws the first part failure. */
+  const slot = async () => {
+    while (inFlight.size >= queueSize && !failure) await Promise.race(inFlight);
+    if (failure) throw failure.error;
+  };
+  let partNumber = 0;
+  /** Sends one full part; the first creates the multipart upload. */
+  const send = async (data: Buffer, pooled: Buffer | undefined) => {
+    if (++partNumber > MAX_PARTS) throw new BackupError('store', `s3://${Bucket}/${Key}: more than ${MAX_PARTS} parts of ${partSize} bytes; raise S3_PART_SIZE`);
+    if (uploadId === undefined) {
+      const created = await client.send(new CreateMultipartUploadCommand({ Bucket, Key, ContentType: params.ContentType, Metadata: params.Metadata }), { abortSignal });
+      if (!created.UploadId) throw new BackupError('store', `s3://${Bucket}/${Key}: CreateMultipartUpload returned no upload id`);
+      uploadId = created.UploadId;
+    }
+    await slot();
+    startPart(partNumber, data, pooled);
+  };
+
+  try {
+    if (Buffer.isBuffer(body)) {
+      // Parts are views of the caller's buffer: nothing to copy.
+      for (let at = 0; at < body.length; at += partSize) await send(body.subarray(at, at + partSize), undefined);
+    } else {
+      let current: Buffer | undefined;
+      let filled = 0;
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        for (let at = 0; at < chunk.length; ) {
+          // A full part is sent only once more bytes follow it: a body of exactly one part is a PutObject.
+          if (current && filled === partSize) {
+            await send(current, current);
+            current = undefined;
+          }
+          if (!current) {
+            current = free.pop() ?? (buffers++, Buffer.allocUnsafeSlow(partSize));
+            filled = 0;
+          }
+          const n = chunk.copy(current, filled, at);
+          filled += n;
+          at += n;
+        }
+        if (failure) throw failure.error;
+      }
+      const last = current ? current.subarray(0, filled) : Buffer.alloc(0);
+      if (uploadId === undefined) {
+        const r = await client.send(new PutObjectCommand({ ...params, Body: last }), { abortSignal });
+        return r.VersionId;
+      }
+      if (last.length > 0) await send(last, current);
+    }
+    while (inFlight.size > 0) await Promise.race(inFlight);
+    if (failure) throw failure.error;
+    parts.sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
+    const done = await client.send(
+      new CompleteMultipartUploadCommand({ Bucket, Key, UploadId: uploadId, IfNoneMatch: params.IfNoneMatch, MultipartUpload: { Parts: parts } }),
+      signal ? { abortSignal: signal } : {},
+    );
+    return done.VersionId;
+  } catch (error) {
+    const reason = failure?.error ?? error;
+    cancel.abort();
+    if (body instanceof Readable && !body.destroyed) body.destroy(reason instanceof Error ? reason : new Error(String(reason)));
+    await Promise.allSettled(inFlight);
+    if (uploadId !== undefined) {
+      await client.send(new AbortMultipartUploadCommand({ Bucket, Key, UploadId: uploadId })).catch(() => undefined);
+    }
+    throw reason;
+  }
+}
+
 export class S3Store implements ObjectStore {
   readonly description: string;
 
@@ -77,38 +215,33 @@ export class S3Store implements ObjectStore {
 
   async put(key: string, body: Readable | Buffer, options: PutOptions = {}): Promise<ObjectInfo> {
     const Key = this.full(key);
-    const upload = new Upload({
-      client: this.client,
-      partSize: this.upload.partSize,
-      queueSize: this.upload.queueSize,
-      leavePartsOnError: false,
-      params: {
-        Bucket: this.bucket,
-        Key,
-        Body: body,
-        // Create-only. AWS honours it on PutObject and CompleteMultipartUpload; some S3-compatible servers
-        // only on PutObject, which is why keys are also unique by construction.
-        IfNoneMatch: '*',
-        ContentType: options.contentType ?? 'application/octet-stream',
-        Metadata: options.metadata,
-      },
-    });
-    // Aborting by failing the body (rather than upload.abort()) makes done() settle only after the
-    // multipart upload has been aborted on the server, so no orphan parts outlive this call.
+    const params: ObjectParams = {
+      Bucket: this.bucket,
+      Key,
+      // Create-only. AWS honours it on PutObject and CompleteMultipartUpload; some S3-compatible servers
+      // only on PutObject, which is why keys are also unique by construction.
+      IfNoneMatch: '*',
+      ContentType: options.contentType ?? 'application/octet-stream',
+      Metadata: options.metadata,
+    };
+    // Aborting fails the body, so put() settles only after the multipart upload has been aborted on the
+    // server and no orphan parts outlive this call.
     const onAbort = () => {
       if (body instanceof Readable) body.destroy(new BackupError('aborted', `upload of ${key} aborted`, { cause: options.signal?.reason }));
-      else void upload.abort();
     };
     options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       if (options.signal?.aborted) onAbort();
-      const result = await upload.done();
+      const versionId = await uploadObject(this.client, params, body, this.upload, options.signal);
       // CompleteMultipartUpload returns no size (and RGW an empty ETag): read the truth back.
       const info = await this.head(key);
       if (!info) throw new BackupError('store', `s3://${this.bucket}/${Key} is missing right after upload`);
-      if (result.VersionId) info.versionId = result.VersionId;
+      if (versionId) info.versionId = versionId;
       return info;
     } catch (error) {
+      if (options.signal?.aborted && !(error instanceof BackupError)) {
+        throw new BackupError('aborted', `upload of ${key} aborted`, { cause: options.signal.reason ?? error });
+      }
       throw s3Error(error, 'upload', this.bucket, Key);
     } finally {
       options.signal?.removeEventListener('abort', onAbort);
