@@ -1,5 +1,7 @@
 import type { ListResult } from '../shared/tasks/list.js';
+import type { ExcludeResult } from '../shared/tasks/exclude.js';
 import type { PruneResult } from '../shared/tasks/prune.js';
+import type { ReuploadResult } from '../shared/tasks/reupload.js';
 import type { SnapshotResult } from '../shared/tasks/snapshot.js';
 import type { VerifyResult } from '../shared/tasks/verify.js';
 
@@ -58,4 +60,15 @@ export function formatPrune(result: PruneResult): string {
   for (const k of result.kept) lines.push(`${'kept'.padEnd(12)} ${k.key}  (${k.reasons.join('; ')})`);
   lines.push(`${result.kept.length} kept, ${result.deleted.length} ${verb}, ${result.retained.length} retained, ${result.failed.length} failed${result.dryRun ? ' (dry run)' : ''}`);
   return lines.join('\n');
+}
+
+export function formatReupload(result: ReuploadResult): string {
+  const until = result.retainUntil ? ` until ${result.retainUntil}` : '';
+  if (result.action === 'none') return `nothing to do: ${result.key} is protected${until}`;
+  if (result.action === 'extended') return `${result.ok ? 'extended' : 'FAILED to confirm'} the retention of ${result.key}${until}`;
+  return `${result.ok ? 'copied' : 'copied, but FAILED to confirm the retention of'} ${result.source} to ${result.key}${until}`;
+}
+
+export function formatExclude(result: ExcludeResult): string {
+  return result.excluded ? `excluded ${result.key}${result.reason ? ` (${result.reason})` : ''}` : `lifted the exclusion of ${result.key}`;
 }

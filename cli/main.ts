@@ -5,10 +5,12 @@ import { BackupError, describeError, formatError } from '../shared/errors.js';
 import { redactSecrets } from '../shared/redact.js';
 import { argFlag, isTaskName, runTask, taskArgs, TASKS, type TaskArgs, type TaskName } from '../shared/tasks/index.js';
 import type { ListResult } from '../shared/tasks/list.js';
+import type { ExcludeResult } from '../shared/tasks/exclude.js';
 import type { PruneResult } from '../shared/tasks/prune.js';
+import type { ReuploadResult } from '../shared/tasks/reupload.js';
 import type { SnapshotResult } from '../shared/tasks/snapshot.js';
 import type { VerifyResult } from '../shared/tasks/verify.js';
-import { formatList, formatPrune, formatSnapshot, formatVerify } from './format.js';
+import { formatExclude, formatList, formatPrune, formatReupload, formatSnapshot, formatVerify } from './format.js';
 import { helpText } from './help.js';
 
 /** Human-readable output per command (without --json). */
@@ -16,6 +18,8 @@ const HUMAN: Record<TaskName, (result: Record<string, unknown>) => string> = {
   snapshot: (r) => formatSnapshot(r as unknown as SnapshotResult),
   verify: (r) => formatVerify(r as unknown as VerifyResult),
   prune: (r) => formatPrune(r as unknown as PruneResult),
+  reupload: (r) => formatReupload(r as unknown as ReuploadResult),
+  exclude: (r) => formatExclude(r as unknown as ExcludeResult),
   list: (r) => formatList(r as unknown as ListResult),
 };
 

@@ -8,13 +8,20 @@ const STREAM_INTEGRITY = new Set(['empty', 'truncated', 'size', 'trailer-mismatc
 
 /**
  * Passes snapshot bytes through unchanged while the inspector hashes and parses them, but holds back the
- * last 32 bytes (the sha256 trailer) until the stream ends. Only if the trailer matches the database and
- * the size adds up are those bytes released and the stream ended; otherwise the stream fails, so the
- * store aborts the upload and no object that looks complete is ever created.
+ * last 32 bytes (the sha256 trailer; etcd sends it as a message of its own) until the stream ends. Only
+ * if the trailer matches the database and the size adds up are those bytes released and the stream
+ * ended; otherwise the stream fails, so the store aborts the upload and no object that looks complete is
+ * ever created.
  */
 export class CheckedSnapshotStream extends Transform {
   private readonly inspector = new SnapshotInspector();
-  private held: Buffer = Buffer.alloc(0);
+  /**
+   * The chunks not yet passed on: together at least the last 32 bytes seen, and no more than needed for
+   * that (a chunk leaves as soon as the ones after it hold 32 bytes). Whole chunks are held and passed on
+   * as they came, never copied or cut: downstream sees the chunks etcd sent, one push each.
+   */
+  private held: Buffer[] = [];
+  private heldBytes = 0;
   private finalReport: SnapshotReport | undefined;
 
   /** Available once the stream has ended successfully. */
@@ -25,15 +32,12 @@ export class CheckedSnapshotStream extends Transform {
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.inspector.update(chunk);
-    if (chunk.length >= TRAILER) {
-      if (this.held.length > 0) this.push(this.held);
-      if (chunk.length > TRAILER) this.push(chunk.subarray(0, chunk.length - TRAILER));
-      // Copy: keeping a view would pin the whole chunk's memory.
-      this.held = Buffer.from(chunk.subarray(chunk.length - TRAILER));
-    } else {
-      const joined = Buffer.concat([this.held, chunk]);
-      if (joined.length > TRAILER) this.push(joined.subarray(0, joined.length - TRAILER));
-      this.held = Buffer.from(joined.subarray(Math.max(0, joined.length - TRAILER)));
+    this.held.push(chunk);
+    this.heldBytes += chunk.length;
+    while (this.heldBytes - (this.held[0] as Buffer).length >= TRAILER) {
+      const oldest = this.held.shift() as Buffer;
+      this.heldBytes -= oldest.length;
+      this.push(oldest);
     }
     callback();
   }
@@ -50,7 +54,8 @@ export class CheckedSnapshotStream extends Transform {
       return;
     }
     this.finalReport = report;
-    this.push(this.held);
+    for (const chunk of this.held) this.push(chunk);
+    this.held = [];
     callback();
   }
 }

@@ -36,6 +36,8 @@ export interface SnapshotManifest {
   /** Structure checks made while streaming; a snapshot with problems is never chosen for restore. */
   checks: { ok: boolean; problems: Problem[] };
   tool: { name: string; version: string };
+  /** Set on a copy made by `reupload` (bucket mode): the snapshot it copies; createdAt is the original's. */
+  copyOf?: string;
 }
 
 export function isManifest(value: unknown): value is SnapshotManifest {

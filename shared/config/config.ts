@@ -3,6 +3,7 @@ import { ConfigError } from '../errors.js';
 import { registerSecret } from '../redact.js';
 import type { LogLevel } from '../log.js';
 import type { RetentionPolicy } from '../retention.js';
+import type { RetentionMode } from '../store/types.js';
 import { parseBackupUrl, type StoreLocation } from '../store/location.js';
 import { SETTINGS, type SettingName } from './settings.js';
 import { parseBoolean, parseDuration, parseInteger, parseSize } from './units.js';
@@ -44,7 +45,17 @@ export interface Config {
   s3: S3Config;
   gcs: GcsConfig;
   retention: RetentionPolicy;
+  immutability: ImmutabilityConfig;
   logLevel: LogLevel;
+}
+
+export interface ImmutabilityConfig {
+  mode: 'off' | 'bucket' | 'object';
+  /** Object mode: the protection each snapshot gets. Bucket mode: the bucket's default, read at start-up. */
+  periodMs?: number;
+  lock: RetentionMode;
+  reuploadIntervalMs: number;
+  reuploadMarginMs: number;
 }
 
 const CLUSTER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
@@ -153,10 +164,12 @@ export function loadConfig(values: SettingValues, cwd = process.cwd()): Config {
   const projectId = get('GOOGLE_CLOUD_PROJECT');
   if (projectId) gcs.projectId = projectId;
 
+  const location = parseBackupUrl(backupUrl);
   return {
     retention: retentionPolicy(values, required),
+    immutability: immutabilityConfig(values, required, location),
     backupUrl,
-    location: parseBackupUrl(backupUrl),
+    location,
     cluster,
     etcd,
     snapshotAttempts: parseInteger('SNAPSHOT_ATTEMPTS', required('SNAPSHOT_ATTEMPTS'), 1, 10),
@@ -164,6 +177,49 @@ export function loadConfig(values: SettingValues, cwd = process.cwd()): Config {
     gcs,
     logLevel: logLevel as LogLevel,
   };
+}
+
+/**
+ * Checked here, before any I/O, as far as settings alone allow; what depends on the bucket (Object Lock,
+ * versioning, the default retention period in bucket mode) is checked at start-up by checkBucketProtection.
+ */
+function immutabilityConfig(values: SettingValues, required: (name: SettingName) => string, location: StoreLocation): ImmutabilityConfig {
+  const mode = required('IMMUTABILITY');
+  if (mode !== 'off' && mode !== 'bucket' && mode !== 'object') throw new ConfigError('IMMUTABILITY', `"${mode}" is not off, bucket or object`);
+  const lock = required('IMMUTABILITY_LOCK');
+  if (lock !== 'governance' && lock !== 'compliance') throw new ConfigError('IMMUTABILITY_LOCK', `"${lock}" is not governance or compliance`);
+  const config: ImmutabilityConfig = {
+    mode,
+    lock,
+    reuploadIntervalMs: parseDuration('REUPLOAD_INTERVAL', required('REUPLOAD_INTERVAL')),
+    reuploadMarginMs: parseDuration('REUPLOAD_MARGIN', required('REUPLOAD_MARGIN')),
+  };
+  if (mode === 'off') return config;
+  if (location.kind === 'file') {
+    throw new ConfigError('IMMUTABILITY', `${mode} needs a store with retention; a local directory has none`, 'use an S3 bucket with Object Lock or a GCS bucket with retention, or IMMUTABILITY=off');
+  }
+  const period = values.IMMUTABILITY_PERIOD;
+  if (mode === 'object' && !period) throw new ConfigError('IMMUTABILITY_PERIOD', 'is required with IMMUTABILITY=object', 'e.g. IMMUTABILITY_PERIOD=30d');
+  if (period) config.periodMs = parseDuration('IMMUTABILITY_PERIOD', period);
+  if (config.periodMs !== undefined) checkSchedule(config, config.periodMs);
+  return config;
+}
+
+/**
+ * A protected copy must be renewed before its protection ends. Renewing when it ends within the margin,
+ * on a schedule of one run per interval, leaves no gap only if margin >= interval, and the schedule can
+ * only keep up if both are shorter than the period (otherwise every run would copy or extend).
+ */
+export function checkSchedule(config: Pick<ImmutabilityConfig, 'reuploadIntervalMs' | 'reuploadMarginMs'>, periodMs: number, periodSetting = 'IMMUTABILITY_PERIOD'): void {
+  if (config.reuploadIntervalMs >= periodMs) {
+    throw new ConfigError('REUPLOAD_INTERVAL', `the reupload schedule (${config.reuploadIntervalMs} ms) is not shorter than the retention period (${periodMs} ms, ${periodSetting})`, 'run reupload more often than the retention period, or protect for longer: otherwise the latest snapshot becomes deletable between two runs');
+  }
+  if (config.reuploadMarginMs < config.reuploadIntervalMs) {
+    throw new ConfigError('REUPLOAD_MARGIN', `is shorter than REUPLOAD_INTERVAL: protection could end between two runs`, 'set REUPLOAD_MARGIN to at least REUPLOAD_INTERVAL');
+  }
+  if (config.reuploadMarginMs >= periodMs) {
+    throw new ConfigError('REUPLOAD_MARGIN', `is not shorter than the retention period (${periodSetting}): every run would renew`, 'set REUPLOAD_MARGIN well below the retention period');
+  }
 }
 
 const BUCKET_SETTINGS = ['PRUNE_KEEP_WITHIN', 'PRUNE_KEEP_HOURLY_FOR', 'PRUNE_KEEP_DAILY_FOR', 'PRUNE_KEEP_WEEKLY_FOR'] as const;

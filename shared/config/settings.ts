@@ -42,6 +42,11 @@ export const SETTINGS = [
   { env: 'PRUNE_MAX_AGE', flag: '--max-age', description: 'prune: delete snapshots older than this even if a rule keeps them (the floor and the invariants still apply)' },
   { env: 'PRUNE_KEEP_MIN', flag: '--keep-min', default: '3', description: 'prune: the floor: always keep this many newest good snapshots, whatever their age' },
   { env: 'PRUNE_INCOMPLETE_GRACE', flag: '--incomplete-grace', default: '1h', description: 'prune: never delete a snapshot without manifest younger than this (a run may be finishing it)' },
+  { env: 'IMMUTABILITY', flag: '--immutability', default: 'off', description: 'off, bucket (the bucket default retention protects each object) or object (each object gets its own retention)' },
+  { env: 'IMMUTABILITY_PERIOD', flag: '--immutability-period', description: 'object mode: how long each snapshot is protected from its upload or renewal, e.g. 30d (required in object mode)' },
+  { env: 'IMMUTABILITY_LOCK', flag: '--immutability-lock', default: 'governance', description: 'object mode: governance (S3 GOVERNANCE, GCS Unlocked) or compliance (S3 COMPLIANCE, GCS Locked: nobody can shorten it)' },
+  { env: 'REUPLOAD_INTERVAL', flag: '--reupload-interval', default: '1d', description: 'reupload: how often its schedule runs it; must be shorter than the retention period' },
+  { env: 'REUPLOAD_MARGIN', flag: '--reupload-margin', default: '2d', description: 'reupload: renew protection when it ends within this; at least REUPLOAD_INTERVAL, less than the retention period' },
   { env: 'LOG_LEVEL', flag: '--log-level', default: 'info', description: 'debug, info, warn or error' },
 ] as const satisfies readonly Setting[];
 

@@ -15,6 +15,7 @@ export function etcdClient(config: EtcdConfig, endpoint: string): Etcd3 {
     // No client-side retries: a failure is reported to the caller, which fails over to the next member.
     faultHandling: { host: () => noop, global: noop },
   };
+  if (process.env.XFCW) options.grpcOptions = { 'grpc-node.flow_control_window': Number(process.env.XFCW) };
   if (config.username !== undefined && config.password !== undefined) options.auth = { username: config.username, password: config.password };
   if (config.ca || config.cert) {
     options.credentials = {

@@ -51,27 +51,57 @@ export async function openSnapshotStream(client: Etcd3, endpoint: string, option
     );
   };
 
-  async function* blobs(): AsyncGenerator<Buffer> {
-    armIdleTimer();
-    try {
-      for await (const message of stream as AsyncIterable<{ blob: Buffer }>) {
-        armIdleTimer();
-        if (message.blob.length > 0) yield message.blob;
-      }
-    } catch (error) {
-      throw failure ?? etcdError(error, endpoint, 'snapshot stream from');
-    } finally {
+  // The messages' blobs are pushed as they come (no copy), through event handlers rather than async
+  // iteration: at ~30,000 messages per GB, per-message promises and iterator results were a visible
+  // share of the CPU and of the garbage. The gRPC stream is paused while the body's buffer is full.
+  const body = new Readable({
+    highWaterMark: 256 * 1024,
+    read() {
+      stream.resume();
+    },
+    destroy(error, callback) {
       clearTimeout(timer);
       stream.cancel();
-    }
-    if (failure) throw failure;
+      callback(error);
+    },
+  });
+  let started = false;
+  const firstMessage = new Promise<void>((resolve, reject) => {
+    stream.on('data', (message: { blob: Buffer }) => {
+      armIdleTimer();
+      if (message.blob.length === 0) return;
+      if (!body.push(message.blob)) stream.pause();
+      if (!started) {
+        started = true;
+        resolve();
+      }
+    });
+    stream.on('end', () => {
+      clearTimeout(timer);
+      if (failure) {
+        if (started) body.destroy(failure);
+        else reject(failure);
+        return;
+      }
+      body.push(null);
+      started = true;
+      resolve();
+    });
+    stream.on('error', (error: unknown) => {
+      clearTimeout(timer);
+      const reason = failure ?? etcdError(error, endpoint, 'snapshot stream from');
+      // Before the first message nobody listens to the body yet: the caller gets the error instead.
+      if (started) body.destroy(reason);
+      else reject(reason);
+    });
+  });
+  armIdleTimer();
+  try {
+    await firstMessage;
+  } catch (error) {
+    clearTimeout(timer);
+    stream.cancel();
+    throw error;
   }
-
-  const iterator = blobs();
-  const first = await iterator.next();
-  async function* all(): AsyncGenerator<Buffer> {
-    if (!first.done) yield first.value;
-    yield* iterator;
-  }
-  return { body: Readable.from(all(), { objectMode: false, highWaterMark: 256 * 1024 }), cancel };
+  return { body, cancel };
 }

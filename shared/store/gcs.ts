@@ -2,8 +2,9 @@ import { Storage, type Bucket, type File } from '@google-cloud/storage';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BackupError } from '../errors.js';
+import { crc32c } from '../snapshot-format/crc32c.js';
 import type { GcsConfig } from '../config/config.js';
-import { assertDir, type GetOptions, type ObjectInfo, type ObjectStore, type PutOptions, type Retention } from './types.js';
+import { assertDir, type BucketProtection, type GetOptions, type ObjectInfo, type ObjectStore, type PutOptions, type Retention } from './types.js';
 
 export function createGcsClient(config: GcsConfig): Storage {
   const storage = new Storage({
@@ -47,6 +48,39 @@ function info(key: string, file: File): ObjectInfo {
   return result;
 }
 
+/**
+ * The CRC32CValidator @google-cloud/storage validates uploads with, on the slicing-by-16 CRC-32C of the
+ * snapshot inspector (about 1 GB/s here) instead of the library's byte-at-a-time loop.
+ */
+class FastCrc32c {
+  private crc = 0;
+
+  update(data: Buffer): void {
+    this.crc = crc32c(this.crc, data, 0, data.length);
+  }
+
+  toBuffer(): Buffer {
+    const out = Buffer.alloc(4);
+    out.writeUInt32BE(this.crc);
+    return out;
+  }
+
+  /** Base64 of the big-endian value, as GCS reports `crc32c`. */
+  toString(): string {
+    return this.toBuffer().toString('base64');
+  }
+
+  toJSON(): string {
+    return this.toString();
+  }
+
+  validate(input: { toString(): string } | string | Buffer | number): boolean {
+    if (typeof input === 'number') return input >>> 0 === this.crc;
+    if (Buffer.isBuffer(input)) return input.equals(this.toBuffer());
+    return input.toString() === this.toString();
+  }
+}
+
 export class GcsStore implements ObjectStore {
   readonly description: string;
   private readonly bucketHandle: Bucket;
@@ -65,7 +99,9 @@ export class GcsStore implements ObjectStore {
   }
 
   async put(key: string, body: Readable | Buffer, options: PutOptions = {}): Promise<ObjectInfo> {
-    const file = this.file(key);
+    // The library checks the upload against the CRC-32C the server computed; its own CRC-32C runs a byte
+    // at a time (about 180 MB/s here, the largest CPU cost of a snapshot upload), so hand it the faster one.
+    const file = this.bucketHandle.file(this.full(key), { crc32cGenerator: () => new FastCrc32c() });
     // A single-request resumable upload streams the body; the object exists only once the request
     // completes, so an aborted stream leaves nothing. ifGenerationMatch 0 makes it create-only.
     const out = file.createWriteStream({
@@ -176,6 +212,22 @@ export class GcsStore implements ObjectStore {
       return { mode: r.mode === 'Locked' ? 'compliance' : 'governance', retainUntil: new Date(r.retainUntilTime) };
     } catch (error) {
       throw gcsError(error, 'read retention of', this.bucket, this.full(key));
+    }
+  }
+
+  async bucketProtection(): Promise<BucketProtection> {
+    try {
+      const [m] = await this.bucketHandle.getMetadata();
+      const protection: BucketProtection = { objectRetention: m.objectRetention?.mode === 'Enabled', versioning: 'n/a' };
+      const seconds = Number(m.retentionPolicy?.retentionPeriod ?? 0);
+      // A locked bucket retention policy cannot be shortened or removed: the compliance equivalent.
+      if (seconds > 0) protection.defaultRetention = { mode: m.retentionPolicy?.isLocked ? 'compliance' : 'governance', periodMs: seconds * 1000 };
+      return protection;
+    } catch (error) {
+      if ((error as { code?: unknown }).code === 404) {
+        throw new BackupError('store-bucket-missing', `bucket "${this.bucket}" does not exist`, { cause: error, hint: 'create the bucket (with a retention policy or object retention for immutable backups) or fix BACKUP_URL' });
+      }
+      throw gcsError(error, 'read the retention settings of', this.bucket, '');
     }
   }
 

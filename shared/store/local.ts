@@ -5,7 +5,7 @@ import { dirname, join, posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BackupError } from '../errors.js';
-import { assertDir, type GetOptions, type ObjectInfo, type ObjectStore, type PutOptions, type Retention } from './types.js';
+import { assertDir, type BucketProtection, type GetOptions, type ObjectInfo, type ObjectStore, type PutOptions, type Retention } from './types.js';
 
 interface Sidecar {
   metadata: Record<string, string>;
@@ -156,6 +156,10 @@ export class LocalStore implements ObjectStore {
 
   async getRetention(): Promise<Retention | undefined> {
     return undefined;
+  }
+
+  async bucketProtection(): Promise<BucketProtection> {
+    return { objectRetention: false, versioning: false };
   }
 
   async setRetention(key: string): Promise<void> {

@@ -4,6 +4,8 @@ import {
   CopyObjectCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
+  GetBucketVersioningCommand,
+  GetObjectLockConfigurationCommand,
   GetObjectCommand,
   GetObjectRetentionCommand,
   GetObjectTaggingCommand,
@@ -18,10 +20,12 @@ import {
   UploadPartCommand,
   type CompletedPart,
 } from '@aws-sdk/client-s3';
-import { Readable } from 'node:stream';
+import type { BuildMiddleware, MetadataBearer } from '@smithy/types';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { BackupError } from '../errors.js';
 import type { S3Config } from '../config/config.js';
-import { assertDir, type GetOptions, type ObjectInfo, type ObjectStore, type PutOptions, type Retention } from './types.js';
+import { assertDir, type BucketProtection, type GetOptions, type ObjectInfo, type ObjectStore, type PutOptions, type Retention } from './types.js';
 
 export function createS3Client(config: S3Config): S3Client {
   return new S3Client({
@@ -67,6 +71,19 @@ interface ObjectParams {
   Metadata: Record<string, string> | undefined;
 }
 
+/**
+ * SigV4 signs a part's payload by default: a sha256 over every byte, in JavaScript's hot path (and the
+ * server verifies it: a second pass on its side). Over HTTPS, TLS already protects the bytes in transit,
+ * so parts go as UNSIGNED-PAYLOAD there, as botocore (the AWS CLI) does; the CRC32 part checksums of
+ * AWS_REQUEST_CHECKSUM_CALCULATION=when_supported still let S3 check each part. Over plain HTTP the
+ * payload stays signed: there the signature is the only integrity check.
+ */
+const unsignedPayloadOverHttps: BuildMiddleware<object, MetadataBearer> = (next) => async (args) => {
+  const request = args.request as { protocol?: string; headers?: Record<string, string> };
+  if (request.protocol === 'https:' && request.headers) request.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+  return next(args);
+};
+
 /** S3's limit on the parts of one multipart upload. */
 const MAX_PARTS = 10_000;
 
@@ -80,8 +97,8 @@ const MAX_PARTS = 10_000;
  * fresh Buffer.concat copy per part; the garbage cost CPU in GC and raised the peak RSS.)
  *
  * On any failure (body error, part error, abort) the part requests in flight are cancelled and awaited,
- * then the multipart upload is aborted, so no parts are left behind; the body is destroyed with the error
- * so that its source stops too.
+ * then the multipart upload is aborted, so no parts are left behind. Leaving the body's loop early
+ * destroys the body.
  */
 async function uploadObject(
   client: S3Client,
@@ -99,7 +116,6 @@ async function uploadObject(
   const cancel = new AbortController();
   const abortSignal = signal ? AbortSignal.any([signal, cancel.signal]) : cancel.signal;
   const free: Buffer[] = [];
-  let buffers = 0;
   const inFlight = new Set<Promise<void>>();
   const parts: CompletedPart[] = [];
   let uploadId: string | undefined;
@@ -108,7 +124,9 @@ async function uploadObject(
   const startPart = (PartNumber: number, data: Buffer, pooled: Buffer | undefined) => {
     const sent = (async () => {
       try {
-        const r = await client.send(new UploadPartCommand({ Bucket, Key, UploadId: uploadId, PartNumber, Body: data }), { abortSignal });
+        const command = new UploadPartCommand({ Bucket, Key, UploadId: uploadId, PartNumber, Body: data });
+        command.middlewareStack.add(unsignedPayloadOverHttps, { step: 'build', name: 'etcdBackupUnsignedPayloadOverHttps' });
+        const r = await client.send(command, { abortSignal });
         if (!r.ETag) throw new BackupError('store', `s3://${Bucket}/${Key}: part ${PartNumber} came back without an ETag`);
         parts.push({ PartNumber, ETag: r.ETag });
       } catch (error) {
@@ -148,7 +166,7 @@ async function uploadObject(
     } else {
       let current: Buffer | undefined;
       let filled = 0;
-      for await (const chunk of body as AsyncIterable<Buffer>) {
+      const take = async (chunk: Buffer) => {
         for (let at = 0; at < chunk.length; ) {
           // A full part is sent only once more bytes follow it: a body of exactly one part is a PutObject.
           if (current && filled === partSize) {
@@ -156,7 +174,7 @@ async function uploadObject(
             current = undefined;
           }
           if (!current) {
-            current = free.pop() ?? (buffers++, Buffer.allocUnsafeSlow(partSize));
+            current = free.pop() ?? Buffer.allocUnsafeSlow(partSize);
             filled = 0;
           }
           const n = chunk.copy(current, filled, at);
@@ -164,7 +182,23 @@ async function uploadObject(
           at += n;
         }
         if (failure) throw failure.error;
-      }
+      };
+      // A Writable sees each chunk as the body pushed it (an async iterator joins buffered chunks into a
+      // new Buffer: one more copy of everything). pipeline() destroys the body with the error when the
+      // upload fails, so its source stops too.
+      const sink = new Writable({
+        highWaterMark: 0,
+        write(chunk: Buffer, _encoding, callback) {
+          // Most chunks only fill the current part: no promise, no tick.
+          if (current && filled + chunk.length < partSize && !failure) {
+            filled += chunk.copy(current, filled);
+            callback();
+          } else {
+            take(chunk).then(() => callback(), callback);
+          }
+        },
+      });
+      await pipeline(body, sink);
       const last = current ? current.subarray(0, filled) : Buffer.alloc(0);
       if (uploadId === undefined) {
         const r = await client.send(new PutObjectCommand({ ...params, Body: last }), { abortSignal });
@@ -183,7 +217,6 @@ async function uploadObject(
   } catch (error) {
     const reason = failure?.error ?? error;
     cancel.abort();
-    if (body instanceof Readable && !body.destroyed) body.destroy(reason instanceof Error ? reason : new Error(String(reason)));
     await Promise.allSettled(inFlight);
     if (uploadId !== undefined) {
       await client.send(new AbortMultipartUploadCommand({ Bucket, Key, UploadId: uploadId })).catch(() => undefined);
@@ -387,6 +420,26 @@ export class S3Store implements ObjectStore {
       );
     } catch (error) {
       throw s3Error(error, 'set retention of', this.bucket, Key);
+    }
+  }
+
+  async bucketProtection(): Promise<BucketProtection> {
+    const Bucket = this.bucket;
+    try {
+      const versioning = await this.client.send(new GetBucketVersioningCommand({ Bucket }));
+      const protection: BucketProtection = { objectRetention: false, versioning: versioning.Status === 'Enabled' };
+      try {
+        const lock = (await this.client.send(new GetObjectLockConfigurationCommand({ Bucket }))).ObjectLockConfiguration;
+        protection.objectRetention = lock?.ObjectLockEnabled === 'Enabled';
+        const rule = lock?.Rule?.DefaultRetention;
+        const days = (rule?.Days ?? 0) + (rule?.Years ?? 0) * 365;
+        if (rule?.Mode && days > 0) protection.defaultRetention = { mode: rule.Mode === 'COMPLIANCE' ? 'compliance' : 'governance', periodMs: days * 86_400_000 };
+      } catch (error) {
+        if ((error as Error).name !== 'ObjectLockConfigurationNotFoundError') throw error;
+      }
+      return protection;
+    } catch (error) {
+      throw s3Error(error, 'read the Object Lock settings of', Bucket, '');
     }
   }
 }

@@ -19,6 +19,16 @@ export interface ObjectInfo {
   metadata?: Record<string, string>;
 }
 
+/** How a bucket protects what is written to it (read at start-up when immutability is on). */
+export interface BucketProtection {
+  /** Objects can carry their own retention: S3 Object Lock enabled / GCS object retention enabled. */
+  objectRetention: boolean;
+  /** S3 Object Lock needs versioning; 'n/a' where the store does not tie retention to versions (GCS). */
+  versioning: boolean | 'n/a';
+  /** What protects every new object: S3 Object Lock default retention / GCS bucket retention policy. */
+  defaultRetention?: { mode: RetentionMode; periodMs: number };
+}
+
 export interface PutOptions {
   contentType?: string;
   metadata?: Record<string, string>;
@@ -66,6 +76,7 @@ export interface ObjectStore {
   /** undefined when the object has no retention. */
   getRetention(key: string, options?: { versionId?: string }): Promise<Retention | undefined>;
   setRetention(key: string, retention: Retention, options?: { versionId?: string }): Promise<void>;
+  bucketProtection(): Promise<BucketProtection>;
 }
 
 export function assertDir(dir: string): void {

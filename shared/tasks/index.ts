@@ -3,7 +3,9 @@ import { BackupError, ConfigError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { openStore, type ObjectStore } from '../store/index.js';
 import { listTask } from './list.js';
+import { excludeTask } from './exclude.js';
 import { pruneTask } from './prune.js';
+import { reuploadTask } from './reupload.js';
 import { takeSnapshot } from './snapshot.js';
 import { verifyTask } from './verify.js';
 
@@ -48,6 +50,20 @@ export const TASKS = {
     description: 'Apply the retention policy (PRUNE_* settings): delete what no rule keeps, never the newest good snapshot, never a locked object',
     args: { dryRun: { type: 'boolean', description: 'print the plan (kept, deleted, with reasons) and delete nothing' } },
     run: (context, args) => pruneTask(context, args),
+  },
+  reupload: {
+    description: 'Keep the newest good snapshot protected while no new ones come (hibernation): extend its retention (object mode) or make a protected server-side copy (bucket mode)',
+    args: {},
+    run: (context) => reuploadTask(context),
+  },
+  exclude: {
+    description: 'Mark a snapshot that restore and latest-selection must skip (a tag; works on locked objects), or lift the mark',
+    args: {
+      key: { type: 'string', description: 'the snapshot to mark (a key printed by list)' },
+      reason: { type: 'string', description: 'why, shown by list' },
+      undo: { type: 'boolean', description: 'lift the mark' },
+    },
+    run: (context, args) => excludeTask(context, args),
   },
   list: {
     description: "List the cluster's snapshots, newest first, with their state, verification and recorded facts",

@@ -30,15 +30,19 @@ export interface PruneDeps {
 
 type Removal = { status: 'deleted' } | { status: 'retained'; retainUntil: Date } | { status: 'failed'; error: unknown };
 
-/** Deletes one object; a refusal because the object is under retention is an outcome, not a failure. */
-async function remove(store: ObjectStore, key: string, now: Date): Promise<Removal> {
+/**
+ * Deletes one object; a refusal because the object is under retention is an outcome, not a failure. The
+ * server's clock decides when a lock ends: a refused object that carries a retention counts as retained
+ * even if our clock says it has just expired.
+ */
+async function remove(store: ObjectStore, key: string): Promise<Removal> {
   try {
     await store.delete(key);
     return { status: 'deleted' };
   } catch (error) {
     if (error instanceof BackupError && error.code === 'store-access-denied') {
       const retention = await store.getRetention(key).catch(() => undefined);
-      if (retention && retention.retainUntil > now) return { status: 'retained', retainUntil: retention.retainUntil };
+      if (retention) return { status: 'retained', retainUntil: retention.retainUntil };
     }
     return { status: 'failed', error };
   }
@@ -76,14 +80,14 @@ export async function pruneTask(deps: PruneDeps, args: { dryRun?: string | boole
       result.deleted.push({ key: entry.key, reasons, sidecars: entry.sidecars });
       continue;
     }
-    const removal = await remove(store, entry.key, now);
+    const removal = await remove(store, entry.key);
     if (removal.status !== 'deleted') {
       record(entry.key, reasons, removal);
       continue;
     }
     const gone: string[] = [];
     for (const sidecar of entry.sidecars) {
-      const sidecarRemoval = await remove(store, sidecar, now);
+      const sidecarRemoval = await remove(store, sidecar);
       if (sidecarRemoval.status === 'deleted') gone.push(sidecar);
       else record(sidecar, ['sidecar of a deleted snapshot'], sidecarRemoval);
     }
@@ -93,7 +97,7 @@ export async function pruneTask(deps: PruneDeps, args: { dryRun?: string | boole
   for (const orphan of listing.orphans) {
     const reasons = ['sidecar whose snapshot no longer exists'];
     if (dryRun) result.deleted.push({ key: orphan, reasons, sidecars: [] });
-    else record(orphan, reasons, await remove(store, orphan, now));
+    else record(orphan, reasons, await remove(store, orphan));
   }
   result.ok = result.failed.length === 0;
   if (!result.ok) log.error('some objects could not be deleted', { failed: result.failed.map((f) => f.key) });

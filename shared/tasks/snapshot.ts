@@ -10,9 +10,10 @@ import type { Logger } from '../log.js';
 import type { SnapshotManifest } from '../manifest.js';
 import type { ObjectStore } from '../store/index.js';
 import { TOOL } from '../version.js';
+import { checkBucketProtection, protectObject, type ActiveImmutability, type Protection } from '../immutability.js';
 
 export interface SnapshotDeps {
-  config: Pick<Config, 'cluster' | 'etcd' | 'snapshotAttempts'>;
+  config: Pick<Config, 'cluster' | 'etcd' | 'snapshotAttempts' | 'immutability'>;
   store: ObjectStore;
   log: Logger;
   /** Makes the etcd client for one endpoint; tests may pass their own. */
@@ -42,6 +43,8 @@ export interface SnapshotResult {
   durationMs: number;
   bytesPerSecond: number;
   problems: SnapshotManifest['checks']['problems'];
+  /** With IMMUTABILITY on: the retention of the snapshot (and its manifest) as read back from the store. */
+  protection?: Protection & { manifest: Protection };
   attempts: SnapshotAttempt[];
 }
 
@@ -57,7 +60,7 @@ async function withClients<T>(endpoints: string[], connect: (endpoint: string) =
   }
 }
 
-async function streamOnce(deps: SnapshotDeps, member: MemberStatus, client: Etcd3): Promise<SnapshotResult> {
+async function streamOnce(deps: SnapshotDeps, member: MemberStatus, client: Etcd3, immutability: ActiveImmutability | undefined): Promise<SnapshotResult> {
   const { store, log, config } = deps;
   const now = deps.now ?? (() => new Date());
   const source = await openSnapshotStream(client, member.endpoint, { idleTimeoutMs: config.etcd.streamIdleTimeoutMs });
@@ -105,16 +108,25 @@ async function streamOnce(deps: SnapshotDeps, member: MemberStatus, client: Etcd
     throw new BackupError('store', `the store holds ${uploaded.size} bytes for ${key} but ${report.size} were sent`, { hint: 'the object was removed; check the store' });
   }
   const mKey = manifestKey(key);
+  let manifestInfo;
   try {
-    await store.put(mKey, Buffer.from(JSON.stringify(manifest, null, 2)), { contentType: 'application/json' });
+    manifestInfo = await store.put(mKey, Buffer.from(JSON.stringify(manifest, null, 2)), { contentType: 'application/json' });
   } catch (error) {
     // Without its manifest the snapshot is listed as incomplete; remove it if the store lets us.
     await store.delete(key).catch(() => undefined);
     throw error;
   }
   const durationMs = completed.getTime() - started.getTime();
+  let protection: SnapshotResult['protection'];
+  if (immutability) {
+    const snapshotProtection = await protectObject(store, key, uploaded.versionId, immutability, completed);
+    protection = { ...snapshotProtection, manifest: await protectObject(store, mKey, manifestInfo.versionId, immutability, completed) };
+    if (!protection.confirmed || !protection.manifest.confirmed) {
+      log.error('the snapshot is stored but its retention could not be confirmed: it is NOT protected', { key, protection });
+    }
+  }
   return {
-    ok: report.ok,
+    ok: report.ok && (protection === undefined || (protection.confirmed && protection.manifest.confirmed)),
     key,
     manifestKey: mKey,
     size: report.size,
@@ -128,6 +140,7 @@ async function streamOnce(deps: SnapshotDeps, member: MemberStatus, client: Etcd
     durationMs,
     bytesPerSecond: Math.round(report.size / Math.max(durationMs / 1000, 0.001)),
     problems: report.problems,
+    ...(protection ? { protection } : {}),
     attempts: [],
   };
 }
@@ -140,6 +153,8 @@ async function streamOnce(deps: SnapshotDeps, member: MemberStatus, client: Etcd
 export async function takeSnapshot(deps: SnapshotDeps): Promise<SnapshotResult> {
   const { config, log } = deps;
   const connect = deps.connect ?? ((endpoint: string) => etcdClient(config.etcd, endpoint));
+  // The start-up check: a bucket that cannot protect what IMMUTABILITY asks fails before etcd is touched.
+  const immutability = await checkBucketProtection(deps.store, config.immutability);
   return withClients(config.etcd.endpoints, connect, async (clients) => {
     const probes = await Promise.all(config.etcd.endpoints.map((e) => probeMember(e, clients.get(e) as Etcd3)));
     const { ranked, rejected } = rankMembers(probes);
@@ -156,7 +171,7 @@ export async function takeSnapshot(deps: SnapshotDeps): Promise<SnapshotResult> 
     for (let i = 0; i < config.snapshotAttempts; i++) {
       const member = ranked[i % ranked.length] as MemberStatus;
       try {
-        const result = await streamOnce(deps, member, clients.get(member.endpoint) as Etcd3);
+        const result = await streamOnce(deps, member, clients.get(member.endpoint) as Etcd3, immutability);
         result.attempts = [...attempts, { endpoint: member.endpoint }];
         return result;
       } catch (error) {

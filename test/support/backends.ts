@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type SettingValues } from '../../shared/config/config.js';
 import { openStore, type ObjectStore } from '../../shared/store/index.js';
-import { createS3Bucket, gcsService, s3Service, uniqueBucketName } from './stores.js';
+import { createS3Bucket, gcsService, s3Service, setDefaultRetention, uniqueBucketName } from './stores.js';
 
 export type BackendKind = 'local' | 's3' | 'gcs';
 export const BACKEND_KINDS: BackendKind[] = ['local', 's3', 'gcs'];
@@ -20,7 +20,7 @@ export interface Backend {
 }
 
 /** A fresh, empty location (a new bucket or directory) on the given store. */
-export async function makeBackend(kind: BackendKind, options: { objectLock?: boolean; prefix?: string } = {}): Promise<Backend> {
+export async function makeBackend(kind: BackendKind, options: { objectLock?: boolean; defaultRetentionDays?: number; prefix?: string } = {}): Promise<Backend> {
   const prefix = options.prefix ?? 'backups/etcd';
   let settings: SettingValues;
   let env: Record<string, string> = {};
@@ -28,7 +28,8 @@ export async function makeBackend(kind: BackendKind, options: { objectLock?: boo
     settings = { BACKUP_URL: `file://${await mkdtemp(join(tmpdir(), 'store-'))}` };
   } else if (kind === 's3') {
     const s3 = s3Service();
-    const bucket = await createS3Bucket(uniqueBucketName('s3'), { objectLock: options.objectLock ?? false });
+    const bucket = await createS3Bucket(uniqueBucketName('s3'), { objectLock: options.objectLock ?? options.defaultRetentionDays !== undefined });
+    if (options.defaultRetentionDays !== undefined) await setDefaultRetention(bucket, options.defaultRetentionDays);
     settings = {
       BACKUP_URL: `s3://${bucket}/${prefix}`,
       AWS_ENDPOINT_URL_S3: s3.endpoint,

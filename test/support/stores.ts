@@ -1,6 +1,6 @@
 // Clients and buckets on the services that test/support/global-setup.ts starts once per run.
 import { randomBytes } from 'node:crypto';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutObjectLockConfigurationCommand, S3Client } from '@aws-sdk/client-s3';
 import { Storage } from '@google-cloud/storage';
 import { inject, type ProvidedContext } from 'vitest';
 import type { GcsService, S3Service } from './global-setup.js';
@@ -52,4 +52,14 @@ export async function createS3Bucket(name: string, options: { objectLock?: boole
     client.destroy();
   }
   return name;
+}
+
+/** Gives an Object Lock bucket a default retention rule (whole days: S3's smallest unit). */
+export async function setDefaultRetention(bucket: string, days: number): Promise<void> {
+  const client = s3Client();
+  try {
+    await client.send(new PutObjectLockConfigurationCommand({ Bucket: bucket, ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: days } } } }));
+  } finally {
+    client.destroy();
+  }
 }

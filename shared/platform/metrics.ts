@@ -1,0 +1,78 @@
+import type { ListResult } from '../tasks/list.js';
+import type { TaskOutcome } from '../tasks/index.js';
+
+/**
+ * CloudWatch metrics as embedded metric format (EMF): one JSON log line per run carrying an `_aws` block.
+ * CloudWatch Logs turns it into metrics as the log lands, so a Lambda needs no PutMetricData call (nor
+ * the IAM permission for it) and a metric never disagrees with the log line it came from.
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
+ */
+export const METRICS_NAMESPACE = 'EtcdBackup';
+
+export type MetricUnit = 'Count' | 'Milliseconds' | 'Seconds' | 'Bytes' | 'Bytes/Second';
+
+export interface Metric {
+  name: string;
+  unit: MetricUnit;
+  value: number;
+}
+
+/** The fields of a run that metrics are made of (a TaskOutcome: see shared/tasks/index.ts). */
+export type RunOutcome = Pick<TaskOutcome, 'task' | 'ok' | 'durationMs' | 'result'>;
+
+const num = (value: unknown): number | undefined => (typeof value === 'number' && Number.isFinite(value) ? value : undefined);
+
+/**
+ * Seconds since the newest good snapshot in a `list` result (newest first), or undefined when there is
+ * none. Good = what restore would take: complete (manifest, checks passed), not excluded, and not failed
+ * by its newest verification (the rule of catalogue.isGood, applied to list's output).
+ */
+export function newestGoodAgeSeconds(result: Partial<ListResult>, now: Date): number | undefined {
+  const good = result.snapshots?.find((s) => s.state === 'complete' && !s.excluded && s.verified?.ok !== false);
+  if (!good) return undefined;
+  return Math.max(0, Math.round((now.getTime() - Date.parse(good.time)) / 1000));
+}
+
+/**
+ * What a run says about the backups. Every run: Failures (0 or 1) and DurationMs, so an alarm on
+ * failures works for any task. A good snapshot run: SnapshotAgeSeconds 0, its size and throughput.
+ * A list run: the age of the newest good snapshot. A failed run reports no age: it does not know it, and
+ * "no data" is what the no-recent-snapshot alarm treats as breaching.
+ */
+export function runMetrics(outcome: RunOutcome, now: Date): Metric[] {
+  const metrics: Metric[] = [
+    { name: 'Failures', unit: 'Count', value: outcome.ok ? 0 : 1 },
+    { name: 'DurationMs', unit: 'Milliseconds', value: outcome.durationMs },
+  ];
+  const result = outcome.result ?? {};
+  if (outcome.ok && outcome.task === 'snapshot') {
+    metrics.push({ name: 'SnapshotAgeSeconds', unit: 'Seconds', value: 0 });
+    const size = num(result.size);
+    if (size !== undefined) metrics.push({ name: 'SnapshotSizeBytes', unit: 'Bytes', value: size });
+    const throughput = num(result.bytesPerSecond);
+    if (throughput !== undefined) metrics.push({ name: 'ThroughputBytesPerSecond', unit: 'Bytes/Second', value: throughput });
+  }
+  if (outcome.ok && outcome.task === 'list') {
+    const age = newestGoodAgeSeconds(result as Partial<ListResult>, now);
+    if (age !== undefined) metrics.push({ name: 'SnapshotAgeSeconds', unit: 'Seconds', value: age });
+  }
+  return metrics;
+}
+
+/**
+ * The EMF document for one run: dimensions Cluster and Task (one series per cluster and task), the
+ * metric values as top-level members. Deliberately no `outcome` or `message` field: the result line
+ * written by runTask stays the only line that describes the outcome.
+ */
+export function emfDocument(cluster: string, outcome: RunOutcome, now: Date = new Date()): Record<string, unknown> {
+  const metrics = runMetrics(outcome, now);
+  return {
+    _aws: {
+      Timestamp: now.getTime(),
+      CloudWatchMetrics: [{ Namespace: METRICS_NAMESPACE, Dimensions: [['Cluster', 'Task']], Metrics: metrics.map((m) => ({ Name: m.name, Unit: m.unit })) }],
+    },
+    Cluster: cluster,
+    Task: outcome.task,
+    ...Object.fromEntries(metrics.map((m) => [m.name, m.value])),
+  };
+}
