@@ -149,6 +149,19 @@ describe.each(BACKEND_KINDS)('object store contract: %s', (kind) => {
     expect((await buffer(await store.get('c1/copy.db'))).equals(data)).toBe(true);
   });
 
+  it.runIf(kind === 's3')('copies an object larger than the single-copy limit in parts (limits lowered: 1 MiB single, 5 MiB parts)', async () => {
+    const config = loadConfig(backend.settings);
+    const { bucket, prefix } = config.location as { bucket: string; prefix: string };
+    const small = new S3Store(createS3Client(config.s3), bucket, prefix, { partSize: config.s3.partSize, queueSize: 1 }, 1000, { single: 1024 * 1024, part: 5 * 1024 * 1024 });
+    const data = randomBytes(12 * 1024 * 1024 + 7);
+    await small.put('c1/big-original.db', data, { metadata: { 'etcd-cluster': 'c1' } });
+    const copied = await small.copy('c1/big-original.db', 'c1/big-copy.db');
+    expect(copied.size).toBe(data.length);
+    expect((await buffer(await small.get('c1/big-copy.db'))).equals(data)).toBe(true);
+    expect((await small.head('c1/big-copy.db'))?.metadata?.['etcd-cluster']).toBe('c1');
+    await noMultipartLeft();
+  });
+
   it('sets and reads tags without changing the object', async () => {
     await store.put('c1/tagged.db', Buffer.from('body'));
     await store.setTags('c1/tagged.db', { 'x-etcd-snapshot-exclude': 'true' });

@@ -18,9 +18,9 @@ import {
   S3Client,
   S3ServiceException,
   UploadPartCommand,
+  UploadPartCopyCommand,
   type CompletedPart,
 } from '@aws-sdk/client-s3';
-import type { BuildMiddleware, MetadataBearer } from '@smithy/types';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BackupError } from '../errors.js';
@@ -72,17 +72,23 @@ interface ObjectParams {
 }
 
 /**
- * SigV4 signs a part's payload by default: a sha256 over every byte, in JavaScript's hot path (and the
+ * SigV4 signs a part's payload by default: a sha256 over every byte on the event-loop thread (and the
  * server verifies it: a second pass on its side). Over HTTPS, TLS already protects the bytes in transit,
  * so parts go as UNSIGNED-PAYLOAD there, as botocore (the AWS CLI) does; the CRC32 part checksums of
  * AWS_REQUEST_CHECKSUM_CALCULATION=when_supported still let S3 check each part. Over plain HTTP the
  * payload stays signed: there the signature is the only integrity check.
  */
-const unsignedPayloadOverHttps: BuildMiddleware<object, MetadataBearer> = (next) => async (args) => {
-  const request = args.request as { protocol?: string; headers?: Record<string, string> };
-  if (request.protocol === 'https:' && request.headers) request.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
-  return next(args);
-};
+function unsignedPayloadOverHttps(command: UploadPartCommand): UploadPartCommand {
+  command.middlewareStack.add(
+    (next) => async (args) => {
+      const request = args.request as { protocol?: string; headers?: Record<string, string> };
+      if (request.protocol === 'https:' && request.headers) request.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+      return next(args);
+    },
+    { step: 'build', name: 'etcdBackupUnsignedPayloadOverHttps' },
+  );
+  return command;
+}
 
 /** S3's limit on the parts of one multipart upload. */
 const MAX_PARTS = 10_000;
@@ -124,8 +130,7 @@ async function uploadObject(
   const startPart = (PartNumber: number, data: Buffer, pooled: Buffer | undefined) => {
     const sent = (async () => {
       try {
-        const command = new UploadPartCommand({ Bucket, Key, UploadId: uploadId, PartNumber, Body: data });
-        command.middlewareStack.add(unsignedPayloadOverHttps, { step: 'build', name: 'etcdBackupUnsignedPayloadOverHttps' });
+        const command = unsignedPayloadOverHttps(new UploadPartCommand({ Bucket, Key, UploadId: uploadId, PartNumber, Body: data }));
         const r = await client.send(command, { abortSignal });
         if (!r.ETag) throw new BackupError('store', `s3://${Bucket}/${Key}: part ${PartNumber} came back without an ETag`);
         parts.push({ PartNumber, ETag: r.ETag });
@@ -234,6 +239,8 @@ export class S3Store implements ObjectStore {
     private readonly prefix: string,
     private readonly upload: { partSize: number; queueSize: number },
     private readonly listPageSize = 1000,
+    /** CopyObject copies at most 5 GiB; larger objects are copied in parts (UploadPartCopy). */
+    private readonly copyLimits = { single: 5 * 1024 ** 3, part: 1024 ** 3 },
   ) {
     this.description = `s3://${bucket}/${prefix}`;
   }
@@ -355,21 +362,38 @@ export class S3Store implements ObjectStore {
     const Key = this.full(destination);
     const CopySource = `${this.bucket}/${this.full(source).split('/').map(encodeURIComponent).join('/')}`;
     try {
-      const r = await this.client.send(
-        new CopyObjectCommand({
-          Bucket: this.bucket,
-          Key,
-          CopySource,
-          IfNoneMatch: '*',
-          ...(options.metadata ? { Metadata: options.metadata, MetadataDirective: 'REPLACE' } : {}),
-        }),
-      );
+      const from = await this.head(source);
+      if (!from) throw new BackupError('store-not-found', `copy from s3://${this.bucket}/${this.full(source)}: no such object`);
+      const metadata = options.metadata ?? from.metadata ?? {};
+      const versionId =
+        from.size <= this.copyLimits.single
+          ? (await this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key, CopySource, IfNoneMatch: '*', Metadata: metadata, MetadataDirective: 'REPLACE' }))).VersionId
+          : await this.copyInParts(CopySource, Key, from.size, metadata);
       const info = await this.head(destination);
       if (!info) throw new BackupError('store', `s3://${this.bucket}/${Key} is missing right after copy`);
-      if (r.VersionId) info.versionId = r.VersionId;
+      if (versionId) info.versionId = versionId;
       return info;
     } catch (error) {
       throw s3Error(error, 'copy to', this.bucket, Key);
+    }
+  }
+
+  /** Server-side multipart copy; aborted on any failure so that no parts are left behind. */
+  private async copyInParts(CopySource: string, Key: string, size: number, Metadata: Record<string, string>): Promise<string | undefined> {
+    const Bucket = this.bucket;
+    const { UploadId } = await this.client.send(new CreateMultipartUploadCommand({ Bucket, Key, Metadata, ContentType: 'application/octet-stream' }));
+    try {
+      const Parts: CompletedPart[] = [];
+      for (let start = 0, PartNumber = 1; start < size; start += this.copyLimits.part, PartNumber++) {
+        const end = Math.min(start + this.copyLimits.part, size) - 1;
+        const r = await this.client.send(new UploadPartCopyCommand({ Bucket, Key, UploadId, PartNumber, CopySource, CopySourceRange: `bytes=${start}-${end}` }));
+        Parts.push({ PartNumber, ETag: r.CopyPartResult?.ETag });
+      }
+      const done = await this.client.send(new CompleteMultipartUploadCommand({ Bucket, Key, UploadId, IfNoneMatch: '*', MultipartUpload: { Parts } }));
+      return done.VersionId;
+    } catch (error) {
+      await this.client.send(new AbortMultipartUploadCommand({ Bucket, Key, UploadId })).catch(() => undefined);
+      throw error;
     }
   }
 
