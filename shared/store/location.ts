@@ -10,7 +10,8 @@ const SETTING = 'BACKUP_URL';
 
 /** Prefix segments are checked one by one: no empty, "." or ".." segment can move a cluster's objects. */
 function parsePrefix(raw: string): string {
-  const trimmed = raw.replace(/^\/+/, '').replace(/\/+$/, '');
+  // One slash separates the bucket from the prefix, and one may end it; any other empty segment is refused.
+  const trimmed = raw.replace(/^\//, '').replace(/\/$/, '');
   if (trimmed === '') return '';
   const segments = trimmed.split('/');
   for (const segment of segments) {

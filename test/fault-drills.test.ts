@@ -1,0 +1,110 @@
+// Fault drills on real services: members dying mid-stream, concurrent runs, hostile input.
+import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../shared/config/config.js';
+import type { ConfigError } from '../shared/errors.js';
+import type { ListResult } from '../shared/tasks/list.js';
+import type { SnapshotResult } from '../shared/tasks/snapshot.js';
+import { BACKEND_KINDS, makeBackend } from './support/backends.js';
+import { writeBulk } from './support/data.js';
+import { startEtcd, type EtcdCluster } from './support/etcd.js';
+import { memoryLogger, run, storedKeys } from './support/run.js';
+import { s3Client } from './support/stores.js';
+
+describe('a three-member cluster whose serving member is killed mid-stream', () => {
+  let etcd: EtcdCluster;
+  beforeAll(async () => {
+    etcd = await startEtcd({ members: 3 });
+    await writeBulk(etcd.endpoints, 100);
+  });
+  afterAll(async () => {
+    await etcd?.stop();
+  });
+
+  it('aborts that upload and retries on another member within the same run; no partial object is left', async () => {
+    const backend = await makeBackend('s3');
+    let killed: string | undefined;
+    const log = memoryLogger((entry) => {
+      if (entry.message === 'streaming snapshot' && !killed) {
+        killed = entry.endpoint as string;
+        const index = etcd.endpoints.indexOf(killed);
+        setTimeout(() => void etcd.kill(index), 200);
+      }
+    });
+    const outcome = await run('snapshot', { ...backend.settings, ETCD_ENDPOINTS: etcd.endpoints.join(','), CLUSTER_NAME: 'drill', ETCD_DIAL_TIMEOUT: '2s' }, { log });
+    expect(outcome.error).toBeUndefined();
+    const result = outcome.result as unknown as SnapshotResult;
+    expect(killed).toBeDefined();
+    expect(result.endpoint).not.toBe(killed);
+    expect(result.attempts.length).toBeGreaterThanOrEqual(2);
+    expect(result.attempts[0]).toMatchObject({ endpoint: killed });
+    expect(await storedKeys(backend.store, 'drill/')).toEqual([result.key, result.manifestKey].sort());
+    const { bucket } = loadConfig(backend.settings).location as { bucket: string };
+    const client = s3Client();
+    expect((await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }))).Uploads ?? []).toEqual([]);
+    client.destroy();
+  });
+});
+
+describe('two snapshot runs at once for the same cluster', () => {
+  let etcd: EtcdCluster;
+  beforeAll(async () => {
+    etcd = await startEtcd();
+    await writeBulk(etcd.endpoints, 30);
+  });
+  afterAll(async () => {
+    await etcd?.stop();
+  });
+
+  it.each(BACKEND_KINDS)('write two distinct complete objects into %s, none overwritten', async (kind) => {
+    const backend = await makeBackend(kind);
+    const settings = { ...backend.settings, ETCD_ENDPOINTS: etcd.endpoints[0], CLUSTER_NAME: 'twins' };
+    const [a, b] = await Promise.all([run('snapshot', settings), run('snapshot', settings)]);
+    const ka = (a.result as unknown as SnapshotResult).key;
+    const kb = (b.result as unknown as SnapshotResult).key;
+    expect(ka).not.toBe(kb);
+    const listed = (await run('list', settings)).result as unknown as ListResult;
+    expect(listed.snapshots.map((s) => s.key).sort()).toEqual([ka, kb].sort());
+    expect(listed.snapshots.every((s) => s.state === 'complete')).toBe(true);
+    const verified = await Promise.all([ka, kb].map((key) => run('verify', settings, { args: { key } })));
+    expect(verified.every((v) => v.ok)).toBe(true);
+  });
+});
+
+describe('hostile input is refused before any I/O, naming the field', () => {
+  it.each([
+    [{ BACKUP_URL: 's3://bucket/../../other-team' }, 'BACKUP_URL'],
+    [{ BACKUP_URL: 's3://bucket//etcd' }, 'BACKUP_URL'],
+    [{ BACKUP_URL: 'file:///var/backups/../../etc' }, 'BACKUP_URL'],
+    [{ CLUSTER_NAME: '..' }, 'CLUSTER_NAME'],
+    [{ CLUSTER_NAME: 'prod/../other' }, 'CLUSTER_NAME'],
+    [{ CLUSTER_NAME: '' + 'a'.repeat(5000) }, 'CLUSTER_NAME'],
+    [{ ETCD_ENDPOINTS: 'http://127.0.0.1:2379/../../admin' }, 'ETCD_ENDPOINTS'],
+    [{ S3_UPLOAD_CONCURRENCY: '100000' }, 'S3_UPLOAD_CONCURRENCY'],
+    [{ PRUNE_KEEP_LAST: '-1' }, 'PRUNE_KEEP_LAST'],
+    [{ PRUNE_KEEP_WITHIN: '1e9d' }, 'PRUNE_KEEP_WITHIN'],
+  ])('%o', async (settings, field) => {
+    const outcome = await run('snapshot', { ETCD_ENDPOINTS: 'http://127.0.0.1:9', ...settings });
+    expect((outcome.error as ConfigError).setting).toBe(field);
+    expect(outcome.durationMs).toBeLessThan(1000);
+  });
+
+  it.each([
+    [{ key: '../other-cluster/x.db' }, 'key'],
+    [{ key: '/etc/passwd' }, 'key'],
+    [{ key: 'c/../../x.db' }, 'key'],
+    [{ key: 'x'.repeat(1500) }, 'event.key'],
+    [{ key: 'c/20261122T001234.567Z-r00000000000000012345-a1b2c3d4.db', extra: 'field' }, 'event'],
+  ])('verify event %#', async (args, field) => {
+    const backend = await makeBackend('local');
+    const { argsFromPayload } = await import('../shared/platform/event.js');
+    let error: unknown;
+    try {
+      const outcome = await run('verify', { ...backend.settings, CLUSTER_NAME: 'c' }, { args: argsFromPayload(args) });
+      error = outcome.error;
+    } catch (e) {
+      error = e;
+    }
+    expect((error as ConfigError).setting).toBe(field);
+  });
+});
