@@ -1,6 +1,7 @@
 import type { ListResult } from '../shared/tasks/list.js';
 import type { ExcludeResult } from '../shared/tasks/exclude.js';
 import type { PruneResult } from '../shared/tasks/prune.js';
+import type { RestoreResult } from '../shared/tasks/restore.js';
 import type { ReuploadResult } from '../shared/tasks/reupload.js';
 import type { SnapshotResult } from '../shared/tasks/snapshot.js';
 import type { VerifyResult } from '../shared/tasks/verify.js';
@@ -71,4 +72,23 @@ export function formatReupload(result: ReuploadResult): string {
 
 export function formatExclude(result: ExcludeResult): string {
   return result.excluded ? `excluded ${result.key}${result.reason ? ` (${result.reason})` : ''}` : `lifted the exclusion of ${result.key}`;
+}
+
+export function formatRestore(result: RestoreResult): string {
+  const verified = result.verified ? `${result.verified.ok ? 'verified ok' : 'verification FAILED'} ${result.verified.at}` : 'never verified';
+  const lines = [
+    `wrote ${result.path}`,
+    `  snapshot ${result.key} taken ${result.time} (${verified}${result.excluded ? `, EXCLUDED${result.excluded.reason ? `: ${result.excluded.reason}` : ''}` : ''})`,
+    `  ${humanSize(result.size)}, revision ${result.revision}, ${result.totalKey ?? '?'} keys, checked in ${(result.durationMs / 1000).toFixed(1)} s`,
+    `  sha256 ${result.sha256}`,
+  ];
+  for (const w of result.warnings) lines.push(`warning: ${w.kind}: ${w.message}`);
+  const d = result.dataDir;
+  if (d) {
+    lines.push(d.ok
+      ? `restored data dir ${d.path} with ${d.tool}${d.toolVersion ? ` ${d.toolVersion}` : ''} in ${(d.durationMs / 1000).toFixed(1)} s`
+      : `FAILED to restore data dir ${d.path} with ${d.tool} (the snapshot file above is good): ${d.error ?? 'unknown error'}`);
+    lines.push(`  ${d.command.join(' ')}`);
+  }
+  return lines.join('\n');
 }

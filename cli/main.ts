@@ -7,10 +7,11 @@ import { argFlag, isTaskName, runTask, taskArgs, TASKS, type TaskArgs, type Task
 import type { ListResult } from '../shared/tasks/list.js';
 import type { ExcludeResult } from '../shared/tasks/exclude.js';
 import type { PruneResult } from '../shared/tasks/prune.js';
+import type { RestoreResult } from '../shared/tasks/restore.js';
 import type { ReuploadResult } from '../shared/tasks/reupload.js';
 import type { SnapshotResult } from '../shared/tasks/snapshot.js';
 import type { VerifyResult } from '../shared/tasks/verify.js';
-import { formatExclude, formatList, formatPrune, formatReupload, formatSnapshot, formatVerify } from './format.js';
+import { formatExclude, formatList, formatPrune, formatRestore, formatReupload, formatSnapshot, formatVerify } from './format.js';
 import { helpText } from './help.js';
 
 /** Human-readable output per command (without --json). */
@@ -20,6 +21,7 @@ const HUMAN: Record<TaskName, (result: Record<string, unknown>) => string> = {
   prune: (r) => formatPrune(r as unknown as PruneResult),
   reupload: (r) => formatReupload(r as unknown as ReuploadResult),
   exclude: (r) => formatExclude(r as unknown as ExcludeResult),
+  restore: (r) => formatRestore(r as unknown as RestoreResult),
   list: (r) => formatList(r as unknown as ListResult),
 };
 

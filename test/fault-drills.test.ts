@@ -1,5 +1,7 @@
 // Fault drills on real services: members dying mid-stream, concurrent runs, hostile input.
 import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../shared/config/config.js';
 import type { ConfigError } from '../shared/errors.js';
@@ -10,6 +12,8 @@ import { writeBulk } from './support/data.js';
 import { startEtcd, type EtcdCluster } from './support/etcd.js';
 import { memoryLogger, run, storedKeys } from './support/run.js';
 import { s3Client } from './support/stores.js';
+
+const execFileP = promisify(execFile);
 
 describe('a three-member cluster whose serving member is killed mid-stream', () => {
   let etcd: EtcdCluster;
@@ -106,5 +110,74 @@ describe('hostile input is refused before any I/O, naming the field', () => {
       error = e;
     }
     expect((error as ConfigError).setting).toBe(field);
+  });
+});
+
+describe('the S3 server stopped mid-upload and restarted (a radosgw of its own)', () => {
+  let etcd: EtcdCluster;
+  let dir: string;
+  beforeAll(async () => {
+    etcd = await startEtcd();
+    await writeBulk(etcd.endpoints, 60);
+    const { mkdtemp } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    dir = await mkdtemp(`${tmpdir()}/rgw-drill-`);
+    await execFileP('bash', ['scripts/services/rgw.sh', 'start', dir]);
+  });
+  afterAll(async () => {
+    await etcd?.stop();
+    if (dir) await execFileP('bash', ['scripts/services/rgw.sh', 'stop', dir]).catch(() => undefined);
+  });
+
+  it('lists nothing as a snapshot, and the next run aborts the orphan multipart upload', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { S3Client, CreateBucketCommand } = await import('@aws-sdk/client-s3');
+    const env = Object.fromEntries((await readFile(`${dir}/env`, 'utf8')).trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    const client = new S3Client({ endpoint: env.AWS_ENDPOINT_URL_S3, region: env.AWS_REGION, forcePathStyle: true, credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID as string, secretAccessKey: env.AWS_SECRET_ACCESS_KEY as string }, requestChecksumCalculation: 'WHEN_REQUIRED' });
+    await client.send(new CreateBucketCommand({ Bucket: 'drill' }));
+    Object.assign(process.env, { AWS_ACCESS_KEY_ID: env.AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: env.AWS_SECRET_ACCESS_KEY });
+    const settings = {
+      BACKUP_URL: 's3://drill/etcd', AWS_ENDPOINT_URL_S3: env.AWS_ENDPOINT_URL_S3, AWS_REGION: env.AWS_REGION, S3_FORCE_PATH_STYLE: 'true', AWS_REQUEST_CHECKSUM_CALCULATION: 'when_required',
+      S3_PART_SIZE: '5MiB', ETCD_STREAM_IDLE_TIMEOUT: '1s', ETCD_ENDPOINTS: etcd.endpoints[0], CLUSTER_NAME: 'drill', SNAPSHOT_ATTEMPTS: '1',
+    };
+    const pid = Number((await readFile(`${dir}/run/client.rgw.a.pid`, 'utf8')).trim());
+    let killed = false;
+    const log = memoryLogger((entry) => {
+      if (entry.message === 'streaming snapshot' && !killed) {
+        killed = true;
+        setTimeout(() => process.kill(pid, 'SIGKILL'), 400);
+      }
+    });
+    const failed = await run('snapshot', settings, { log });
+    expect(killed).toBe(true);
+    expect(failed.ok).toBe(false);
+    expect((failed.error as { code?: string }).code).toMatch(/^store/);
+
+    // Back up: the same daemon, same config; its data lives in the OSD, which kept running.
+    await execFileP('radosgw', ['-c', `${dir}/ceph.conf`, '-n', 'client.rgw.a']);
+    const { ListMultipartUploadsCommand: List } = await import('@aws-sdk/client-s3');
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      try {
+        await client.send(new List({ Bucket: 'drill' }));
+        break;
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    const { openStore } = await import('../shared/store/index.js');
+    const store = openStore(loadConfig(settings));
+    expect((await storedKeys(store, 'drill/')).filter((k) => k.endsWith('.db'))).toEqual([]);
+    const orphans = ((await client.send(new List({ Bucket: 'drill' }))).Uploads ?? []).map((u) => u.Key);
+
+    await new Promise((r) => setTimeout(r, 2500)); // older than 2 x ETCD_STREAM_IDLE_TIMEOUT
+    const next = await run('snapshot', settings);
+    expect(next.error).toBeUndefined();
+    const result = next.result as unknown as SnapshotResult & { cleaned?: string[] };
+    expect((result.cleaned ?? []).map((k) => `etcd/${k}`).sort()).toEqual([...orphans].sort());
+    expect((await client.send(new List({ Bucket: 'drill' }))).Uploads ?? []).toEqual([]);
+    expect(await storedKeys(store, 'drill/')).toEqual([result.key, result.manifestKey].sort());
+    client.destroy();
   });
 });

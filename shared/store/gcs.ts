@@ -215,6 +215,10 @@ export class GcsStore implements ObjectStore {
     }
   }
 
+  async cleanupIncomplete(): Promise<string[]> {
+    return [];
+  }
+
   async bucketProtection(): Promise<BucketProtection> {
     try {
       const [m] = await this.bucketHandle.getMetadata();

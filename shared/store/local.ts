@@ -158,6 +158,21 @@ export class LocalStore implements ObjectStore {
     return undefined;
   }
 
+  async cleanupIncomplete(dir: string, idleSince: Date): Promise<string[]> {
+    assertDir(dir);
+    const path = this.path(dir.slice(0, -1));
+    const entries = await readdir(path).catch(() => [] as string[]);
+    const removed: string[] = [];
+    for (const name of entries.filter((n) => n.startsWith('.') && n.includes('.partial-'))) {
+      const s = await stat(join(path, name)).catch(() => undefined);
+      if (s && s.mtime < idleSince) {
+        await rm(join(path, name), { force: true });
+        removed.push(dir + name);
+      }
+    }
+    return removed;
+  }
+
   async bucketProtection(): Promise<BucketProtection> {
     return { objectRetention: false, versioning: false };
   }

@@ -10,7 +10,9 @@ import {
   GetObjectRetentionCommand,
   GetObjectTaggingCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectVersionsCommand,
+  ListPartsCommand,
   paginateListObjectsV2,
   PutObjectCommand,
   PutObjectRetentionCommand,
@@ -102,9 +104,8 @@ const MAX_PARTS = 10_000;
  * read, which is the backpressure that reaches the etcd stream. (lib-storage's Upload, used before, made a
  * fresh Buffer.concat copy per part; the garbage cost CPU in GC and raised the peak RSS.)
  *
- * On any failure (body error, part error, abort) the part requests in flight are cancelled and awaited,
- * then the multipart upload is aborted, so no parts are left behind. Leaving the body's loop early
- * destroys the body.
+ * On any failure (body error, part error, abort) the requests under way are awaited, then the multipart
+ * upload is aborted, so no parts are left behind.
  */
 async function uploadObject(
   client: S3Client,
@@ -115,30 +116,29 @@ async function uploadObject(
 ): Promise<string | undefined> {
   const { partSize, queueSize } = sizes;
   const { Bucket, Key } = params;
+  // Only the caller's signal cancels requests. After a failure the parts in flight are waited for, not
+  // cut off: a part cancelled on the client may still land on the server after the abort.
+  const requestOptions = signal ? { abortSignal: signal } : {};
   if (Buffer.isBuffer(body) && body.length <= partSize) {
-    const r = await client.send(new PutObjectCommand({ ...params, Body: body }), signal ? { abortSignal: signal } : {});
+    const r = await client.send(new PutObjectCommand({ ...params, Body: body }), requestOptions);
     return r.VersionId;
   }
-  const cancel = new AbortController();
-  const abortSignal = signal ? AbortSignal.any([signal, cancel.signal]) : cancel.signal;
   const free: Buffer[] = [];
   const inFlight = new Set<Promise<void>>();
   const parts: CompletedPart[] = [];
   let uploadId: string | undefined;
   let failure: { error: unknown } | undefined;
+  let stopped = false;
 
   const startPart = (PartNumber: number, data: Buffer, pooled: Buffer | undefined) => {
     const sent = (async () => {
       try {
         const command = unsignedPayloadOverHttps(new UploadPartCommand({ Bucket, Key, UploadId: uploadId, PartNumber, Body: data }));
-        const r = await client.send(command, { abortSignal });
+        const r = await client.send(command, requestOptions);
         if (!r.ETag) throw new BackupError('store', `s3://${Bucket}/${Key}: part ${PartNumber} came back without an ETag`);
         parts.push({ PartNumber, ETag: r.ETag });
       } catch (error) {
-        if (!failure) {
-          failure = { error };
-          cancel.abort();
-        }
+        failure ??= { error };
       } finally {
         if (pooled) free.push(pooled);
       }
@@ -146,24 +146,23 @@ async function uploadObject(
     inFlight.add(sent);
     void sent.finally(() => inFlight.delete(sent));
   };
-  /** Waits until fewer than queueSize parts are in flight; throws the first part failure. */
-  const slot = async () => {
-    while (inFlight.size >= queueSize && !failure) await Promise.race(inFlight);
-    if (failure) throw failure.error;
-  };
   let partNumber = 0;
-  /** Sends one full part; the first creates the multipart upload. */
+  /** Sends one part once fewer than queueSize are in flight; the first creates the multipart upload. */
   const send = async (data: Buffer, pooled: Buffer | undefined) => {
     if (++partNumber > MAX_PARTS) throw new BackupError('store', `s3://${Bucket}/${Key}: more than ${MAX_PARTS} parts of ${partSize} bytes; raise S3_PART_SIZE`);
     if (uploadId === undefined) {
-      const created = await client.send(new CreateMultipartUploadCommand({ Bucket, Key, ContentType: params.ContentType, Metadata: params.Metadata }), { abortSignal });
+      // Not cancellable: its upload id is what lets the cleanup below abort it.
+      const created = await client.send(new CreateMultipartUploadCommand({ Bucket, Key, ContentType: params.ContentType, Metadata: params.Metadata }));
       if (!created.UploadId) throw new BackupError('store', `s3://${Bucket}/${Key}: CreateMultipartUpload returned no upload id`);
       uploadId = created.UploadId;
     }
-    await slot();
+    while (inFlight.size >= queueSize && !failure && !stopped) await Promise.race(inFlight);
+    if (failure) throw failure.error;
+    if (stopped) throw new Error('upload stopped');
     startPart(partNumber, data, pooled);
   };
 
+  let pending: Promise<void> | undefined;
   try {
     if (Buffer.isBuffer(body)) {
       // Parts are views of the caller's buffer: nothing to copy.
@@ -189,8 +188,8 @@ async function uploadObject(
         if (failure) throw failure.error;
       };
       // A Writable sees each chunk as the body pushed it (an async iterator joins buffered chunks into a
-      // new Buffer: one more copy of everything). pipeline() destroys the body with the error when the
-      // upload fails, so its source stops too.
+      // new Buffer: one more copy of everything). When the upload fails, pipeline() destroys the body
+      // with the error, so its source stops too.
       const sink = new Writable({
         highWaterMark: 0,
         write(chunk: Buffer, _encoding, callback) {
@@ -199,14 +198,15 @@ async function uploadObject(
             filled += chunk.copy(current, filled);
             callback();
           } else {
-            take(chunk).then(() => callback(), callback);
+            pending = take(chunk);
+            pending.then(() => callback(), callback);
           }
         },
       });
       await pipeline(body, sink);
       const last = current ? current.subarray(0, filled) : Buffer.alloc(0);
       if (uploadId === undefined) {
-        const r = await client.send(new PutObjectCommand({ ...params, Body: last }), { abortSignal });
+        const r = await client.send(new PutObjectCommand({ ...params, Body: last }), requestOptions);
         return r.VersionId;
       }
       if (last.length > 0) await send(last, current);
@@ -216,12 +216,16 @@ async function uploadObject(
     parts.sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
     const done = await client.send(
       new CompleteMultipartUploadCommand({ Bucket, Key, UploadId: uploadId, IfNoneMatch: params.IfNoneMatch, MultipartUpload: { Parts: parts } }),
-      signal ? { abortSignal: signal } : {},
+      requestOptions,
     );
     return done.VersionId;
   } catch (error) {
     const reason = failure?.error ?? error;
-    cancel.abort();
+    // pipeline() rejects as soon as the body fails, possibly while a chunk is still being handled (e.g.
+    // the CreateMultipartUpload for the first part is on its way): let that finish, so that every
+    // upload id and part that exists is known before the abort.
+    stopped = true;
+    await pending?.catch(() => undefined);
     await Promise.allSettled(inFlight);
     if (uploadId !== undefined) {
       await client.send(new AbortMultipartUploadCommand({ Bucket, Key, UploadId: uploadId })).catch(() => undefined);
@@ -445,6 +449,36 @@ export class S3Store implements ObjectStore {
     } catch (error) {
       throw s3Error(error, 'set retention of', this.bucket, Key);
     }
+  }
+
+  async cleanupIncomplete(dir: string, idleSince: Date): Promise<string[]> {
+    assertDir(dir);
+    const Bucket = this.bucket;
+    const Prefix = this.full(dir);
+    const aborted: string[] = [];
+    try {
+      let markers: { KeyMarker?: string; UploadIdMarker?: string } = {};
+      for (;;) {
+        const page = await this.client.send(new ListMultipartUploadsCommand({ Bucket, Prefix, ...markers }));
+        for (const upload of page.Uploads ?? []) {
+          const { Key, UploadId } = upload;
+          // The directory boundary: only uploads directly under dir.
+          if (!Key || !UploadId || Key.slice(Prefix.length).includes('/')) continue;
+          const parts = await this.client.send(new ListPartsCommand({ Bucket, Key, UploadId }));
+          const times = [upload.Initiated, ...(parts.Parts ?? []).map((p) => p.LastModified)].filter((t): t is Date => t !== undefined);
+          const lastActivity = Math.max(...times.map((t) => t.getTime()));
+          if (lastActivity < idleSince.getTime()) {
+            await this.client.send(new AbortMultipartUploadCommand({ Bucket, Key, UploadId }));
+            aborted.push(this.relative(Key));
+          }
+        }
+        if (!page.IsTruncated) break;
+        markers = { KeyMarker: page.NextKeyMarker, UploadIdMarker: page.NextUploadIdMarker };
+      }
+    } catch (error) {
+      throw s3Error(error, 'clean up incomplete uploads under', Bucket, Prefix);
+    }
+    return aborted;
   }
 
   async bucketProtection(): Promise<BucketProtection> {

@@ -77,6 +77,12 @@ export interface ObjectStore {
   getRetention(key: string, options?: { versionId?: string }): Promise<Retention | undefined>;
   setRetention(key: string, retention: Retention, options?: { versionId?: string }): Promise<void>;
   bucketProtection(): Promise<BucketProtection>;
+  /**
+   * Removes what failed uploads left directly under `dir` and nobody has touched since `idleSince`: S3
+   * multipart uploads (whose abort failed, e.g. the server was down), local temporary files of a killed
+   * process. GCS resumable sessions are not objects and expire by themselves. Returns what was removed.
+   */
+  cleanupIncomplete(dir: string, idleSince: Date): Promise<string[]>;
 }
 
 export function assertDir(dir: string): void {

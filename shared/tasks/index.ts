@@ -5,6 +5,7 @@ import { openStore, type ObjectStore } from '../store/index.js';
 import { listTask } from './list.js';
 import { excludeTask } from './exclude.js';
 import { pruneTask } from './prune.js';
+import { RESTORE_ARGS, RESTORE_DESCRIPTION, restoreTask } from './restore.js';
 import { reuploadTask } from './reupload.js';
 import { takeSnapshot } from './snapshot.js';
 import { verifyTask } from './verify.js';
@@ -64,6 +65,11 @@ export const TASKS = {
       undo: { type: 'boolean', description: 'lift the mark' },
     },
     run: (context, args) => excludeTask(context, args),
+  },
+  restore: {
+    description: RESTORE_DESCRIPTION,
+    args: RESTORE_ARGS,
+    run: (context, args) => restoreTask(context, args),
   },
   list: {
     description: "List the cluster's snapshots, newest first, with their state, verification and recorded facts",

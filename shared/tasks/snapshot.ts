@@ -5,7 +5,7 @@ import { etcdClient } from '../etcd/client.js';
 import { probeMember, rankMembers, type MemberStatus } from '../etcd/select-member.js';
 import { openSnapshotStream } from '../etcd/snapshot-stream.js';
 import { BackupError, describeError, type ErrorReport } from '../errors.js';
-import { manifestKey, snapshotKey } from '../layout.js';
+import { clusterDir, manifestKey, snapshotKey } from '../layout.js';
 import type { Logger } from '../log.js';
 import type { SnapshotManifest } from '../manifest.js';
 import type { ObjectStore } from '../store/index.js';
@@ -43,6 +43,8 @@ export interface SnapshotResult {
   durationMs: number;
   bytesPerSecond: number;
   problems: SnapshotManifest['checks']['problems'];
+  /** Leftovers of earlier failed runs removed before this one (see cleanupLeftovers). */
+  cleaned?: string[];
   /** With IMMUTABILITY on: the retention of the snapshot (and its manifest) as read back from the store. */
   protection?: Protection & { manifest: Protection };
   attempts: SnapshotAttempt[];
@@ -146,6 +148,24 @@ async function streamOnce(deps: SnapshotDeps, member: MemberStatus, client: Etcd
 }
 
 /**
+ * An upload whose abort failed (the store was down) leaves parts behind; so does a process killed
+ * mid-upload. A live upload of another run sends data at least every stream idle timeout (or it aborts
+ * itself), so anything quiet for twice that long is a leftover. Cleanup problems do not stop the snapshot.
+ */
+async function cleanupLeftovers(deps: SnapshotDeps): Promise<string[]> {
+  const now = (deps.now ?? (() => new Date()))();
+  const idleSince = new Date(now.getTime() - 2 * deps.config.etcd.streamIdleTimeoutMs);
+  try {
+    const cleaned = await deps.store.cleanupIncomplete(clusterDir(deps.config.cluster), idleSince);
+    if (cleaned.length > 0) deps.log.warn('removed leftovers of failed uploads', { cleaned });
+    return cleaned;
+  } catch (error) {
+    deps.log.warn('could not clean up leftovers of failed uploads', { error });
+    return [];
+  }
+}
+
+/**
  * Takes one snapshot: picks a healthy member, streams Maintenance.Snapshot through the trailer check into
  * the store, then writes the manifest. A failed stream is retried on the next member (up to
  * SNAPSHOT_ATTEMPTS); every failed attempt has left nothing in the store.
@@ -155,6 +175,7 @@ export async function takeSnapshot(deps: SnapshotDeps): Promise<SnapshotResult> 
   const connect = deps.connect ?? ((endpoint: string) => etcdClient(config.etcd, endpoint));
   // The start-up check: a bucket that cannot protect what IMMUTABILITY asks fails before etcd is touched.
   const immutability = await checkBucketProtection(deps.store, config.immutability);
+  const cleaned = await cleanupLeftovers(deps);
   return withClients(config.etcd.endpoints, connect, async (clients) => {
     const probes = await Promise.all(config.etcd.endpoints.map((e) => probeMember(e, clients.get(e) as Etcd3)));
     const { ranked, rejected } = rankMembers(probes);
@@ -173,6 +194,7 @@ export async function takeSnapshot(deps: SnapshotDeps): Promise<SnapshotResult> 
       try {
         const result = await streamOnce(deps, member, clients.get(member.endpoint) as Etcd3, immutability);
         result.attempts = [...attempts, { endpoint: member.endpoint }];
+        if (cleaned.length > 0) result.cleaned = cleaned;
         return result;
       } catch (error) {
         lastError = error;

@@ -37,6 +37,38 @@ export interface StartEtcdOptions {
   /** Restore every member from this snapshot file (`etcdctl snapshot restore`) before starting. */
   restoreFrom?: string;
   extraArgs?: string[];
+  /**
+   * Names, ports, --initial-cluster and token of the members (see planCluster), when they must be known
+   * before starting: data dirs restored for them carry their peer URLs.
+   */
+  plan?: ClusterPlan;
+  /** Start member i on dataDirs[i], an existing data dir (e.g. restored with `plan`); stop() leaves them. */
+  dataDirs?: string[];
+}
+
+export interface MemberPlan {
+  name: string;
+  clientPort: number;
+  peerPort: number;
+  /** http://127.0.0.1:peerPort */
+  peerUrl: string;
+}
+
+export interface ClusterPlan {
+  members: MemberPlan[];
+  /** name=peerUrl,... as --initial-cluster takes it. */
+  initialCluster: string;
+  token: string;
+}
+
+/** `count` members on free loopback ports, named m0, m1, ...: restore data dirs with these, then start on them. */
+export async function planCluster(count: number): Promise<ClusterPlan> {
+  const members: MemberPlan[] = [];
+  for (let i = 0; i < count; i++) {
+    const peerPort = await freePort();
+    members.push({ name: `m${i}`, clientPort: await freePort(), peerPort, peerUrl: `http://127.0.0.1:${peerPort}` });
+  }
+  return { members, initialCluster: members.map((m) => `${m.name}=${m.peerUrl}`).join(','), token: `tok-${members[0]?.clientPort}` };
 }
 
 async function waitHealthy(cluster: EtcdCluster, deadlineMs: number): Promise<void> {
@@ -61,20 +93,21 @@ function exited(child: ChildProcess): Promise<void> {
 
 /** Starts real etcd 3.4 members on free loopback ports, each in its own temp data dir. */
 export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdCluster> {
-  const count = options.members ?? 1;
+  const count = options.plan?.members.length ?? options.dataDirs?.length ?? options.members ?? 1;
   const scheme = options.tls ? 'https' : 'http';
   const root = await mkdtemp(join(tmpdir(), 'etcd-test-'));
   const specs: { name: string; clientPort: number; peerPort: number; dataDir: string }[] = [];
   for (let i = 0; i < count; i++) {
+    const planned = options.plan?.members[i];
     specs.push({
-      name: `m${i}`,
-      clientPort: await freePort(),
-      peerPort: await freePort(),
-      dataDir: join(root, `m${i}`),
+      name: planned?.name ?? `m${i}`,
+      clientPort: planned?.clientPort ?? await freePort(),
+      peerPort: planned?.peerPort ?? await freePort(),
+      dataDir: options.dataDirs?.[i] ?? join(root, `m${i}`),
     });
   }
-  const initialCluster = specs.map((s) => `${s.name}=http://127.0.0.1:${s.peerPort}`).join(',');
-  const token = `tok-${specs[0]?.clientPort}`;
+  const initialCluster = options.plan?.initialCluster ?? specs.map((s) => `${s.name}=http://127.0.0.1:${s.peerPort}`).join(',');
+  const token = options.plan?.token ?? `tok-${specs[0]?.clientPort}`;
   if (options.restoreFrom) {
     for (const s of specs) {
       await execFileP('etcdctl', ['snapshot', 'restore', options.restoreFrom, '--name', s.name, '--data-dir', s.dataDir, '--initial-cluster', initialCluster,
