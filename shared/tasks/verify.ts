@@ -8,17 +8,8 @@ import type { ObjectStore } from '../store/index.js';
 import type { VerificationRecord, VerifyProblem } from '../verification.js';
 import { TOOL } from '../version.js';
 
-export interface VerifyResult {
-  ok: boolean;
-  key: string;
-  size: number;
-  sha256: string;
-  revision?: number;
-  compactRevision?: number;
-  totalKey?: number;
-  totalSize?: number;
-  problems: VerifyProblem[];
-  verifiedAt: string;
+/** The verification record as stored, plus where it was stored and how fast the check ran. */
+export interface VerifyResult extends Omit<VerificationRecord, 'format' | 'tool'> {
   recordKey: string;
   durationMs: number;
   bytesPerSecond: number;
