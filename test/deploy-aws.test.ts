@@ -1,0 +1,307 @@
+// `npm run package:aws` as a user runs it: offline and without AWS credentials. Then what the generated
+// CloudFormation says: one function per task folder (handler, bundle, schedule, timeout, environment), one
+// role per function with least privilege on the cluster's prefix, the optional VPC, secrets, KMS key and
+// alarm. Policies are checked as IAM would see them: conditions, Fn::If and Fn::Sub evaluated.
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { emfDocument } from '../shared/platform/metrics.js';
+
+const execFileP = promisify(execFile);
+const root = resolve(import.meta.dirname, '..');
+
+const ACCOUNT = '123456789012';
+const REGION = 'us-east-1';
+const PARAMS = {
+  bucket: 'acme-etcd-backups',
+  prefix: 'backups/etcd',
+  clusterName: 'prod-main',
+  etcdEndpoints: 'https://10.0.0.10:2379,https://10.0.0.11:2379',
+  etcdUsername: 'backup',
+  ssmSecretsPath: '/etcd-backup/prod',
+  vpcSubnetIds: 'subnet-0123456789abcdef0,subnet-0123456789abcdef1',
+  vpcSecurityGroupIds: 'sg-0123456789abcdef0',
+  bucketKmsKeyArn: `arn:aws:kms:${REGION}:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`,
+  snapshotSchedule: 'rate(30 minutes)',
+  immutability: 'object',
+  immutabilityPeriod: '30d',
+  maxSnapshotAgeSeconds: '21600',
+  alarmTopicArn: `arn:aws:sns:${REGION}:${ACCOUNT}:etcd-oncall`,
+};
+const STAGE = 'test';
+const OBJECTS = `arn:aws:s3:::${PARAMS.bucket}/${PARAMS.prefix}/${PARAMS.clusterName}/`;
+const BUCKET = `arn:aws:s3:::${PARAMS.bucket}`;
+
+type Json = Record<string, unknown>;
+interface Resource {
+  Type: string;
+  Condition?: string;
+  Properties: Json;
+}
+interface Template {
+  Resources: Record<string, Resource>;
+  Conditions: Record<string, unknown>;
+}
+interface Statement {
+  Sid?: string;
+  Effect: string;
+  Action: string | string[];
+  Resource: string | string[];
+  Condition?: Record<string, Record<string, string | string[]>>;
+}
+
+const list = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
+const capitalized = (task: string) => task[0]?.toUpperCase() + task.slice(1);
+
+/** Names of the entries of a zip file, from its central directory. */
+function zipEntries(zip: Buffer): string[] {
+  const end = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  const names: string[] = [];
+  let at = zip.readUInt32LE(end + 16);
+  for (let i = zip.readUInt16LE(end + 10); i > 0; i--) {
+    const nameLength = zip.readUInt16LE(at + 28);
+    names.push(zip.toString('utf8', at + 46, at + 46 + nameLength));
+    at += 46 + nameLength + zip.readUInt16LE(at + 30) + zip.readUInt16LE(at + 32);
+  }
+  return names;
+}
+
+/** The template as CloudFormation resolves it in one account and region, with the given conditions. */
+const NO_VALUE = Symbol('AWS::NoValue');
+const PSEUDO: Record<string, string> = { 'AWS::Partition': 'aws', 'AWS::Region': REGION, 'AWS::AccountId': ACCOUNT };
+function evaluate(node: unknown, conditions: Record<string, boolean>): unknown {
+  if (Array.isArray(node)) return node.map((n) => evaluate(n, conditions)).filter((v) => v !== NO_VALUE);
+  if (node === null || typeof node !== 'object') return node;
+  const [key, value] = Object.entries(node)[0] ?? [];
+  if (Object.keys(node).length === 1 && key !== undefined) {
+    if (key === 'Ref' && value === 'AWS::NoValue') return NO_VALUE;
+    if (key === 'Fn::If') {
+      const [condition, then, otherwise] = value as [string, unknown, unknown];
+      if (!(condition in conditions)) throw new Error(`unknown condition ${condition}`);
+      return evaluate(conditions[condition] ? then : otherwise, conditions);
+    }
+    if (key === 'Fn::Sub') return (value as string).replace(/\$\{([^}]+)\}/g, (whole, name: string) => PSEUDO[name] ?? whole);
+    if (key === 'Fn::Split') {
+      const [delimiter, source] = value as [string, unknown];
+      return String(evaluate(source, conditions)).split(delimiter);
+    }
+    if (key === 'Fn::Not') return !(evaluate((value as unknown[])[0], conditions) as boolean);
+    if (key === 'Fn::Equals') {
+      const [a, b] = (value as unknown[]).map((v) => evaluate(v, conditions));
+      return a === b;
+    }
+  }
+  const out: Json = {};
+  for (const [k, v] of Object.entries(node)) {
+    const e = evaluate(v, conditions);
+    if (e !== NO_VALUE) out[k] = e;
+  }
+  return out;
+}
+
+describe('npm run package:aws', () => {
+  let template: Template;
+  let conditions: Record<string, boolean>;
+  const tasks: string[] = [];
+
+  beforeAll(async () => {
+    tasks.push(...(await readdir(join(root, 'functions'))).sort());
+    // No AWS credentials or config of any kind, and no network at all where the machine lets us take it
+    // away (a network namespace of its own needs root, as CI has): packaging must not need either.
+    const home = await mkdtemp(join(tmpdir(), 'package-aws-home-'));
+    const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_')));
+    Object.assign(env, { HOME: home, AWS_CONFIG_FILE: join(home, 'none'), AWS_SHARED_CREDENTIALS_FILE: join(home, 'none'), AWS_EC2_METADATA_DISABLED: 'true' });
+    let isolate: string[] = [];
+    try {
+      execFileSync('unshare', ['--net', 'true'], { stdio: 'ignore' });
+      isolate = ['unshare', '--net'];
+    } catch {
+      // Not allowed here: credentials are still gone.
+    }
+    const params = Object.entries(PARAMS).map(([k, v]) => `--param=${k}=${v}`);
+    const [command, ...args] = [...isolate, 'npm', 'run', 'package:aws', '--', '--stage', STAGE, '--region', REGION, ...params];
+    await execFileP(command as string, args, { cwd: root, env, maxBuffer: 16 << 20 });
+    template = JSON.parse(await readFile(join(root, '.serverless/cloudformation-template-update-stack.json'), 'utf8')) as Template;
+    conditions = evaluate(template.Conditions, {}) as Record<string, boolean>;
+  });
+
+  const resource = (name: string): Resource => {
+    const r = template.Resources[name];
+    if (!r) throw new Error(`no resource ${name} in the template`);
+    return r;
+  };
+  const fn = (task: string) => resource(`${capitalized(task)}LambdaFunction`);
+  const resolved = (name: string, overrides: Record<string, boolean> = {}) => evaluate(resource(name).Properties, { ...conditions, ...overrides }) as Json;
+  const statements = (task: string, overrides: Record<string, boolean> = {}): Statement[] =>
+    (resolved(`${capitalized(task)}Role`, overrides).Policies as { PolicyDocument: { Statement: Statement[] } }[]).flatMap((p) => p.PolicyDocument.Statement);
+  const actionsOf = (task: string, overrides: Record<string, boolean> = {}) => statements(task, overrides).flatMap((s) => list(s.Action));
+  /** The resources on which the role may do `action`. */
+  const resourcesFor = (task: string, action: string) => statements(task).filter((s) => list(s.Action).includes(action)).flatMap((s) => list(s.Resource));
+  const ROLE_TASKS = ['snapshot', 'list', 'verify', 'prune', 'reupload', 'restore', 'exclude'];
+  /** Actions on the bucket itself: listings and settings, never object data. */
+  const BUCKET_ACTIONS = ['s3:ListBucket', 's3:ListBucketVersions', 's3:ListBucketMultipartUploads', 's3:GetBucketVersioning', 's3:GetBucketObjectLockConfiguration'];
+
+  it('runs offline, without credentials, and leaves one zip per function and the templates in .serverless/', async () => {
+    const files = await readdir(join(root, '.serverless'));
+    expect(files).toEqual(expect.arrayContaining(['cloudformation-template-create-stack.json', 'cloudformation-template-update-stack.json', ...tasks.map((t) => `${t}.zip`)]));
+    expect(conditions).toEqual({ HasSsmSecrets: true, InVpc: true, HasBucketKey: true, UsesImmutability: true, HasSnapshotAlarm: true, HasAlarmTopic: true });
+  });
+
+  it('deploys one function per functions/<task>/ folder, each zip holding its bundle and the etcd3 protos only', async () => {
+    expect(tasks).toEqual(expect.arrayContaining(['snapshot', 'list']));
+    for (const task of tasks) {
+      const props = fn(task).Properties;
+      expect(props).toMatchObject({ Handler: `dist/functions/${task}/aws/index.handler`, Runtime: 'nodejs24.x', FunctionName: `etcd-backup-${STAGE}-${task}` });
+      const entries = zipEntries(await readFile(join(root, '.serverless', `${task}.zip`)));
+      expect(entries).toEqual(expect.arrayContaining([`dist/functions/${task}/aws/index.mjs`, `dist/functions/${task}/aws/proto/rpc.proto`]));
+      for (const entry of entries) expect(entry.startsWith(`dist/functions/${task}/aws/`)).toBe(true);
+    }
+    const functions = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function').map(([name]) => name);
+    expect(functions.sort()).toEqual(tasks.map((t) => `${capitalized(t)}LambdaFunction`).sort());
+  });
+
+  it('schedules the periodic tasks from the parameters; exclude and restore run by hand; reupload waits for immutability', () => {
+    const schedules: Record<string, { expression: unknown; state: unknown }> = {};
+    for (const r of Object.values(template.Resources).filter((r) => r.Type === 'AWS::Events::Rule')) {
+      const target = (r.Properties.Targets as { Arn: { 'Fn::GetAtt': [string] } }[])[0]?.Arn['Fn::GetAtt'][0] ?? '';
+      schedules[target] = { expression: r.Properties.ScheduleExpression, state: r.Properties.State };
+    }
+    expect(schedules).toEqual({
+      SnapshotLambdaFunction: { expression: 'rate(30 minutes)', state: 'ENABLED' },
+      ListLambdaFunction: { expression: 'rate(1 hour)', state: 'ENABLED' },
+      VerifyLambdaFunction: { expression: 'rate(1 day)', state: 'ENABLED' },
+      PruneLambdaFunction: { expression: 'rate(1 day)', state: 'ENABLED' },
+      ReuploadLambdaFunction: { expression: 'rate(1 day)', state: 'DISABLED' },
+    });
+  });
+
+  it('gives each function a timeout and memory for its work, and no automatic retry of a failed run', () => {
+    expect(fn('snapshot').Properties).toMatchObject({ Timeout: 900, MemorySize: 1769 });
+    expect(fn('list').Properties.MemorySize).toBe(256);
+    for (const task of tasks) expect(fn(task).Properties.Timeout).toBeLessThanOrEqual(900);
+    const retries = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::EventInvokeConfig');
+    expect(retries).toHaveLength(tasks.length);
+    for (const r of retries) expect(r.Properties.MaximumRetryAttempts).toBe(0);
+  });
+
+  it('sets the environment from the parameters: etcd settings only for snapshot, and never a secret value', () => {
+    for (const task of tasks) {
+      const env = (fn(task).Properties.Environment as { Variables: Record<string, string> }).Variables;
+      expect(env).toMatchObject({ BACKUP_URL: `s3://${PARAMS.bucket}/${PARAMS.prefix}`, CLUSTER_NAME: PARAMS.clusterName, IMMUTABILITY: 'object', IMMUTABILITY_PERIOD: '30d' });
+      if (task === 'snapshot') expect(env).toMatchObject({ ETCD_ENDPOINTS: PARAMS.etcdEndpoints, ETCD_USERNAME: 'backup', SSM_SECRETS_PATH: PARAMS.ssmSecretsPath });
+      else expect(Object.keys(env).filter((k) => k.startsWith('ETCD_') || k.startsWith('SSM_'))).toEqual([]);
+    }
+    // Secrets are read by the function at run time: no secret setting is in the template at all.
+    for (const secret of ['ETCD_PASSWORD', 'ETCD_KEY_FILE', 'PRIVATE KEY']) expect(JSON.stringify(template)).not.toContain(secret);
+  });
+
+  it('gives every function a role of its own, assumable by Lambda only (no shared default role)', () => {
+    expect(template.Resources.IamRoleLambdaExecution).toBeUndefined();
+    const roles = tasks.map((t) => fn(t).Properties.Role);
+    for (const [i, task] of tasks.entries()) expect(roles[i]).toEqual({ 'Fn::GetAtt': [`${capitalized(task)}Role`, 'Arn'] });
+    for (const task of ROLE_TASKS) {
+      expect(resolved(`${capitalized(task)}Role`).AssumeRolePolicyDocument).toEqual({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+      });
+    }
+  });
+
+  it('scopes every S3 permission to the cluster prefix, with no wildcard action and no governance bypass', () => {
+    for (const task of ROLE_TASKS) {
+      for (const s of statements(task)) {
+        expect(s.Effect).toBe('Allow');
+        for (const action of list(s.Action)) expect(action).toMatch(/^(s3|logs|ssm|kms):[A-Za-z]+$/);
+        for (const r of list(s.Resource)) expect(r).not.toBe('*');
+        const s3 = list(s.Action).filter((a) => a.startsWith('s3:'));
+        if (s3.length === 0) continue;
+        const objectLevel = s3.filter((a) => !BUCKET_ACTIONS.includes(a));
+        // One statement is either about the bucket (listing, lock settings) or about objects, never both.
+        if (objectLevel.length > 0) for (const r of list(s.Resource)) expect(r.startsWith(OBJECTS), `${task} ${r}`).toBe(true);
+        else for (const r of list(s.Resource)) expect(r).toBe(BUCKET);
+        // Object listings only under the cluster's prefix.
+        if (s3.includes('s3:ListBucket') || s3.includes('s3:ListBucketVersions')) expect(s.Condition).toEqual({ StringLike: { 's3:prefix': `${PARAMS.prefix}/${PARAMS.clusterName}/*` } });
+      }
+      expect(actionsOf(task)).not.toContain('s3:BypassGovernanceRetention');
+      // Its own log group only.
+      expect(resourcesFor(task, 'logs:PutLogEvents')).toEqual([`arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/etcd-backup-${STAGE}-${task}:*`]);
+    }
+  });
+
+  it('snapshot creates snapshots and manifests, and can neither delete, list objects, nor tag', () => {
+    const actions = actionsOf('snapshot');
+    for (const denied of ['s3:DeleteObject', 's3:DeleteObjectVersion', 's3:ListBucket', 's3:ListBucketVersions', 's3:PutObjectTagging']) expect(actions).not.toContain(denied);
+    expect(resourcesFor('snapshot', 's3:PutObject')).toEqual([`${OBJECTS}*.db`, `${OBJECTS}*.manifest.json`]);
+    for (const multipart of ['s3:AbortMultipartUpload', 's3:ListMultipartUploadParts']) expect(resourcesFor('snapshot', multipart)).toEqual([`${OBJECTS}*.db`, `${OBJECTS}*.manifest.json`]);
+    // The etcd credentials: exactly the SSM path, and only this role.
+    expect(resourcesFor('snapshot', 'ssm:GetParametersByPath')).toEqual([`arn:aws:ssm:${REGION}:${ACCOUNT}:parameter${PARAMS.ssmSecretsPath}`]);
+    for (const task of ROLE_TASKS.filter((t) => t !== 'snapshot')) expect(actionsOf(task).filter((a) => a.startsWith('ssm:'))).toEqual([]);
+  });
+
+  it('prune lists and deletes every version, and cannot write', () => {
+    const actions = actionsOf('prune');
+    expect(actions).toEqual(expect.arrayContaining(['s3:ListBucket', 's3:ListBucketVersions', 's3:DeleteObject', 's3:DeleteObjectVersion', 's3:GetObjectRetention', 's3:GetObjectTagging']));
+    expect(actions.filter((a) => a.startsWith('s3:Put'))).toEqual([]);
+  });
+
+  it('verify writes its verification records and nothing else; list and restore only read; exclude only tags', () => {
+    expect(resourcesFor('verify', 's3:PutObject')).toEqual([`${OBJECTS}*.verify-*.json`]);
+    expect(actionsOf('verify').filter((a) => /^s3:(Put|Delete)/.test(a))).toEqual(['s3:PutObject']);
+    for (const task of ['list', 'restore']) for (const a of actionsOf(task).filter((a) => a.startsWith('s3:'))) expect(a).toMatch(/^s3:(Get|List)/);
+    expect(actionsOf('list')).toEqual(expect.arrayContaining(['s3:ListBucket', 's3:GetObject', 's3:GetObjectTagging']));
+    expect(actionsOf('exclude').filter((a) => /^s3:(Put|Delete)/.test(a))).toEqual(['s3:PutObjectTagging']);
+    expect(resourcesFor('exclude', 's3:PutObjectTagging')).toEqual([`${OBJECTS}*.db`]);
+  });
+
+  it('reupload copies and lengthens retention, and cannot delete', () => {
+    const actions = actionsOf('reupload');
+    expect(actions).toEqual(expect.arrayContaining(['s3:GetObject', 's3:PutObject', 's3:GetObjectTagging', 's3:PutObjectTagging', 's3:GetObjectRetention', 's3:PutObjectRetention']));
+    expect(actions.filter((a) => a.startsWith('s3:Delete'))).toEqual([]);
+    expect(resourcesFor('reupload', 's3:PutObject')).toEqual([`${OBJECTS}*.db`, `${OBJECTS}*.manifest.json`]);
+  });
+
+  it('grants retention, the SSM path, the KMS key and the VPC only when their parameter is set', () => {
+    const off = { HasSsmSecrets: false, InVpc: false, HasBucketKey: false, UsesImmutability: false };
+    expect(statements('snapshot', off).map((s) => s.Sid)).toEqual(['Logs', 'CreateSnapshots', 'FindLeftoverUploads']);
+    expect(resolved('SnapshotRole', off).ManagedPolicyArns).toEqual([]);
+    expect(resolved('SnapshotLambdaFunction', off).VpcConfig).toBeUndefined();
+    for (const task of ROLE_TASKS) expect(actionsOf(task, off).filter((a) => a.startsWith('kms:') || (a.startsWith('s3:Put') && a.endsWith('Retention')))).toEqual([]);
+
+    // With them set: the KMS key, and the VPC for snapshot alone (the only task that talks to etcd).
+    for (const task of ROLE_TASKS) expect(resourcesFor(task, 'kms:Decrypt')).toEqual([PARAMS.bucketKmsKeyArn]);
+    expect(resolved('SnapshotLambdaFunction').VpcConfig).toEqual({ SubnetIds: PARAMS.vpcSubnetIds.split(','), SecurityGroupIds: [PARAMS.vpcSecurityGroupIds] });
+    expect(resolved('SnapshotRole').ManagedPolicyArns).toEqual(['arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole']);
+    for (const task of tasks.filter((t) => t !== 'snapshot')) expect(fn(task).Properties.VpcConfig).toBeUndefined();
+  });
+
+  it('alarms when no good snapshot run wrote its metric within the window, watching what the function emits', () => {
+    const alarm = resolved('NoRecentSnapshotAlarm');
+    expect(resource('NoRecentSnapshotAlarm').Condition).toBe('HasSnapshotAlarm');
+    expect(alarm).toMatchObject({
+      Namespace: 'EtcdBackup',
+      MetricName: 'SnapshotAgeSeconds',
+      Statistic: 'SampleCount',
+      EvaluationPeriods: 1,
+      ComparisonOperator: 'LessThanThreshold',
+      Threshold: 1,
+      TreatMissingData: 'breaching',
+      AlarmActions: [PARAMS.alarmTopicArn],
+      OKActions: [PARAMS.alarmTopicArn],
+    });
+    // A parameter given on the command line is text; CloudFormation takes "21600" for an integer.
+    expect(Number(alarm.Period)).toBe(21600);
+    const dimensions = Object.fromEntries((alarm.Dimensions as { Name: string; Value: string }[]).map((d) => [d.Name, d.Value]));
+    expect(dimensions).toEqual({ Cluster: PARAMS.clusterName, Task: 'snapshot' });
+    // The function's EMF line for a good snapshot carries that metric with those dimensions; a failed run does not.
+    const good = emfDocument(PARAMS.clusterName, { task: 'snapshot', ok: true, durationMs: 1, result: { size: 1 } });
+    const directive = (good._aws as { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] }).CloudWatchMetrics[0];
+    expect(directive?.Namespace).toBe(alarm.Namespace);
+    expect(directive?.Dimensions).toEqual([Object.keys(dimensions)]);
+    expect(directive?.Metrics.map((m) => m.Name)).toContain(alarm.MetricName);
+    expect({ Cluster: good.Cluster, Task: good.Task }).toEqual(dimensions);
+    expect(emfDocument(PARAMS.clusterName, { task: 'snapshot', ok: false, durationMs: 1 })).not.toHaveProperty(alarm.MetricName as string);
+  });
+});

@@ -1,0 +1,286 @@
+// The Lambda platform layer: the EMF metrics line (unit level: EMF is a log format), and the bundled
+// handler against real etcd and real stores: credentials from SSM Parameter Store (through a fake SSM
+// endpoint: the real SDK, signing and protocol, answered by a local HTTP server) and the clean stop before
+// the Lambda deadline.
+import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+import { readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { loadConfig } from '../shared/config/config.js';
+import { emfDocument, METRICS_NAMESPACE, newestGoodAgeSeconds } from '../shared/platform/metrics.js';
+import { makeBackend } from './support/backends.js';
+import { writeBulk } from './support/data.js';
+import { startEtcd, type EtcdCluster } from './support/etcd.js';
+import { storedKeys } from './support/run.js';
+import { s3Client } from './support/stores.js';
+import { makePki, type TestPki } from './support/tls.js';
+
+type Handler = (event: unknown, context: { getRemainingTimeInMillis: () => number; awsRequestId: string }) => Promise<Record<string, unknown>>;
+type Line = Record<string, unknown>;
+
+const handlerOf = async (task: string): Promise<Handler> =>
+  ((await import(resolve(import.meta.dirname, '../dist/functions', task, 'aws/index.mjs'))) as { handler: Handler }).handler;
+
+/** Runs `fn` while keeping every JSON line written to stdout and stderr (the function's log lines). */
+async function capturing<T>(fn: () => Promise<T>): Promise<{ value?: T; error?: unknown; lines: Line[]; ms: number }> {
+  const lines: string[] = [];
+  const out = process.stdout.write.bind(process.stdout);
+  const err = process.stderr.write.bind(process.stderr);
+  const grab = (chunk: unknown) => {
+    lines.push(...String(chunk).split('\n').filter((l) => l.startsWith('{')));
+    return true;
+  };
+  process.stdout.write = grab as typeof process.stdout.write;
+  process.stderr.write = grab as typeof process.stderr.write;
+  const started = Date.now();
+  const parsed = () => lines.map((l) => JSON.parse(l) as Line);
+  try {
+    const value = await fn();
+    return { value, lines: parsed(), ms: Date.now() - started };
+  } catch (error) {
+    return { error, lines: parsed(), ms: Date.now() - started };
+  } finally {
+    process.stdout.write = out;
+    process.stderr.write = err;
+  }
+}
+
+const resultLine = (lines: Line[]) => lines.find((l) => l.outcome !== undefined);
+const emfLine = (lines: Line[]) => lines.find((l) => l._aws !== undefined);
+
+describe('EMF metrics line', () => {
+  const now = new Date('2026-11-22T12:00:00.000Z');
+
+  it('has the embedded metric format shape: namespace, dimensions, declared metrics with their values', () => {
+    const doc = emfDocument('prod-main', { task: 'snapshot', ok: true, durationMs: 5230, result: { ok: true, size: 123_456_800, bytesPerSecond: 23_605_000 } }, now);
+    expect(doc).toEqual({
+      _aws: {
+        Timestamp: now.getTime(),
+        CloudWatchMetrics: [
+          {
+            Namespace: 'EtcdBackup',
+            Dimensions: [['Cluster', 'Task']],
+            Metrics: [
+              { Name: 'Failures', Unit: 'Count' },
+              { Name: 'DurationMs', Unit: 'Milliseconds' },
+              { Name: 'SnapshotAgeSeconds', Unit: 'Seconds' },
+              { Name: 'SnapshotSizeBytes', Unit: 'Bytes' },
+              { Name: 'ThroughputBytesPerSecond', Unit: 'Bytes/Second' },
+            ],
+          },
+        ],
+      },
+      Cluster: 'prod-main',
+      Task: 'snapshot',
+      Failures: 0,
+      DurationMs: 5230,
+      SnapshotAgeSeconds: 0,
+      SnapshotSizeBytes: 123_456_800,
+      ThroughputBytesPerSecond: 23_605_000,
+    });
+    // What the spec requires of any EMF document, whatever the run: every declared metric and dimension is
+    // a top-level member (numbers and strings), and the line is one JSON object.
+    const directive = (doc._aws as { CloudWatchMetrics: { Dimensions: string[][]; Metrics: { Name: string }[] }[] }).CloudWatchMetrics[0];
+    for (const m of directive?.Metrics ?? []) expect(typeof doc[m.Name]).toBe('number');
+    for (const d of directive?.Dimensions.flat() ?? []) expect(typeof doc[d]).toBe('string');
+    expect(JSON.stringify(doc)).not.toContain('\n');
+    // Not a result line: the functions' "exactly one result line" stays true.
+    expect(doc).not.toHaveProperty('outcome');
+  });
+
+  it('a failed run counts one failure and reports no age (the no-recent-snapshot alarm sees no data)', () => {
+    const doc = emfDocument('prod-main', { task: 'snapshot', ok: false, durationMs: 900 }, now);
+    expect(doc).toMatchObject({ Failures: 1, DurationMs: 900, Task: 'snapshot' });
+    expect(doc).not.toHaveProperty('SnapshotAgeSeconds');
+    expect(doc).not.toHaveProperty('SnapshotSizeBytes');
+  });
+
+  it('a snapshot stored with failed checks is a failure, not a good snapshot', () => {
+    const doc = emfDocument('c', { task: 'snapshot', ok: false, durationMs: 10, result: { ok: false, size: 4096 } }, now);
+    expect(doc).toMatchObject({ Failures: 1 });
+    expect(doc).not.toHaveProperty('SnapshotAgeSeconds');
+  });
+
+  it('a list run reports the age of the newest good snapshot: complete, not excluded, not failed by verification', () => {
+    const snapshots = [
+      { key: 'c/a.db', time: '2026-11-22T11:50:00.000Z', state: 'incomplete' },
+      { key: 'c/b.db', time: '2026-11-22T11:40:00.000Z', state: 'failed-checks' },
+      { key: 'c/c.db', time: '2026-11-22T11:30:00.000Z', state: 'complete', excluded: { reason: 'bad' } },
+      { key: 'c/d.db', time: '2026-11-22T11:20:00.000Z', state: 'complete', verified: { ok: false, at: '2026-11-22T11:25:00.000Z' } },
+      { key: 'c/e.db', time: '2026-11-22T11:00:00.000Z', state: 'complete', verified: { ok: true, at: '2026-11-22T11:05:00.000Z' } },
+      { key: 'c/f.db', time: '2026-11-22T10:00:00.000Z', state: 'complete' },
+    ];
+    const doc = emfDocument('c', { task: 'list', ok: true, durationMs: 40, result: { ok: true, cluster: 'c', snapshots } }, now);
+    expect(doc).toMatchObject({ Task: 'list', Failures: 0, SnapshotAgeSeconds: 3600 });
+    // Unverified counts as good (verification is not required for a snapshot to be the latest).
+    expect(newestGoodAgeSeconds({ snapshots: snapshots.slice(5) as never }, now)).toBe(7200);
+    const none = emfDocument('c', { task: 'list', ok: true, durationMs: 40, result: { ok: true, snapshots: snapshots.slice(0, 4) } }, now);
+    expect(none).not.toHaveProperty('SnapshotAgeSeconds');
+  });
+
+  it('other tasks report failures and duration only', () => {
+    const doc = emfDocument('c', { task: 'prune', ok: true, durationMs: 12, result: { ok: true, deleted: [] } }, now);
+    const names = (doc._aws as { CloudWatchMetrics: { Metrics: { Name: string }[] }[] }).CloudWatchMetrics[0]?.Metrics.map((m) => m.Name);
+    expect(names).toEqual(['Failures', 'DurationMs']);
+    expect(METRICS_NAMESPACE).toBe('EtcdBackup');
+  });
+});
+
+/** A stand-in for the SSM API (JSON 1.1 over HTTP): answers GetParametersByPath with the given parameters. */
+async function fakeSsm(parameters: Record<string, string>): Promise<{ url: string; requests: Line[]; close: () => Promise<void> }> {
+  const requests: Line[] = [];
+  const server: Server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      const request = JSON.parse(body) as Line;
+      requests.push({ target: req.headers['x-amz-target'], signed: String(req.headers.authorization ?? '').startsWith('AWS4-HMAC-SHA256'), ...request });
+      const path = String(request.Path);
+      const found = Object.entries(parameters)
+        .filter(([name]) => name.startsWith(`${path}/`) && !name.slice(path.length + 1).includes('/'))
+        .map(([Name, Value]) => ({ Name, Value, Type: 'SecureString', Version: 1 }));
+      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify({ Parameters: found }));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests,
+    close: () => new Promise((r) => server.close(() => r())),
+  };
+}
+
+describe('Lambda handler: etcd credentials from SSM Parameter Store', () => {
+  let etcd: EtcdCluster;
+  let pki: TestPki;
+  let saved: NodeJS.ProcessEnv;
+  const PASSWORD = 'ssm-only-pw-7f3a91';
+  beforeAll(async () => {
+    pki = await makePki();
+    etcd = await startEtcd({ tls: { caFile: pki.caFile, certFile: pki.serverCertFile, keyFile: pki.serverKeyFile, client: { certFile: pki.clientCertFile, keyFile: pki.clientKeyFile } } });
+    await etcd.etcdctl(['user', 'add', `root:${PASSWORD}`]);
+    await etcd.etcdctl(['auth', 'enable']);
+  });
+  afterAll(async () => {
+    await etcd?.stop();
+  });
+  beforeEach(() => {
+    saved = { ...process.env };
+  });
+  afterEach(() => {
+    process.env = saved;
+  });
+
+  /** The function's environment as serverless.yml sets it: no secret in it, only where to find them. */
+  async function configure(ssm: { url: string }, cluster: string) {
+    const backend = await makeBackend('local');
+    Object.assign(process.env, backend.settings, {
+      CLUSTER_NAME: cluster,
+      ETCD_ENDPOINTS: etcd.endpoints[0],
+      ETCD_USERNAME: 'root',
+      SSM_SECRETS_PATH: '/etcd-backup/test',
+      AWS_ENDPOINT_URL_SSM: ssm.url,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+      AWS_SECRET_ACCESS_KEY: 'fake-secret-for-the-fake-ssm',
+    });
+    return backend;
+  }
+
+  it('reads the password and the TLS files (PEM text) at invocation, snapshots, and logs none of them', async () => {
+    const pem = async (file: string) => readFile(file, 'utf8');
+    const ssm = await fakeSsm({
+      '/etcd-backup/test/ETCD_PASSWORD': PASSWORD,
+      '/etcd-backup/test/ETCD_CA_FILE': await pem(pki.caFile),
+      '/etcd-backup/test/ETCD_CERT_FILE': await pem(pki.clientCertFile),
+      '/etcd-backup/test/ETCD_KEY_FILE': await pem(pki.clientKeyFile),
+      '/etcd-backup/test/nested/ETCD_PASSWORD': 'not-this-one',
+    });
+    try {
+      const backend = await configure(ssm, 'ssm');
+      const handler = await handlerOf('snapshot');
+      const run = await capturing(() => handler({}, { getRemainingTimeInMillis: () => 300_000, awsRequestId: 'req-ssm' }));
+      expect(run.error).toBeUndefined();
+      expect(run.value?.ok).toBe(true);
+      expect(await storedKeys(backend.store, 'ssm/')).toHaveLength(2);
+      expect(ssm.requests).toEqual([expect.objectContaining({ target: 'AmazonSSM.GetParametersByPath', signed: true, Path: '/etcd-backup/test', WithDecryption: true, Recursive: false })]);
+      const written = JSON.stringify(run.lines);
+      expect(written).not.toContain(PASSWORD);
+      expect(written).not.toContain('PRIVATE KEY');
+      // The EMF line of a good snapshot: what the no-recent-snapshot alarm counts.
+      expect(emfLine(run.lines)).toMatchObject({ Cluster: 'ssm', Task: 'snapshot', Failures: 0, SnapshotAgeSeconds: 0, SnapshotSizeBytes: run.value?.size });
+
+      // list reports the age of that snapshot.
+      const list = await capturing(async () => (await handlerOf('list'))({}, { getRemainingTimeInMillis: () => 60_000, awsRequestId: 'req-list' }));
+      expect(list.error).toBeUndefined();
+      const age = emfLine(list.lines)?.SnapshotAgeSeconds;
+      expect(age).toBeGreaterThanOrEqual(0);
+      expect(age).toBeLessThan(120);
+    } finally {
+      await ssm.close();
+    }
+  });
+
+  it('refuses a parameter that names no credential setting, before touching etcd or the store', async () => {
+    const ssm = await fakeSsm({ '/etcd-backup/test/ETCD_PASSWORD': PASSWORD, '/etcd-backup/test/BACKUP_URL': 's3://elsewhere/x' });
+    try {
+      const backend = await configure(ssm, 'ssm-bad');
+      const run = await capturing(() => handlerOf('snapshot').then((h) => h({}, { getRemainingTimeInMillis: () => 300_000, awsRequestId: 'req-bad' })));
+      expect(String(run.error)).toContain('/etcd-backup/test/BACKUP_URL');
+      expect(resultLine(run.lines)).toMatchObject({ outcome: 'failure', task: 'snapshot', cluster: 'ssm-bad', error: { code: 'config' } });
+      expect(emfLine(run.lines)).toMatchObject({ Cluster: 'ssm-bad', Task: 'snapshot', Failures: 1 });
+      expect(await storedKeys(backend.store, 'ssm-bad/')).toEqual([]);
+    } finally {
+      await ssm.close();
+    }
+  });
+});
+
+describe.skipIf(!inject('s3'))('Lambda handler: the deadline', () => {
+  let etcd: EtcdCluster;
+  let saved: NodeJS.ProcessEnv;
+  beforeAll(async () => {
+    saved = { ...process.env };
+    etcd = await startEtcd();
+    // Big enough that streaming it into radosgw takes several seconds on this machine.
+    await writeBulk(etcd.endpoints, 400);
+  });
+  afterAll(async () => {
+    process.env = saved;
+    await etcd?.stop();
+  });
+
+  it('aborts the upload before the deadline, says why in the result line, and leaves no object or part', async () => {
+    const backend = await makeBackend('s3');
+    Object.assign(process.env, backend.settings, { ETCD_ENDPOINTS: etcd.endpoints[0], CLUSTER_NAME: 'deadline', LOG_LEVEL: 'info' });
+    const handler = await handlerOf('snapshot');
+    // 8 s left: the handler keeps a quarter of it (15 s on a real deployment) to stop cleanly, so it aborts
+    // at 6 s, while the stream (about 12 s here) is going on.
+    const REMAINING_MS = 8000;
+    const run = await capturing(() => handler({}, { getRemainingTimeInMillis: () => REMAINING_MS, awsRequestId: 'req-deadline' }));
+
+    expect(String(run.error)).toContain('Lambda deadline');
+    // It was streaming when the deadline came, and it finished before the runtime would have killed it.
+    const messages = run.lines.map((l) => l.message);
+    expect(messages.indexOf('streaming snapshot')).toBeGreaterThanOrEqual(0);
+    expect(messages.indexOf('Lambda deadline near: aborting the task')).toBeGreaterThan(messages.indexOf('streaming snapshot'));
+    expect(run.ms).toBeLessThan(REMAINING_MS);
+
+    const result = resultLine(run.lines);
+    expect(result).toMatchObject({ outcome: 'failure', task: 'snapshot', cluster: 'deadline', severity: 'ERROR', error: { code: 'aborted' } });
+    expect(JSON.stringify(result?.error)).toContain('Lambda deadline');
+    expect(emfLine(run.lines)).toMatchObject({ Task: 'snapshot', Failures: 1 });
+
+    expect(await storedKeys(backend.store, 'deadline/')).toEqual([]);
+    const location = loadConfig(backend.settings).location as { bucket: string };
+    const client = s3Client();
+    try {
+      const uploads = await client.send(new ListMultipartUploadsCommand({ Bucket: location.bucket }));
+      expect(uploads.Uploads ?? []).toEqual([]);
+    } finally {
+      client.destroy();
+    }
+  });
+});
