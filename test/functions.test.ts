@@ -10,30 +10,11 @@ import { makeBackend, type Backend } from './support/backends.js';
 import { writeSampleData } from './support/data.js';
 import { startEtcd, type EtcdCluster } from './support/etcd.js';
 import { storedKeys } from './support/run.js';
+import { capturing } from './support/capture.js';
 
 const dist = (path: string) => resolve(import.meta.dirname, '../dist/functions', path);
 const sample = async (name: string) => JSON.parse(await readFile(resolve(import.meta.dirname, '../events', name), 'utf8')) as Record<string, unknown>;
 
-/** Captures what the function writes (its JSON log lines) while it runs. */
-async function capturing<T>(fn: () => Promise<T>): Promise<{ value?: T; error?: unknown; lines: Record<string, unknown>[] }> {
-  const lines: string[] = [];
-  const out = process.stdout.write.bind(process.stdout);
-  const err = process.stderr.write.bind(process.stderr);
-  const grab = (chunk: unknown) => {
-    lines.push(...String(chunk).split('\n').filter((l) => l.startsWith('{')));
-    return true;
-  };
-  process.stdout.write = grab as typeof process.stdout.write;
-  process.stderr.write = grab as typeof process.stderr.write;
-  try {
-    return { value: await fn(), lines: lines.map((l) => JSON.parse(l) as Record<string, unknown>) };
-  } catch (error) {
-    return { error, lines: lines.map((l) => JSON.parse(l) as Record<string, unknown>) };
-  } finally {
-    process.stdout.write = out;
-    process.stderr.write = err;
-  }
-}
 
 async function post(server: ReturnType<typeof getTestServer>, body: unknown, headers: Record<string, string>): Promise<{ status: number; body: unknown }> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

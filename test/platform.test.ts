@@ -16,36 +16,13 @@ import { startEtcd, type EtcdCluster } from './support/etcd.js';
 import { storedKeys } from './support/run.js';
 import { s3Client } from './support/stores.js';
 import { makePki, type TestPki } from './support/tls.js';
+import { capturing, type Line } from './support/capture.js';
 
 type Handler = (event: unknown, context: { getRemainingTimeInMillis: () => number; awsRequestId: string }) => Promise<Record<string, unknown>>;
-type Line = Record<string, unknown>;
 
 const handlerOf = async (task: string): Promise<Handler> =>
   ((await import(resolve(import.meta.dirname, '../dist/functions', task, 'aws/index.mjs'))) as { handler: Handler }).handler;
 
-/** Runs `fn` while keeping every JSON line written to stdout and stderr (the function's log lines). */
-async function capturing<T>(fn: () => Promise<T>): Promise<{ value?: T; error?: unknown; lines: Line[]; ms: number }> {
-  const lines: string[] = [];
-  const out = process.stdout.write.bind(process.stdout);
-  const err = process.stderr.write.bind(process.stderr);
-  const grab = (chunk: unknown) => {
-    lines.push(...String(chunk).split('\n').filter((l) => l.startsWith('{')));
-    return true;
-  };
-  process.stdout.write = grab as typeof process.stdout.write;
-  process.stderr.write = grab as typeof process.stderr.write;
-  const started = Date.now();
-  const parsed = () => lines.map((l) => JSON.parse(l) as Line);
-  try {
-    const value = await fn();
-    return { value, lines: parsed(), ms: Date.now() - started };
-  } catch (error) {
-    return { error, lines: parsed(), ms: Date.now() - started };
-  } finally {
-    process.stdout.write = out;
-    process.stderr.write = err;
-  }
-}
 
 const resultLine = (lines: Line[]) => lines.find((l) => l.outcome !== undefined);
 const emfLine = (lines: Line[]) => lines.find((l) => l._aws !== undefined);
