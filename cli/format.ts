@@ -24,11 +24,11 @@ function table(rows: string[][]): string {
 
 export function formatList(result: ListResult): string {
   if (result.snapshots.length === 0) return `no snapshots of cluster "${result.cluster}" in ${result.store}`;
-  const rows = [['TIME', 'KEY', 'SIZE', 'REVISION', 'KEYS', 'STATE', 'VERIFIED', 'EXCLUDED']];
+  const rows = [['TIME', 'KEY', 'SIZE', 'REVISION', 'KEYS', 'STATE', 'VERIFIED', 'EXCLUDED', 'RETAINED-UNTIL']];
   for (const s of result.snapshots) {
     const verified = s.verified ? `${s.verified.ok ? 'ok' : 'FAILED'} ${s.verified.at}` : '-';
     const excluded = s.excluded ? `yes${s.excluded.reason ? ` (${s.excluded.reason})` : ''}` : '-';
-    rows.push([s.time, s.key, humanSize(s.size), String(s.revision ?? '-'), String(s.totalKey ?? '-'), s.state, verified, excluded]);
+    rows.push([s.time, s.key, humanSize(s.size), String(s.revision ?? '-'), String(s.totalKey ?? '-'), s.state, verified, excluded, s.retainedUntil ?? '-']);
   }
   return table(rows);
 }

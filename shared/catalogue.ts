@@ -91,11 +91,16 @@ export async function listSnapshots(store: ObjectStore, cluster: string): Promis
   return (await listCluster(store, cluster)).snapshots;
 }
 
+/** Runs `fn` over the items, a bounded number at a time (a listing can hold thousands of snapshots). */
+export async function inBatches<T, R>(items: T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = [];
+  for (let i = 0; i < items.length; i += READS_IN_PARALLEL) results.push(...(await Promise.all(items.slice(i, i + READS_IN_PARALLEL).map(fn))));
+  return results;
+}
+
 /** Reads the manifest (setting the state) and the exclusion mark of each entry, in parallel. */
 export async function loadDetails(store: ObjectStore, entries: SnapshotEntry[]): Promise<void> {
-  for (let i = 0; i < entries.length; i += READS_IN_PARALLEL) {
-    await Promise.all(entries.slice(i, i + READS_IN_PARALLEL).map((entry) => loadEntryDetails(store, entry)));
-  }
+  await inBatches(entries, (entry) => loadEntryDetails(store, entry));
 }
 
 async function loadEntryDetails(store: ObjectStore, entry: SnapshotEntry): Promise<void> {

@@ -251,7 +251,7 @@ describe('npm run package:aws', () => {
     expect(resourcesFor('verify', 's3:PutObject')).toEqual([`${OBJECTS}*.verify-*.json`]);
     expect(actionsOf('verify').filter((a) => /^s3:(Put|Delete)/.test(a))).toEqual(['s3:PutObject']);
     for (const task of ['list', 'restore']) for (const a of actionsOf(task).filter((a) => a.startsWith('s3:'))) expect(a).toMatch(/^s3:(Get|List)/);
-    expect(actionsOf('list')).toEqual(expect.arrayContaining(['s3:ListBucket', 's3:GetObject', 's3:GetObjectTagging']));
+    expect(actionsOf('list')).toEqual(expect.arrayContaining(['s3:ListBucket', 's3:GetObject', 's3:GetObjectTagging', 's3:GetObjectRetention']));
     expect(actionsOf('exclude').filter((a) => /^s3:(Put|Delete)/.test(a))).toEqual(['s3:PutObjectTagging']);
     expect(resourcesFor('exclude', 's3:PutObjectTagging')).toEqual([`${OBJECTS}*.db`]);
   });

@@ -88,6 +88,8 @@ describe('object mode', () => {
     expect(Math.abs(until - (Date.now() + 2 * HOUR))).toBeLessThan(60_000);
     const retention = await backend.store.getRetention(taken.key);
     expect(retention?.mode).toBe('governance');
+    const listed = ((await run('list', settings)).result as unknown as ListResult).snapshots.find((s) => s.key === taken.key);
+    expect(listed?.retainedUntil).toBe(retention?.retainUntil.toISOString());
   });
 
   it('the server refuses to delete the locked version, and prune reports it retained', async () => {

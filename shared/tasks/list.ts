@@ -1,4 +1,4 @@
-import { listSnapshots, loadDetails, type SnapshotState } from '../catalogue.js';
+import { inBatches, listSnapshots, loadDetails, type SnapshotState } from '../catalogue.js';
 import type { ObjectStore } from '../store/index.js';
 
 export interface ListedSnapshot {
@@ -16,6 +16,8 @@ export interface ListedSnapshot {
   /** Outcome and time of the newest verification, if any. */
   verified?: { ok: boolean; at: string };
   excluded?: { reason?: string };
+  /** Until when the snapshot object is under retention (S3 Object Lock, GCS retention), if it is. */
+  retainedUntil?: string;
 }
 
 export interface ListResult {
@@ -28,16 +30,19 @@ export interface ListResult {
 export async function listTask(deps: { store: ObjectStore; config: { cluster: string } }): Promise<ListResult> {
   const entries = await listSnapshots(deps.store, deps.config.cluster);
   await loadDetails(deps.store, entries);
+  const retention = await inBatches(entries, (e) => deps.store.getRetention(e.key).catch(() => undefined));
   return {
     ok: true,
     cluster: deps.config.cluster,
     store: deps.store.description,
-    snapshots: entries.map((e) => {
+    snapshots: entries.map((e, i) => {
       const m = e.manifest;
       const listed: ListedSnapshot = { key: e.key, time: e.time.toISOString(), state: e.state, size: e.size, requestedRevision: e.requestedRevision };
       if (m) Object.assign(listed, { revision: m.revision, totalKey: m.totalKey, sha256: m.sha256, etcdVersion: m.etcd.version, memberId: m.etcd.memberId, clusterId: m.etcd.clusterId });
       if (e.verification) listed.verified = { ok: e.verification.ok, at: e.verification.time.toISOString() };
       if (e.excluded) listed.excluded = e.excluded;
+      const until = retention[i]?.retainUntil;
+      if (until) listed.retainedUntil = until.toISOString();
       return listed;
     }),
   };
