@@ -7,8 +7,9 @@ import type { ObjectStore } from './store/index.js';
  * complete: snapshot and manifest present, structure checks passed while streaming.
  * failed-checks: complete, but the checks made while streaming found problems (never restored).
  * incomplete: no manifest (the run died after the upload, or the manifest write failed).
+ * invalid-manifest: a manifest exists but is unreadable or describes another object (never restored).
  */
-export type SnapshotState = 'complete' | 'failed-checks' | 'incomplete';
+export type SnapshotState = 'complete' | 'failed-checks' | 'incomplete' | 'invalid-manifest';
 
 /** The tag (S3 object tag, GCS custom metadata) that marks a snapshot restore and "latest" must skip. */
 export const EXCLUDE_TAG = 'x-etcd-snapshot-exclude';
@@ -38,12 +39,17 @@ export interface SnapshotEntry {
 
 const READS_IN_PARALLEL = 16;
 
-async function readManifest(store: ObjectStore, key: string): Promise<SnapshotManifest | undefined> {
+/**
+ * The manifest, or 'invalid' when it exists but is not a manifest. A manifest that cannot be read (the
+ * store failing) fails the caller: deciding on an unknown state could delete a good snapshot.
+ */
+async function readManifest(store: ObjectStore, key: string): Promise<SnapshotManifest | 'invalid'> {
+  const body = await text(await store.get(key));
   try {
-    const parsed: unknown = JSON.parse(await text(await store.get(key)));
-    return isManifest(parsed) ? parsed : undefined;
+    const parsed: unknown = JSON.parse(body);
+    return isManifest(parsed) ? parsed : 'invalid';
   } catch {
-    return undefined;
+    return 'invalid';
   }
 }
 
@@ -105,12 +111,12 @@ export async function loadDetails(store: ObjectStore, entries: SnapshotEntry[]):
 
 async function loadEntryDetails(store: ObjectStore, entry: SnapshotEntry): Promise<void> {
   const mKey = manifestKey(entry.key);
-  const [manifest, tags] = await Promise.all([
-    entry.sidecars.includes(mKey) ? readManifest(store, mKey) : Promise.resolve(undefined),
-    store.getTags(entry.key).catch(() => ({}) as Record<string, string>),
-  ]);
-  // A manifest must describe this very object; one that does not is treated as absent.
-  if (manifest && manifest.key === entry.key && manifest.size === entry.size) {
+  // Tags that cannot be read fail the caller too: an unread exclusion mark could let restore pick it.
+  const [manifest, tags] = await Promise.all([entry.sidecars.includes(mKey) ? readManifest(store, mKey) : Promise.resolve(undefined), store.getTags(entry.key)]);
+  if (manifest === 'invalid' || (manifest && (manifest.key !== entry.key || manifest.size !== entry.size))) {
+    // Present but not describing this very object: never good, and not a run still finishing either.
+    entry.state = 'invalid-manifest';
+  } else if (manifest) {
     entry.manifest = manifest;
     entry.state = manifest.checks.ok ? 'complete' : 'failed-checks';
   }

@@ -15,7 +15,6 @@ export type ErrorCode =
   | 'store-access-denied'
   | 'store-not-found'
   | 'store-exists'
-  | 'store-retained'
   | 'store-unsupported'
   | 'store'
   | 'aborted'

@@ -107,6 +107,7 @@ export function planRetention(entries: SnapshotEntry[], policy: RetentionPolicy,
     const e = d.entry;
     if (e.state === 'incomplete') d.reasons.push('incomplete (no manifest) and older than the grace period');
     else if (e.state === 'failed-checks') d.reasons.push('failed the checks made while it was taken, and older than keep-within');
+    else if (e.state === 'invalid-manifest') d.reasons.push('its manifest is unreadable or describes another object, and older than keep-within');
     else if (e.excluded) d.reasons.push('excluded, and older than keep-within');
     else if (e.verification && !e.verification.ok) d.reasons.push('failed verification, and older than keep-within');
     else d.reasons.push('kept by no rule');

@@ -107,6 +107,13 @@ describe('etcd-backup CLI', () => {
     const pki = await makePki();
     const key = await readFile(pki.clientKeyFile, 'utf8');
     const keyBody = key.split('\n')[1] as string;
+    const base64Key = Buffer.from(key).toString('base64');
+    // A base64 PEM that is not valid for TLS, and one that names no file: both failure paths stay silent.
+    for (const bad of [base64Key.slice(0, 200), 'c2VjcmV0LWtleS1tYXRlcmlhbC10aGF0LWlzLW5vdC1wZW0=']) {
+      const run = await cli(['snapshot', '--json', '--etcd-key-file', bad, '--etcd-cert-file', pki.clientCertFile, '--etcd-endpoints', 'https://127.0.0.1:9'], { BACKUP_URL: backend.settings.BACKUP_URL });
+      expect(run.code).not.toBe(0);
+      expect(run.stdout + run.stderr).not.toContain(bad);
+    }
     for (const args of [['snapshot'], ['snapshot', '--json'], ['snapshot', '--json', '--log-level', 'debug']]) {
       const run = await cli(args, {
         ETCD_ENDPOINTS: etcd.endpoints[0]?.replace('http:', 'https:'),

@@ -80,6 +80,8 @@ describe('validation names the setting', () => {
     [{ SNAPSHOT_ATTEMPTS: '0' }, 'SNAPSHOT_ATTEMPTS'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ AWS_REQUEST_CHECKSUM_CALCULATION: 'never' }, 'AWS_REQUEST_CHECKSUM_CALCULATION'],
+    [{ PRUNE_MAX_AGE: '12h' }, 'PRUNE_MAX_AGE'],
+    [{ PRUNE_KEEP_LAST: '3', PRUNE_MAX_AGE: '30m' }, 'PRUNE_MAX_AGE'],
   ])('%o -> %s', (values, setting) => {
     const error = configError(() => loadConfig(values));
     expect(error.setting).toBe(setting);
@@ -89,6 +91,13 @@ describe('validation names the setting', () => {
   it('refuses TLS files with http:// endpoints rather than silently switching protocol', () => {
     const pem = '-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----';
     expect(configError(() => loadConfig({ ETCD_CA_FILE: pem, ETCD_ENDPOINTS: 'http://127.0.0.1:2379' })).setting).toBe('ETCD_ENDPOINTS');
+  });
+});
+
+describe('PRUNE_MAX_AGE', () => {
+  it('0 turns it off, like every other duration of the policy', () => {
+    expect(loadConfig({ PRUNE_MAX_AGE: '0' }).retention.maxAgeMs).toBeUndefined();
+    expect(loadConfig({ PRUNE_MAX_AGE: '90d' }).retention.maxAgeMs).toBe(90 * 86_400_000);
   });
 });
 

@@ -222,7 +222,7 @@ describe('hibernation in object mode, in real time with retention of seconds', (
     await sleep(4000);
     expect((await backend.store.getRetention(taken.key))?.retainUntil.getTime() ?? 0).toBeLessThan(Date.now());
     // Unprotected now, but prune still keeps it: it is the newest good snapshot.
-    const pruned = (await run('prune', { ...settings, PRUNE_KEEP_LAST: '1', PRUNE_KEEP_MIN: '0', PRUNE_MAX_AGE: '1s' })).result as unknown as PruneResult;
+    const pruned = (await run('prune', { ...settings, PRUNE_KEEP_LAST: '1', PRUNE_KEEP_MIN: '0', PRUNE_MAX_AGE: '1s', PRUNE_INCOMPLETE_GRACE: '500ms' })).result as unknown as PruneResult;
     expect(pruned.kept.map((k) => k.key)).toEqual([taken.key]);
     const r = (await run('reupload', settings)).result as unknown as ReuploadResult;
     expect(r).toMatchObject({ ok: true, action: 'extended', key: taken.key });
@@ -270,12 +270,14 @@ describe('GCS retention at the adapter boundary (the emulator accepts and ignore
     }
   });
 
-  it('reads bucket protection from bucket metadata (fake endpoint: the emulator does not serve bucket metadata)', async () => {
+  it('reads bucket and object protection from metadata (fake endpoint: the emulator serves no bucket metadata and ignores retention)', async () => {
     const { createServer } = await import('node:http');
     let answer: Record<string, unknown> = {};
+    let objectAnswer: Record<string, unknown> = {};
     const server = createServer((req, res) => {
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify(req.url?.startsWith('/b/backups') ? { name: 'backups', ...answer } : {}));
+      const object = req.url?.startsWith('/b/backups/o/');
+      res.end(JSON.stringify(object ? { name: 'etcd/c/x.db', ...objectAnswer } : req.url?.startsWith('/b/backups') ? { name: 'backups', ...answer } : {}));
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const { port } = server.address() as { port: number };
@@ -290,6 +292,11 @@ describe('GCS retention at the adapter boundary (the emulator accepts and ignore
       answer = { objectRetention: { mode: 'Enabled' }, retentionPolicy: { retentionPeriod: String(30 * 86_400), isLocked: true } };
       expect(await checkBucketProtection(store, object)).toMatchObject({ mode: 'object', periodMs: 30 * DAY });
       expect(await checkBucketProtection(store, bucket)).toMatchObject({ mode: 'bucket', periodMs: 30 * DAY, lock: 'compliance' });
+      // An object protected by the bucket policy shows retentionExpirationTime; the later protection counts.
+      objectAnswer = { retentionExpirationTime: '2031-01-01T00:00:00.000Z' };
+      expect(await store.getRetention('c/x.db')).toEqual({ mode: 'governance', retainUntil: new Date('2031-01-01T00:00:00.000Z') });
+      objectAnswer = { retentionExpirationTime: '2031-01-01T00:00:00.000Z', retention: { mode: 'Locked', retainUntilTime: '2032-01-01T00:00:00.000Z' } };
+      expect(await store.getRetention('c/x.db')).toEqual({ mode: 'compliance', retainUntil: new Date('2032-01-01T00:00:00.000Z') });
     } finally {
       await new Promise((r) => server.close(r));
     }

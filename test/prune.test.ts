@@ -164,3 +164,25 @@ describe('prune when a delete fails for another reason than retention', () => {
     expect(result.retained).toEqual([]);
   });
 });
+
+describe('prune when a manifest or tags cannot be read', () => {
+  it('fails the run and deletes nothing, rather than taking the snapshot for incomplete', async () => {
+    const { PutBucketPolicyCommand } = await import('@aws-sdk/client-s3');
+    const { s3Client } = await import('./support/stores.js');
+    const { loadConfig } = await import('../shared/config/config.js');
+    const backend = await makeBackend('s3');
+    await plantHistory(backend.store, 'blind', [hoursAgo(72)]);
+    const before = await storedKeys(backend.store, 'blind/');
+    const { bucket, prefix } = loadConfig(backend.settings).location as { bucket: string; prefix: string };
+    const client = s3Client();
+    await client.send(new PutBucketPolicyCommand({
+      Bucket: bucket,
+      Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Principal: '*', Action: ['s3:GetObject'], Resource: [`arn:aws:s3:::${bucket}/${prefix}/blind/*.manifest.json`] }] }),
+    }));
+    client.destroy();
+    const outcome = await run('prune', { ...backend.settings, CLUSTER_NAME: 'blind', PRUNE_KEEP_WITHIN: '1h', PRUNE_KEEP_HOURLY_FOR: '0', PRUNE_KEEP_DAILY_FOR: '0', PRUNE_KEEP_WEEKLY_FOR: '0', PRUNE_KEEP_MIN: '0' });
+    expect(outcome.ok).toBe(false);
+    expect((outcome.error as { code?: string }).code).toBe('store-access-denied');
+    expect(await storedKeys(backend.store, 'blind/')).toEqual(before);
+  });
+});

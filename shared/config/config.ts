@@ -66,14 +66,21 @@ function defaultValue(name: SettingName, cwd: string): string | undefined {
   return setting && 'default' in setting ? setting.default : undefined;
 }
 
-/** PEM settings accept a path or the PEM text itself (platforms where mounting files is awkward). */
+const BASE64_PEM = /^LS0tLS1CRUdJTi[A-Za-z0-9+/=\s]*$/; // base64 of "-----BEGIN"
+
+/**
+ * PEM settings accept a path, the PEM text itself, or the PEM text base64-encoded (as Kubernetes Secrets
+ * and many secret managers hand it out). The value is never repeated in an error: it may be a key.
+ */
 function readPem(name: SettingName, value: string | undefined): Buffer | undefined {
   if (!value) return undefined;
   if (value.includes('-----BEGIN ')) return Buffer.from(value);
+  if (BASE64_PEM.test(value)) return Buffer.from(value, 'base64');
   try {
     return readFileSync(value);
   } catch (error) {
-    throw new ConfigError(name, `cannot read "${value}": ${(error as Error).message}`, 'give a readable file path or the PEM text itself');
+    const reason = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new ConfigError(name, `is neither PEM text nor a readable file (${reason})`, 'give a readable file path, the PEM text itself, or the PEM text base64-encoded');
   }
 }
 
@@ -98,6 +105,8 @@ function parseEndpoints(text: string): string[] {
  * with CLI flags or event overrides already applied on top.
  */
 export function loadConfig(values: SettingValues, cwd = process.cwd()): Config {
+  // Before anything can fail: an error about another setting must not be able to carry a secret.
+  for (const setting of SETTINGS) if ('secret' in setting) registerSecret(values[setting.env]);
   const get = (name: SettingName): string | undefined => {
     const value = values[name];
     return value === undefined || value === '' ? defaultValue(name, cwd) : value;
@@ -124,12 +133,12 @@ export function loadConfig(values: SettingValues, cwd = process.cwd()): Config {
   if ((username === undefined) !== (password === undefined)) {
     throw new ConfigError(username === undefined ? 'ETCD_USERNAME' : 'ETCD_PASSWORD', 'etcd user and password go together', 'set both ETCD_USERNAME and ETCD_PASSWORD, or neither');
   }
-  registerSecret(password);
   const cert = readPem('ETCD_CERT_FILE', get('ETCD_CERT_FILE'));
   const key = readPem('ETCD_KEY_FILE', get('ETCD_KEY_FILE'));
   if ((cert === undefined) !== (key === undefined)) {
     throw new ConfigError(cert === undefined ? 'ETCD_CERT_FILE' : 'ETCD_KEY_FILE', 'client certificate and key go together', 'set both ETCD_CERT_FILE and ETCD_KEY_FILE, or neither');
   }
+  // The key as read from a file or decoded from base64 is a secret too, in that form.
   if (key) registerSecret(key.toString());
   const partSize = parseSize('S3_PART_SIZE', required('S3_PART_SIZE'));
   if (partSize < 5 * 1024 ** 2 || partSize > 5 * 1024 ** 3) throw new ConfigError('S3_PART_SIZE', 'must be between 5MiB and 5GiB (S3 multipart limits)');
@@ -232,17 +241,23 @@ function retentionPolicy(values: SettingValues, required: (name: SettingName) =>
   const given = (name: SettingName) => values[name] !== undefined && values[name] !== '';
   const keepLastOnly = given('PRUNE_KEEP_LAST') && !BUCKET_SETTINGS.some(given);
   const bucket = (name: (typeof BUCKET_SETTINGS)[number]) => (keepLastOnly ? 0 : parseDuration(name, required(name)));
-  const maxAge = values.PRUNE_MAX_AGE;
-  return {
+  const maxAge = values.PRUNE_MAX_AGE ? parseDuration('PRUNE_MAX_AGE', values.PRUNE_MAX_AGE) : 0;
+  const policy: RetentionPolicy = {
     keepWithinMs: bucket('PRUNE_KEEP_WITHIN'),
     keepHourlyForMs: bucket('PRUNE_KEEP_HOURLY_FOR'),
     keepDailyForMs: bucket('PRUNE_KEEP_DAILY_FOR'),
     keepWeeklyForMs: bucket('PRUNE_KEEP_WEEKLY_FOR'),
     keepLast: given('PRUNE_KEEP_LAST') ? parseInteger('PRUNE_KEEP_LAST', values.PRUNE_KEEP_LAST as string, 1, 100_000) : 0,
-    maxAgeMs: maxAge ? parseDuration('PRUNE_MAX_AGE', maxAge) : undefined,
+    maxAgeMs: maxAge > 0 ? maxAge : undefined,
     keepMin: parseInteger('PRUNE_KEEP_MIN', required('PRUNE_KEEP_MIN'), 0, 100_000),
     incompleteGraceMs: parseDuration('PRUNE_INCOMPLETE_GRACE', required('PRUNE_INCOMPLETE_GRACE')),
   };
+  // An outer bound inside the windows that protect recent snapshots would contradict them (and could
+  // delete a snapshot whose manifest is being written).
+  if (policy.maxAgeMs !== undefined && (policy.maxAgeMs <= policy.keepWithinMs || policy.maxAgeMs <= policy.incompleteGraceMs)) {
+    throw new ConfigError('PRUNE_MAX_AGE', 'must be longer than PRUNE_KEEP_WITHIN and PRUNE_INCOMPLETE_GRACE', 'raise PRUNE_MAX_AGE, or shorten the windows it contradicts');
+  }
+  return policy;
 }
 
 /** The settings of a process environment (only the names this tool knows). */

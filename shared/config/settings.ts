@@ -39,7 +39,7 @@ export const SETTINGS = [
   { env: 'PRUNE_KEEP_HOURLY_FOR', flag: '--keep-hourly-for', default: '7d', description: 'prune: keep the newest good snapshot of each UTC hour for this long (0 = off)' },
   { env: 'PRUNE_KEEP_DAILY_FOR', flag: '--keep-daily-for', default: '30d', description: 'prune: keep the newest good snapshot of each UTC day for this long (0 = off)' },
   { env: 'PRUNE_KEEP_WEEKLY_FOR', flag: '--keep-weekly-for', default: '182d', description: 'prune: keep the newest good snapshot of each ISO week (Monday, UTC) for this long (0 = off)' },
-  { env: 'PRUNE_MAX_AGE', flag: '--max-age', description: 'prune: delete snapshots older than this even if a rule keeps them (the floor and the invariants still apply)' },
+  { env: 'PRUNE_MAX_AGE', flag: '--max-age', description: 'prune: delete snapshots older than this even if a rule keeps them (the floor and the invariants still apply); longer than PRUNE_KEEP_WITHIN and PRUNE_INCOMPLETE_GRACE; 0 = off' },
   { env: 'PRUNE_KEEP_MIN', flag: '--keep-min', default: '3', description: 'prune: the floor: always keep this many newest good snapshots, whatever their age' },
   { env: 'PRUNE_INCOMPLETE_GRACE', flag: '--incomplete-grace', default: '1h', description: 'prune: never delete a snapshot without manifest younger than this (a run may be finishing it)' },
   { env: 'IMMUTABILITY', flag: '--immutability', default: 'off', description: 'off, bucket (the bucket default retention protects each object) or object (each object gets its own retention)' },

@@ -2,6 +2,7 @@ import * as functions from '@google-cloud/functions-framework';
 import { settingsFromEnv } from '../config/config.js';
 import { describeError } from '../errors.js';
 import { createLogger } from '../log.js';
+import { redactSecrets } from '../redact.js';
 import { runTask, type TaskName } from '../tasks/index.js';
 import { argsFromPayload, payloadFromPubSub } from './event.js';
 
@@ -23,11 +24,12 @@ export function registerCloudFunctions(task: TaskName): void {
   functions.cloudEvent(task, async (event: functions.CloudEvent<unknown>) => {
     const outcome = await run(task, () => payloadFromPubSub(event.data));
     // Throwing marks the execution failed (and lets Pub/Sub retry if the subscription asks for it).
-    if (!outcome.ok) throw new Error(`${task} failed: ${outcome.error ? describeError(outcome.error).message : 'see the result log line'}`);
+    if (!outcome.ok) throw new Error(redactSecrets(`${task} failed: ${outcome.error ? describeError(outcome.error).message : 'see the result log line'}`));
   });
   functions.http(`${task}Http`, async (req, res) => {
     const outcome = await run(task, () => (req.body && typeof req.body === 'object' && Object.keys(req.body).length === 0 ? undefined : req.body));
     const body = outcome.result ?? { ok: false, error: describeError(outcome.error) };
-    res.status(outcome.ok ? 200 : outcome.error && describeError(outcome.error).code === 'config' ? 400 : 500).json(body);
+    const status = outcome.ok ? 200 : outcome.error && describeError(outcome.error).code === 'config' ? 400 : 500;
+    res.status(status).type('application/json').send(redactSecrets(JSON.stringify(body)));
   });
 }

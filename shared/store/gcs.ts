@@ -161,12 +161,21 @@ export class GcsStore implements ObjectStore {
     } while (pageToken);
   }
 
+  /**
+   * Without a version id, deletes every generation: on a bucket with Object Versioning a plain delete only
+   * makes the live generation noncurrent.
+   */
   async delete(key: string, options: { versionId?: string } = {}): Promise<void> {
-    const file = options.versionId ? this.bucketHandle.file(this.full(key), { generation: Number(options.versionId) }) : this.file(key);
+    const name = this.full(key);
     try {
-      await file.delete({ ignoreNotFound: true });
+      const generations = options.versionId
+        ? [Number(options.versionId)]
+        : (await this.bucketHandle.getFiles({ prefix: name, versions: true }))[0].filter((f) => f.name === name).map((f) => Number(f.metadata.generation));
+      for (const generation of generations.length > 0 ? generations : [undefined]) {
+        await this.bucketHandle.file(name, generation === undefined ? {} : { generation }).delete({ ignoreNotFound: true });
+      }
     } catch (error) {
-      throw gcsError(error, 'delete', this.bucket, this.full(key));
+      throw gcsError(error, 'delete', this.bucket, name);
     }
   }
 
@@ -185,9 +194,9 @@ export class GcsStore implements ObjectStore {
   }
 
   async getTags(key: string): Promise<Record<string, string>> {
-    const meta = (await this.head(key))?.metadata;
-    if (!meta) throw new BackupError('store-not-found', `tags of gs://${this.bucket}/${this.full(key)}: no such object`);
-    return meta;
+    const info = await this.head(key);
+    if (!info) throw new BackupError('store-not-found', `tags of gs://${this.bucket}/${this.full(key)}: no such object`);
+    return info.metadata ?? {};
   }
 
   /** GCS has no tags: custom metadata can be changed on any object, retained or not, without rewriting it. */
@@ -207,9 +216,12 @@ export class GcsStore implements ObjectStore {
     const file = this.file(key);
     try {
       const [m] = await file.getMetadata();
-      const r = m.retention;
-      if (!r?.retainUntilTime) return undefined;
-      return { mode: r.mode === 'Locked' ? 'compliance' : 'governance', retainUntil: new Date(r.retainUntilTime) };
+      // Two protections can apply: the object's own retention, and the bucket retention policy, which
+      // shows on the object as retentionExpirationTime. Whichever ends later is what keeps it.
+      const own = m.retention?.retainUntilTime ? { mode: m.retention.mode === 'Locked' ? 'compliance' : 'governance', retainUntil: new Date(m.retention.retainUntilTime) } as const : undefined;
+      const policy = m.retentionExpirationTime ? { mode: 'governance', retainUntil: new Date(m.retentionExpirationTime) } as const : undefined;
+      if (!own || !policy) return own ?? policy;
+      return own.retainUntil >= policy.retainUntil ? own : policy;
     } catch (error) {
       throw gcsError(error, 'read retention of', this.bucket, this.full(key));
     }

@@ -25,8 +25,8 @@ export async function excludeTask(deps: { config: { cluster: string }; store: Ob
   const key = args.key;
   if (typeof key !== 'string') throw new ConfigError('key', 'is required', 'name the snapshot with --key (a key printed by etcd-backup list)');
   if (!parseSnapshotKey(key, config.cluster)) throw new ConfigError('key', `"${key}" is not a snapshot key of cluster "${config.cluster}"`, 'use a key printed by etcd-backup list');
-  if (!(await store.head(key))) throw new BackupError('not-found', `no snapshot ${key} in ${store.description}`, { hint: 'use a key printed by etcd-backup list' });
   if (args.undo === true && args.reason !== undefined) throw new ConfigError('reason', 'does not go with --undo');
+  if (!(await store.head(key))) throw new BackupError('not-found', `no snapshot ${key} in ${store.description}`, { hint: 'use a key printed by etcd-backup list' });
   // Read-modify-write: on GCS the "tags" are the object's custom metadata, which must be kept.
   const tags = await store.getTags(key);
   delete tags[EXCLUDE_TAG];

@@ -259,7 +259,7 @@ async function findTool(searchPath: string): Promise<Tool> {
     }
     return version ? { tool, path, version } : { tool, path };
   }
-  throw new ConfigError('dataDir', 'needs etcdutl (etcd 3.5+) or etcdctl (3.4/3.5) on the PATH to restore a data directory', 'install the etcd client tools, or restore without --data-dir and run etcdutl snapshot restore yourself (see docs/restore-runbook.md)');
+  throw new ConfigError('dataDir', 'needs etcdutl (etcd 3.5+) or etcdctl (3.4/3.5) on the PATH to restore a data directory', 'install the etcd client tools, or restore without --data-dir and run etcdutl snapshot restore yourself (see the restore runbook in the README)');
 }
 
 /** A data dir must be absent or empty: a restore never mixes with or replaces an existing member's data. */

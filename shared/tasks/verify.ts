@@ -2,7 +2,6 @@ import { findNewest, listSnapshots, loadDetails, type SnapshotEntry } from '../c
 import { BackupError, ConfigError } from '../errors.js';
 import { parseSnapshotKey, verificationKey } from '../layout.js';
 import type { Logger } from '../log.js';
-import type { SnapshotManifest } from '../manifest.js';
 import { SnapshotInspector, type SnapshotReport } from '../snapshot-format/index.js';
 import type { ObjectStore } from '../store/index.js';
 import type { VerificationRecord, VerifyProblem } from '../verification.js';
@@ -33,13 +32,15 @@ async function chooseTarget(store: ObjectStore, cluster: string, key: string | u
     return entry;
   }
   // The latest snapshot that finished (has a manifest) and is not excluded, whatever earlier verifications said.
-  const latest = await findNewest(store, entries, (e) => e.state !== 'incomplete' && !e.excluded);
+  const latest = await findNewest(store, entries, (e) => e.manifest !== undefined && !e.excluded);
   if (!latest) throw new BackupError('not-found', `no complete snapshot of cluster "${cluster}" in ${store.description}`, { hint: 'run etcd-backup snapshot first' });
   return latest;
 }
 
 /** The writer's record must agree with what the bytes say; the bytes are the truth. */
-function compareWithManifest(report: SnapshotReport, manifest: SnapshotManifest | undefined): VerifyProblem[] {
+function compareWithManifest(report: SnapshotReport, entry: SnapshotEntry): VerifyProblem[] {
+  const manifest = entry.manifest;
+  if (entry.state === 'invalid-manifest') return [{ kind: 'manifest-mismatch', message: 'the manifest is unreadable or describes another object' }];
   if (!manifest) return [{ kind: 'manifest-missing', message: 'the snapshot has no manifest: the run that wrote it did not finish' }];
   const problems: VerifyProblem[] = [];
   const fields: [string, number | string | undefined, number | string | undefined][] = [
@@ -74,11 +75,14 @@ export async function verifyTask(deps: VerifyDeps, args: { key?: string | boolea
   const inspector = new SnapshotInspector();
   try {
     for await (const chunk of body) inspector.update(chunk as Buffer);
+  } catch (error) {
+    if (error instanceof BackupError) throw error;
+    throw new BackupError('store-unreachable', `the download of ${target.key} broke off: ${(error as Error).message}`, { cause: error, hint: 'nothing was recorded; run verify again, and check the network path to the store if it repeats' });
   } finally {
     deps.signal?.removeEventListener('abort', onAbort);
   }
   const report = inspector.finish();
-  const problems: VerifyProblem[] = [...report.problems, ...compareWithManifest(report, target.manifest)];
+  const problems: VerifyProblem[] = [...report.problems, ...compareWithManifest(report, target)];
   const ok = problems.length === 0;
   const verifiedAt = now();
   const record: VerificationRecord = {
