@@ -171,13 +171,13 @@ describe('prune when a manifest or tags cannot be read', () => {
     const { s3Client } = await import('./support/stores.js');
     const { loadConfig } = await import('../shared/config/config.js');
     const backend = await makeBackend('s3');
-    await plantHistory(backend.store, 'blind', [hoursAgo(72)]);
+    const [planted] = await plantHistory(backend.store, 'blind', [hoursAgo(72)]);
     const before = await storedKeys(backend.store, 'blind/');
     const { bucket, prefix } = loadConfig(backend.settings).location as { bucket: string; prefix: string };
     const client = s3Client();
     await client.send(new PutBucketPolicyCommand({
       Bucket: bucket,
-      Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Principal: '*', Action: ['s3:GetObject'], Resource: [`arn:aws:s3:::${bucket}/${prefix}/blind/*.manifest.json`] }] }),
+      Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Principal: '*', Action: ['s3:GetObject'], Resource: [`arn:aws:s3:::${bucket}/${prefix}/${planted?.sidecars[0]}`] }] }),
     }));
     client.destroy();
     const outcome = await run('prune', { ...backend.settings, CLUSTER_NAME: 'blind', PRUNE_KEEP_WITHIN: '1h', PRUNE_KEEP_HOURLY_FOR: '0', PRUNE_KEEP_DAILY_FOR: '0', PRUNE_KEEP_WEEKLY_FOR: '0', PRUNE_KEEP_MIN: '0' });
