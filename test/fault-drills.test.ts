@@ -138,7 +138,7 @@ describe('the S3 server stopped mid-upload and restarted (a radosgw of its own)'
     Object.assign(process.env, { AWS_ACCESS_KEY_ID: env.AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: env.AWS_SECRET_ACCESS_KEY });
     const settings = {
       BACKUP_URL: 's3://drill/etcd', AWS_ENDPOINT_URL_S3: env.AWS_ENDPOINT_URL_S3, AWS_REGION: env.AWS_REGION, S3_FORCE_PATH_STYLE: 'true', AWS_REQUEST_CHECKSUM_CALCULATION: 'when_required',
-      S3_PART_SIZE: '5MiB', ETCD_STREAM_IDLE_TIMEOUT: '1s', ETCD_ENDPOINTS: etcd.endpoints[0], CLUSTER_NAME: 'drill', SNAPSHOT_ATTEMPTS: '1',
+      S3_PART_SIZE: '5MiB', PRUNE_INCOMPLETE_GRACE: '2s', ETCD_ENDPOINTS: etcd.endpoints[0], CLUSTER_NAME: 'drill', SNAPSHOT_ATTEMPTS: '1',
     };
     const pid = Number((await readFile(`${dir}/run/client.rgw.a.pid`, 'utf8')).trim());
     let killed = false;
@@ -171,7 +171,7 @@ describe('the S3 server stopped mid-upload and restarted (a radosgw of its own)'
     expect((await storedKeys(store, 'drill/')).filter((k) => k.endsWith('.db'))).toEqual([]);
     const orphans = ((await client.send(new List({ Bucket: 'drill' }))).Uploads ?? []).map((u) => u.Key);
 
-    await new Promise((r) => setTimeout(r, 2500)); // older than 2 x ETCD_STREAM_IDLE_TIMEOUT
+    await new Promise((r) => setTimeout(r, 2500)); // quiet for longer than PRUNE_INCOMPLETE_GRACE
     const next = await run('snapshot', settings);
     expect(next.error).toBeUndefined();
     const result = next.result as unknown as SnapshotResult & { cleaned?: string[] };

@@ -41,7 +41,7 @@ export const SETTINGS = [
   { env: 'PRUNE_KEEP_WEEKLY_FOR', flag: '--keep-weekly-for', default: '182d', description: 'prune: keep the newest good snapshot of each ISO week (Monday, UTC) for this long (0 = off)' },
   { env: 'PRUNE_MAX_AGE', flag: '--max-age', description: 'prune: delete snapshots older than this even if a rule keeps them (the floor and the invariants still apply); longer than PRUNE_KEEP_WITHIN and PRUNE_INCOMPLETE_GRACE; 0 = off' },
   { env: 'PRUNE_KEEP_MIN', flag: '--keep-min', default: '3', description: 'prune: the floor: always keep this many newest good snapshots, whatever their age' },
-  { env: 'PRUNE_INCOMPLETE_GRACE', flag: '--incomplete-grace', default: '1h', description: 'prune: never delete a snapshot without manifest younger than this (a run may be finishing it)' },
+  { env: 'PRUNE_INCOMPLETE_GRACE', flag: '--incomplete-grace', default: '1h', description: 'leftovers of a run younger than this are left alone, as that run may still be finishing: a snapshot without manifest (prune), an unfinished multipart upload (snapshot cleans older ones)' },
   { env: 'IMMUTABILITY', flag: '--immutability', default: 'off', description: 'off, bucket (the bucket default retention protects each object) or object (each object gets its own retention)' },
   { env: 'IMMUTABILITY_PERIOD', flag: '--immutability-period', description: 'object mode: how long each snapshot is protected from its upload or renewal, e.g. 30d (required in object mode)' },
   { env: 'IMMUTABILITY_LOCK', flag: '--immutability-lock', default: 'governance', description: 'object mode: governance (S3 GOVERNANCE, GCS Unlocked) or compliance (S3 COMPLIANCE, GCS Locked: nobody can shorten it)' },

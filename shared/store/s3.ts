@@ -464,9 +464,7 @@ export class S3Store implements ObjectStore {
           const { Key, UploadId } = upload;
           // The directory boundary: only uploads directly under dir.
           if (!Key || !UploadId || Key.slice(Prefix.length).includes('/')) continue;
-          const parts = await this.client.send(new ListPartsCommand({ Bucket, Key, UploadId }));
-          const times = [upload.Initiated, ...(parts.Parts ?? []).map((p) => p.LastModified)].filter((t): t is Date => t !== undefined);
-          const lastActivity = Math.max(...times.map((t) => t.getTime()));
+          const lastActivity = await this.lastActivity(Key, UploadId, upload.Initiated);
           if (lastActivity < idleSince.getTime()) {
             await this.client.send(new AbortMultipartUploadCommand({ Bucket, Key, UploadId }));
             aborted.push(this.relative(Key));
@@ -479,6 +477,18 @@ export class S3Store implements ObjectStore {
       throw s3Error(error, 'clean up incomplete uploads under', Bucket, Prefix);
     }
     return aborted;
+  }
+
+  /** The newest of the upload's start and its parts' times (all pages of parts). */
+  private async lastActivity(Key: string, UploadId: string, initiated: Date | undefined): Promise<number> {
+    let latest = initiated?.getTime() ?? 0;
+    let PartNumberMarker: string | undefined;
+    for (;;) {
+      const page = await this.client.send(new ListPartsCommand({ Bucket: this.bucket, Key, UploadId, PartNumberMarker }));
+      for (const part of page.Parts ?? []) latest = Math.max(latest, part.LastModified?.getTime() ?? 0);
+      if (!page.IsTruncated) return latest;
+      PartNumberMarker = page.NextPartNumberMarker;
+    }
   }
 
   async bucketProtection(): Promise<BucketProtection> {

@@ -13,7 +13,7 @@ import { TOOL } from '../version.js';
 import { checkBucketProtection, protectObject, type ActiveImmutability, type Protection } from '../immutability.js';
 
 export interface SnapshotDeps {
-  config: Pick<Config, 'cluster' | 'etcd' | 'snapshotAttempts' | 'immutability'>;
+  config: Pick<Config, 'cluster' | 'etcd' | 'snapshotAttempts' | 'immutability' | 'retention'>;
   store: ObjectStore;
   log: Logger;
   /** Makes the etcd client for one endpoint; tests may pass their own. */
@@ -149,12 +149,13 @@ async function streamOnce(deps: SnapshotDeps, member: MemberStatus, client: Etcd
 
 /**
  * An upload whose abort failed (the store was down) leaves parts behind; so does a process killed
- * mid-upload. A live upload of another run sends data at least every stream idle timeout (or it aborts
- * itself), so anything quiet for twice that long is a leftover. Cleanup problems do not stop the snapshot.
+ * mid-upload. Anything quiet for longer than PRUNE_INCOMPLETE_GRACE is a leftover; a younger one may be
+ * another run's live upload (a large part of a slow run can take minutes). Cleanup problems do not stop
+ * the snapshot.
  */
 async function cleanupLeftovers(deps: SnapshotDeps): Promise<string[]> {
   const now = (deps.now ?? (() => new Date()))();
-  const idleSince = new Date(now.getTime() - 2 * deps.config.etcd.streamIdleTimeoutMs);
+  const idleSince = new Date(now.getTime() - deps.config.retention.incompleteGraceMs);
   try {
     const cleaned = await deps.store.cleanupIncomplete(clusterDir(deps.config.cluster), idleSince);
     if (cleaned.length > 0) deps.log.warn('removed leftovers of failed uploads', { cleaned });
