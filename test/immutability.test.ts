@@ -146,7 +146,9 @@ describe('bucket mode', () => {
     const copyRetention = await backend.store.getRetention(copied.key);
     expect(copyRetention?.retainUntil.getTime()).toBeGreaterThanOrEqual(later.getTime() + DAY - 5000);
     const list = ((await run('list', settings)).result as unknown as ListResult).snapshots;
-    expect(list[0]).toMatchObject({ key: copied.key, state: 'complete' });
+    const original = list.find((e) => e.key === newest);
+    // The copy is listed newest, but says which snapshot it copies and when that data was taken.
+    expect(list[0]).toMatchObject({ key: copied.key, state: 'complete', copyOf: newest, createdAt: original?.createdAt, revision: original?.revision });
     expect(await reuploadTask({ config, store: backend.store, log: quiet, now: () => later })).toMatchObject({ action: 'none', key: copied.key });
   });
 

@@ -30,7 +30,8 @@ const num = (value: unknown): number | undefined => (typeof value === 'number' &
 export function newestGoodAgeSeconds(result: Partial<ListResult>, now: Date): number | undefined {
   const good = result.snapshots?.find((s) => s.state === 'complete' && !s.excluded && s.verified?.ok !== false);
   if (!good) return undefined;
-  return Math.max(0, Math.round((now.getTime() - Date.parse(good.time)) / 1000));
+  // The age of the data: a protected copy made by reupload is as old as the snapshot it copies.
+  return Math.max(0, Math.round((now.getTime() - Date.parse(good.createdAt ?? good.time)) / 1000));
 }
 
 /**

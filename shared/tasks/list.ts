@@ -3,7 +3,12 @@ import type { ObjectStore } from '../store/index.js';
 
 export interface ListedSnapshot {
   key: string;
+  /** The time in the key. */
   time: string;
+  /** When the data was taken (differs from `time` for a protected copy made by reupload). */
+  createdAt?: string;
+  /** For a protected copy: the snapshot it copies. */
+  copyOf?: string;
   state: SnapshotState;
   size: number;
   revision?: number;
@@ -38,7 +43,8 @@ export async function listTask(deps: { store: ObjectStore; config: { cluster: st
     snapshots: entries.map((e, i) => {
       const m = e.manifest;
       const listed: ListedSnapshot = { key: e.key, time: e.time.toISOString(), state: e.state, size: e.size, requestedRevision: e.requestedRevision };
-      if (m) Object.assign(listed, { revision: m.revision, totalKey: m.totalKey, sha256: m.sha256, etcdVersion: m.etcd.version, memberId: m.etcd.memberId, clusterId: m.etcd.clusterId });
+      if (m) Object.assign(listed, { createdAt: m.createdAt, revision: m.revision, totalKey: m.totalKey, sha256: m.sha256, etcdVersion: m.etcd.version, memberId: m.etcd.memberId, clusterId: m.etcd.clusterId });
+      if (m?.copyOf) listed.copyOf = m.copyOf;
       if (e.verification) listed.verified = { ok: e.verification.ok, at: e.verification.time.toISOString() };
       if (e.excluded) listed.excluded = e.excluded;
       const until = retention[i]?.retainUntil;

@@ -295,9 +295,12 @@ async function choose(store: ObjectStore, cluster: string, options: Options): Pr
     return entry;
   }
   const before = options.before;
-  const candidates = before ? entries.filter((e) => e.time.getTime() <= before.getTime()) : entries;
-  const inRange = (e: SnapshotEntry) => options.revision === undefined || (e.manifest !== undefined && e.manifest.revision <= options.revision);
-  const chosen = await findNewest(store, candidates, (e) => isGood(e, { requireVerified: !options.allowUnverified }) && inRange(e));
+  // A protected copy (reupload, bucket mode) carries a newer key than its data: its manifest's createdAt
+  // is when the data was taken.
+  const takenAt = (e: SnapshotEntry) => (e.manifest ? Date.parse(e.manifest.createdAt) : e.time.getTime());
+  const inRange = (e: SnapshotEntry) =>
+    (before === undefined || takenAt(e) <= before.getTime()) && (options.revision === undefined || (e.manifest !== undefined && e.manifest.revision <= options.revision));
+  const chosen = await findNewest(store, entries, (e) => isGood(e, { requireVerified: !options.allowUnverified }) && inRange(e));
   if (chosen) return chosen;
 
   const what = [
@@ -308,7 +311,7 @@ async function choose(store: ObjectStore, cluster: string, options: Options): Pr
   let hint = entries.length === 0 ? 'run etcd-backup snapshot first' : 'see etcd-backup list: snapshots that are excluded, failed their checks or verification, or have no manifest are never chosen';
   if (!options.allowUnverified) {
     // Details are loaded for every candidate by now: the search above went through all of them.
-    const unverified = candidates.find((e) => isGood(e) && inRange(e));
+    const unverified = entries.find((e) => isGood(e) && inRange(e));
     if (unverified) hint = `the newest unverified one is ${unverified.key}: run etcd-backup verify --key ${unverified.key}, or pass --allow-unverified`;
   }
   throw new BackupError('not-found', `no ${what} in ${store.description}`, { hint });
