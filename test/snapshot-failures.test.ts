@@ -224,3 +224,33 @@ describe('error reports', () => {
     expect(report.cause).toBeDefined();
   });
 });
+
+describe('a slow store is not a silent etcd', () => {
+  it('backpressure from a store that stalls longer than ETCD_STREAM_IDLE_TIMEOUT does not abort the stream (store slowed by a wrapper: no real store stalls on demand)', async () => {
+    const { Transform } = await import('node:stream');
+    const etcd = await startEtcd();
+    try {
+      await writeBulk(etcd.endpoints, 20);
+      const backend = await makeBackend('local');
+      const slow = Object.create(backend.store) as typeof backend.store;
+      slow.put = (key, body, options) => {
+        if (Buffer.isBuffer(body)) return backend.store.put(key, body, options);
+        let stalled = false;
+        const throttle = new Transform({
+          transform(chunk, _enc, callback) {
+            if (stalled) return callback(null, chunk);
+            stalled = true;
+            setTimeout(() => callback(null, chunk), 1500);
+          },
+        });
+        return backend.store.put(key, body.pipe(throttle), options);
+      };
+      const config = loadConfig({ ...backend.settings, ETCD_ENDPOINTS: etcd.endpoints[0], CLUSTER_NAME: 'slow', ETCD_STREAM_IDLE_TIMEOUT: '500ms', SNAPSHOT_ATTEMPTS: '1' });
+      const result = await takeSnapshot({ config, store: slow, log: memoryLogger() });
+      expect(result.ok).toBe(true);
+      expect(result.attempts).toHaveLength(1);
+    } finally {
+      await etcd.stop();
+    }
+  });
+});

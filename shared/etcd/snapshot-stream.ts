@@ -38,13 +38,24 @@ export async function openSnapshotStream(client: Etcd3, endpoint: string, option
   }
   let failure: Error | undefined;
   let timer: NodeJS.Timeout | undefined;
+  let timerOff = false;
+  const stopIdleTimer = () => {
+    timerOff = true;
+    clearTimeout(timer);
+  };
   const cancel = (reason: Error) => {
     failure ??= reason;
-    clearTimeout(timer);
+    stopIdleTimer();
     stream.cancel();
   };
+  // Re-armed on every message: refresh() reschedules the one timer instead of a clearTimeout and a new
+  // setTimeout per message.
   const armIdleTimer = () => {
-    clearTimeout(timer);
+    if (timerOff) return;
+    if (timer) {
+      timer.refresh();
+      return;
+    }
     timer = setTimeout(
       () => cancel(new BackupError('etcd-stream', `snapshot from ${endpoint}: no data for ${options.idleTimeoutMs} ms`, { hint: 'the member may be overloaded or hung; raise ETCD_STREAM_IDLE_TIMEOUT if this is expected' })),
       options.idleTimeoutMs,
@@ -57,10 +68,12 @@ export async function openSnapshotStream(client: Etcd3, endpoint: string, option
   const body = new Readable({
     highWaterMark: 256 * 1024,
     read() {
+      // The store wants more: from now on, silence is etcd's again.
+      armIdleTimer();
       stream.resume();
     },
     destroy(error, callback) {
-      clearTimeout(timer);
+      stopIdleTimer();
       stream.cancel();
       callback(error);
     },
@@ -70,14 +83,19 @@ export async function openSnapshotStream(client: Etcd3, endpoint: string, option
     stream.on('data', (message: { blob: Buffer }) => {
       armIdleTimer();
       if (message.blob.length === 0) return;
-      if (!body.push(message.blob)) stream.pause();
+      if (!body.push(message.blob)) {
+        // The store is slow (backpressure), not etcd: no idle clock while we are not asking for data.
+        stream.pause();
+        clearTimeout(timer);
+        timer = undefined;
+      }
       if (!started) {
         started = true;
         resolve();
       }
     });
     stream.on('end', () => {
-      clearTimeout(timer);
+      stopIdleTimer();
       if (failure) {
         if (started) body.destroy(failure);
         else reject(failure);
@@ -88,7 +106,7 @@ export async function openSnapshotStream(client: Etcd3, endpoint: string, option
       resolve();
     });
     stream.on('error', (error: unknown) => {
-      clearTimeout(timer);
+      stopIdleTimer();
       const reason = failure ?? etcdError(error, endpoint, 'snapshot stream from');
       // Before the first message nobody listens to the body yet: the caller gets the error instead.
       if (started) body.destroy(reason);
@@ -99,7 +117,7 @@ export async function openSnapshotStream(client: Etcd3, endpoint: string, option
   try {
     await firstMessage;
   } catch (error) {
-    clearTimeout(timer);
+    stopIdleTimer();
     stream.cancel();
     throw error;
   }
