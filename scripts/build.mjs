@@ -42,7 +42,8 @@ const etcd3Protos = {
 };
 
 await rm(join(root, 'dist'), { recursive: true, force: true });
-await build({ ...common, entryPoints: [join(root, 'cli/main.ts')], outfile: join(root, 'dist/cli.js'), packages: 'external' });
+// Split, so that each task's module and the SDKs it imports (left in node_modules) load only when it runs.
+await build({ ...common, entryPoints: { cli: join(root, 'cli/main.ts') }, outdir: join(root, 'dist'), splitting: true, chunkNames: 'chunks/[name]-[hash]', packages: 'external' });
 
 const functionsDir = join(root, 'functions');
 for (const name of await readdir(functionsDir)) {

@@ -2,13 +2,7 @@ import { loadConfig, type Config, type SettingValues } from '../config/config.js
 import { BackupError, ConfigError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { openStore, type ObjectStore } from '../store/index.js';
-import { listTask } from './list.js';
-import { excludeTask } from './exclude.js';
-import { pruneTask } from './prune.js';
-import { RESTORE_ARGS, RESTORE_DESCRIPTION, restoreTask } from './restore.js';
-import { reuploadTask } from './reupload.js';
-import { takeSnapshot } from './snapshot.js';
-import { verifyTask } from './verify.js';
+import { RESTORE_ARGS, RESTORE_DESCRIPTION } from './restore.js';
 
 export interface TaskContext {
   config: Config;
@@ -36,26 +30,27 @@ export function argFlag(name: string): string {
   return `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
+/** Each task's module (and the SDKs it needs, etcd3 for snapshot) is loaded only when that task runs. */
 export const TASKS = {
   snapshot: {
     description: 'Stream a snapshot from a healthy etcd member into the store, check it, and record its manifest',
     args: {},
-    run: (context) => takeSnapshot(context),
+    run: async (context) => (await import('./snapshot.js')).takeSnapshot(context),
   },
   verify: {
     description: 'Prove the latest snapshot (or --key) intact and restorable from the store alone, and record the result',
     args: { key: { type: 'string', description: 'verify this snapshot (a key printed by list) instead of the latest' } },
-    run: (context, args) => verifyTask(context, args),
+    run: async (context, args) => (await import('./verify.js')).verifyTask(context, args),
   },
   prune: {
     description: 'Apply the retention policy (PRUNE_* settings): delete what no rule keeps, never the newest good snapshot, never a locked object',
     args: { dryRun: { type: 'boolean', description: 'print the plan (kept, deleted, with reasons) and delete nothing' } },
-    run: (context, args) => pruneTask(context, args),
+    run: async (context, args) => (await import('./prune.js')).pruneTask(context, args),
   },
   reupload: {
     description: 'Keep the newest good snapshot protected while no new ones come (hibernation): extend its retention (object mode) or make a protected server-side copy (bucket mode)',
     args: {},
-    run: (context) => reuploadTask(context),
+    run: async (context) => (await import('./reupload.js')).reuploadTask(context),
   },
   exclude: {
     description: 'Mark a snapshot that restore and latest-selection must skip (a tag; works on locked objects), or lift the mark',
@@ -64,17 +59,17 @@ export const TASKS = {
       reason: { type: 'string', description: 'why, shown by list' },
       undo: { type: 'boolean', description: 'lift the mark' },
     },
-    run: (context, args) => excludeTask(context, args),
+    run: async (context, args) => (await import('./exclude.js')).excludeTask(context, args),
   },
   restore: {
     description: RESTORE_DESCRIPTION,
     args: RESTORE_ARGS,
-    run: (context, args) => restoreTask(context, args),
+    run: async (context, args) => (await import('./restore.js')).restoreTask(context, args),
   },
   list: {
     description: "List the cluster's snapshots, newest first, with their state, verification and recorded facts",
     args: {},
-    run: (context) => listTask(context),
+    run: async (context) => (await import('./list.js')).listTask(context),
   },
 } as const satisfies Record<string, TaskDefinition>;
 
@@ -124,7 +119,7 @@ export async function runTask(task: TaskName, settings: SettingValues, options: 
       const value = args[name];
       if (value !== undefined && typeof value !== spec.type) throw new ConfigError(name, `must be a ${spec.type}`);
     }
-    const store = options.store ?? openStore(config);
+    const store = options.store ?? (await openStore(config));
     const context: TaskContext = { config, store, log, ...(options.signal ? { signal: options.signal } : {}) };
     const result = (await definition.run(context, args)) as unknown as Record<string, unknown>;
     const outcome: TaskOutcome = { task, ok: result.ok === true, durationMs: Date.now() - started, result };

@@ -44,5 +44,5 @@ export async function makeBackend(kind: BackendKind, options: { objectLock?: boo
   }
   // In-process SDK clients read credentials from the environment, as they do in a function.
   Object.assign(process.env, env);
-  return { kind, settings, env, store: openStore(loadConfig(settings)) };
+  return { kind, settings, env, store: await openStore(loadConfig(settings)) };
 }
