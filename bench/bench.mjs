@@ -16,7 +16,8 @@
 //   BENCH_REPS_GCS                                                   default 2
 //   BENCH_GCS_MAX_MIB   largest size run against the GCS emulator    default 1024 (it cannot take 2 GiB, see the doc)
 //   BENCH_PROFILE_MIB   size at which one S3 run is profiled         default 1024 (0: no profile)
-//   BENCH_BEFORE_MIB    size at which the pre-optimisation CLI runs  default 1024 (0: not at all)
+//   BENCH_BEFORE_MIB    size at which the pre-optimisation CLI runs  default 0 = not at all (it needs
+//                       @aws-sdk/lib-storage, no longer a dependency: npm i --no-save it first)
 //   BENCH_COLD_RUNS     fresh processes per bundle for cold start     default 5
 //   BENCH_DEADLINE_MIN  measurements stop being started after this   default 30
 //   BENCH_OUT           the report                                   default docs/benchmarks.md
@@ -53,7 +54,7 @@ const SETTINGS = {
   reps: { s3: num('BENCH_REPS_S3', 3), local: num('BENCH_REPS_LOCAL', 3), gcs: num('BENCH_REPS_GCS', 2) },
   gcsMaxMiB: num('BENCH_GCS_MAX_MIB', 1024),
   profileMiB: num('BENCH_PROFILE_MIB', 1024),
-  beforeMiB: num('BENCH_BEFORE_MIB', 1024),
+  beforeMiB: num('BENCH_BEFORE_MIB', 0),
   coldRuns: num('BENCH_COLD_RUNS', 5),
   deadlineMin: num('BENCH_DEADLINE_MIN', 30),
   out: process.env.BENCH_OUT ? resolve(process.env.BENCH_OUT) : join(ROOT, 'docs/benchmarks.md'),
