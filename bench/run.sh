@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/services/install.sh all
-bash bench/install.sh
+bash scripts/services/install.sh bench
 node bench/bench.mjs "$@"
 # The verify benchmark adds its section to the report bench.mjs has just written.
 exec node bench/verify.mjs

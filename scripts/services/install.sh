@@ -3,6 +3,7 @@
 #
 #   install.sh etcd   etcd and etcdctl (enough for the demo)
 #   install.sh all    also Ceph (mon, osd, radosgw), openssl and the Cloud Storage emulator (tests)
+#   install.sh bench  the benchmark's baseline tools (awscli, GNU time)
 #
 # Quiet on success; on failure prints the tail of the installer's log.
 set -euo pipefail
@@ -13,7 +14,10 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 case ${1:-} in
   etcd) want=(etcd-server etcd-client) ;;
   all) want=(etcd-server etcd-client ceph-mon ceph-osd radosgw ceph-common openssl) ;;
-  *) echo "usage: $0 etcd|all" >&2; exit 2 ;;
+  # The benchmark's baseline tools: Debian's AWS CLI (always /usr/bin/aws: a pip-installed aws elsewhere on
+  # PATH may exist on one machine and not the next, and would be a different baseline) and GNU time.
+  bench) want=(awscli time) ;;
+  *) echo "usage: $0 etcd|all|bench" >&2; exit 2 ;;
 esac
 
 LOG=$(mktemp "${TMPDIR:-/tmp}/etcd-backup-install.XXXXXX")
