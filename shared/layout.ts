@@ -15,8 +15,8 @@ import { randomBytes } from 'node:crypto';
  * manifest is written after the snapshot object has been uploaded and checked. Verification records carry
  * their outcome in the name, so a listing alone tells which snapshots verified.
  */
-export const SNAPSHOT_SUFFIX = '.db';
-export const MANIFEST_SUFFIX = '.manifest.json';
+const SNAPSHOT_SUFFIX = '.db';
+const MANIFEST_SUFFIX = '.manifest.json';
 
 const STAMP = String.raw`\d{8}T\d{6}\.\d{3}Z`;
 const BASE = String.raw`(${STAMP})-r(\d{20})-[0-9a-f]{8}`;

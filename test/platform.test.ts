@@ -2,19 +2,16 @@
 // handler against real etcd and real stores: credentials from SSM Parameter Store (through a fake SSM
 // endpoint: the real SDK, signing and protocol, answered by a local HTTP server) and the clean stop before
 // the Lambda deadline.
-import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { loadConfig } from '../shared/config/config.js';
 import { emfDocument, METRICS_NAMESPACE, newestGoodAgeSeconds } from '../shared/platform/metrics.js';
-import { makeBackend } from './support/backends.js';
+import { makeBackend, multipartUploads } from './support/backends.js';
 import { writeBulk } from './support/data.js';
 import { startEtcd, type EtcdCluster } from './support/etcd.js';
 import { storedKeys } from './support/run.js';
-import { s3Client } from './support/stores.js';
 import { makePki, type TestPki } from './support/tls.js';
 import { capturing, type Line } from './support/capture.js';
 
@@ -251,13 +248,6 @@ describe.skipIf(!inject('s3'))('Lambda handler: the deadline', () => {
     expect(emfLine(run.lines)).toMatchObject({ Task: 'snapshot', Failures: 1 });
 
     expect(await storedKeys(backend.store, 'deadline/')).toEqual([]);
-    const location = loadConfig(backend.settings).location as { bucket: string };
-    const client = s3Client();
-    try {
-      const uploads = await client.send(new ListMultipartUploadsCommand({ Bucket: location.bucket }));
-      expect(uploads.Uploads ?? []).toEqual([]);
-    } finally {
-      client.destroy();
-    }
+    expect(await multipartUploads(backend.settings)).toEqual([]);
   });
 });

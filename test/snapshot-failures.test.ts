@@ -1,30 +1,20 @@
 // Each failure gives an error that names the cause, and leaves nothing in the store that could pass for
 // a snapshot (no object, no manifest, no multipart upload).
-import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../shared/config/config.js';
 import { BackupError, type ErrorReport } from '../shared/errors.js';
 import { takeSnapshot } from '../shared/tasks/snapshot.js';
-import { BACKEND_KINDS, makeBackend } from './support/backends.js';
+import { BACKEND_KINDS, makeBackend, multipartUploads } from './support/backends.js';
 import { writeBulk } from './support/data.js';
 import { startEtcd, type EtcdCluster } from './support/etcd.js';
 import { freePort } from './support/ports.js';
 import { download, memoryLogger, run, storedKeys } from './support/run.js';
-import { s3Client, uniqueBucketName } from './support/stores.js';
+import { uniqueBucketName } from './support/stores.js';
 import { makePki, type TestPki } from './support/tls.js';
 
 const code = (outcome: { error?: unknown }) => (outcome.error as BackupError | undefined)?.code;
-
-async function noMultipartUploads(settings: { BACKUP_URL?: string }): Promise<void> {
-  const location = loadConfig(settings).location;
-  if (location.kind !== 's3') return;
-  const client = s3Client();
-  const uploads = await client.send(new ListMultipartUploadsCommand({ Bucket: location.bucket }));
-  client.destroy();
-  expect(uploads.Uploads ?? []).toEqual([]);
-}
 
 describe.each(BACKEND_KINDS)('etcd killed mid-stream, storing into %s', (kind) => {
   let etcd: EtcdCluster;
@@ -52,7 +42,7 @@ describe.each(BACKEND_KINDS)('etcd killed mid-stream, storing into %s', (kind) =
     expect(['etcd-stream', 'etcd-unreachable', 'snapshot-integrity']).toContain(code(outcome));
     expect(String((outcome.error as Error).message)).toContain(etcd.endpoints[0]);
     expect(await storedKeys(backend.store, 'c/')).toEqual([]);
-    await noMultipartUploads(backend.settings);
+    expect(await multipartUploads(backend.settings)).toEqual([]);
   });
 });
 
@@ -126,7 +116,7 @@ describe('store failures', () => {
     const outcome = await run('snapshot', { ...backend.settings, AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${await freePort()}`, ETCD_ENDPOINTS: etcd.endpoints[0], CLUSTER_NAME: 'c' });
     expect(code(outcome)).toBe('store-unreachable');
     expect(await storedKeys(backend.store, 'c/')).toEqual([]);
-    await noMultipartUploads(backend.settings);
+    expect(await multipartUploads(backend.settings)).toEqual([]);
   });
 
   it('fails with store-bucket-missing when the S3 bucket does not exist (the GCS emulator creates buckets on write, so S3 only)', async () => {
@@ -200,7 +190,7 @@ describe('stream integrity (fake etcd client: a real server never sends a bad tr
     expect(error?.code).toBe('snapshot-integrity');
     expect(error?.message).toMatch(/trailer|sha256/i);
     expect(keys).toEqual([]);
-    await noMultipartUploads(settings);
+    expect(await multipartUploads(settings)).toEqual([]);
   });
 
   it.each(BACKEND_KINDS)('a stream that ends early aborts the upload into %s', async (kind) => {

@@ -268,14 +268,3 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): SettingVa
   registerSecret(env.AWS_SESSION_TOKEN);
   return values;
 }
-
-/** What is safe to print about a configuration: no secrets, no key material. */
-export function describeConfig(config: Config): Record<string, unknown> {
-  return {
-    backupUrl: config.backupUrl,
-    cluster: config.cluster,
-    etcdEndpoints: config.etcd.endpoints,
-    etcdAuth: config.etcd.username !== undefined,
-    etcdTls: { ca: config.etcd.ca !== undefined, clientCert: config.etcd.cert !== undefined },
-  };
-}

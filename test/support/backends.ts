@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type SettingValues } from '../../shared/config/config.js';
 import { openStore, type ObjectStore } from '../../shared/store/index.js';
-import { createS3Bucket, gcsService, s3Service, setDefaultRetention, uniqueBucketName } from './stores.js';
+import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+import { createS3Bucket, gcsService, s3Client, s3Service, setDefaultRetention, uniqueBucketName } from './stores.js';
 
 export type BackendKind = 'local' | 's3' | 'gcs';
 export const BACKEND_KINDS: BackendKind[] = ['local', 's3', 'gcs'];
@@ -45,4 +46,20 @@ export async function makeBackend(kind: BackendKind, options: { objectLock?: boo
   // In-process SDK clients read credentials from the environment, as they do in a function.
   Object.assign(process.env, env);
   return { kind, settings, env, store: await openStore(loadConfig(settings)) };
+}
+
+/**
+ * Multipart uploads in progress in the bucket of these settings (or under their prefix only): what a failed
+ * upload must not leave behind. Stores other than S3 have none.
+ */
+export async function multipartUploads(settings: SettingValues, scope: 'bucket' | 'prefix' = 'bucket'): Promise<unknown[]> {
+  const location = loadConfig(settings).location;
+  if (location.kind !== 's3') return [];
+  const client = s3Client();
+  try {
+    const uploads = await client.send(new ListMultipartUploadsCommand({ Bucket: location.bucket, ...(scope === 'prefix' ? { Prefix: location.prefix } : {}) }));
+    return uploads.Uploads ?? [];
+  } finally {
+    client.destroy();
+  }
 }
