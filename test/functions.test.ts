@@ -70,6 +70,21 @@ describe('function entry points', () => {
     expect(await storedKeys(backend.store, 'lambda-bad/')).toEqual([]);
   });
 
+  it("each cloud's bundles leave the other cloud's store out and refuse its BACKUP_URL before any I/O, naming it", async () => {
+    const backend = await configure('local', 'other-cloud');
+    process.env.BACKUP_URL = 'gs://elsewhere/etcd';
+    const lambda = (await import(dist('snapshot/aws/index.mjs'))) as { handler: (e: unknown, c: unknown) => Promise<unknown> };
+    const run = await capturing(() => lambda.handler({}, { getRemainingTimeInMillis: () => 300_000 }));
+    expect(String(run.error)).toMatch(/BACKUP_URL: gs:\/\/ stores are not part of the AWS Lambda functions/);
+    expect(run.lines.some((l) => l.outcome === 'failure' && JSON.stringify(l).includes('etcd-backup CLI'))).toBe(true);
+    process.env.BACKUP_URL = 's3://elsewhere/etcd';
+    await import(dist('snapshot/gcp/index.mjs'));
+    const http = await capturing(() => post(getTestServer('snapshotHttp'), {}, { 'content-type': 'application/json' }));
+    expect(http.value?.status).toBe(400);
+    expect(JSON.stringify(http.value?.body)).toMatch(/BACKUP_URL: s3:\/\/ stores are not part of the Cloud Functions functions/);
+    expect(await storedKeys(backend.store, 'other-cloud/')).toEqual([]);
+  });
+
   it('Cloud Functions: the snapshot CloudEvent function handles the Pub/Sub sample event', async () => {
     const backend = await configure('gcs', 'gcf');
     await import(dist('snapshot/gcp/index.mjs'));
