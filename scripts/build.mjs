@@ -15,6 +15,9 @@ const common = {
   sourcemap: 'linked',
   define: { __TOOL_VERSION__: JSON.stringify(pkg.version) },
   logLevel: 'warning',
+  // The AWS SDK's ES module build, which esbuild can tree-shake down to the commands used (~0.4 MB less
+  // per bundle and ~9 MB less RSS than its CommonJS build, which carries every S3 command).
+  mainFields: ['module', 'main'],
 };
 // ESM bundles of CommonJS dependencies need require(); etcd3 resolves its protos from __dirname.
 const banner = {
@@ -72,7 +75,9 @@ const thisCloudStoreOnly = (platform) => {
 
 await rm(join(root, 'dist'), { recursive: true, force: true });
 // Split, so that each task's module and the SDKs it imports (left in node_modules) load only when it runs.
-await build({ ...common, entryPoints: { cli: join(root, 'cli/main.ts') }, outdir: join(root, 'dist'), splitting: true, chunkNames: 'chunks/[name]-[hash]', packages: 'external' });
+// Dependencies stay in node_modules, except the AWS SDK: bundled, for the tree-shaking above.
+const cliExternal = Object.keys(pkg.dependencies).filter((name) => !name.startsWith('@aws-sdk/'));
+await build({ ...common, entryPoints: { cli: join(root, 'cli/main.ts') }, outdir: join(root, 'dist'), splitting: true, chunkNames: 'chunks/[name]-[hash]', external: cliExternal });
 
 const functionsDir = join(root, 'functions');
 for (const name of await readdir(functionsDir)) {

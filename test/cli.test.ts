@@ -52,6 +52,17 @@ describe('etcd-backup CLI', () => {
     }
   });
 
+  it('run as a command (as npm links it), it starts node with the small young generation that keeps a snapshot run under 128 MiB', async () => {
+    const printFlags = "--import=data:text/javascript,process.on('exit',()=>console.error('execArgv='+JSON.stringify(process.execArgv)))";
+    const asCommand = await execFileP(BIN, ['--help'], { env: { ...process.env, NODE_OPTIONS: printFlags } });
+    expect(asCommand.stdout).toContain('snapshot');
+    expect(asCommand.stderr).toContain('execArgv=["--max-semi-space-size=1"]');
+    // Through node itself the file is plain JavaScript: the shell line is a string and a comment.
+    const throughNode = await execFileP(process.execPath, [BIN, '--help'], { env: { ...process.env, NODE_OPTIONS: printFlags } });
+    expect(throughNode.stdout).toContain('snapshot');
+    expect(throughNode.stderr).toContain('execArgv=[]');
+  });
+
   it('snapshot --json prints exactly one JSON document on stdout and logs only to stderr', async () => {
     const run = await cli(['snapshot', '--json'], { ETCD_ENDPOINTS: etcd.endpoints[0], BACKUP_URL: backend.settings.BACKUP_URL, CLUSTER_NAME: 'cli' });
     expect(run.code).toBe(0);

@@ -209,9 +209,24 @@ describe('snapshot inspector on real etcd 3.4 snapshots', () => {
     const sizes: (number | (() => number))[] = [65536, 4096, 4095, 7, (() => { const r = random(7); return () => 1 + Math.floor(r() * 9000); })()];
     if (bytes.length < 2_000_000) sizes.push(1);
     for (const size of sizes) expect(inspect(bytes, size, { etcdctlHash: true })).toEqual(whole);
-    // Without the hash option only the hash is missing.
+    // Without the hash option only the hash is missing (leaves that straddle chunks are then collected
+    // only as far as the summary reads them: the same report from fewer copied bytes).
     const { hash: _hash, ...rest } = whole;
-    expect(inspect(bytes, 65536)).toEqual(rest);
+    for (const size of sizes) expect(inspect(bytes, size)).toEqual(rest);
+  });
+
+  it('without etcdctl hashing, a leaf ending in a 1 MiB value is collected only up to that value, within a 256 KiB page budget', () => {
+    const { bytes } = shot('large-values');
+    // The newest row, the 1 MiB value, is the last element of its leaf: its rows before it and its key are
+    // what the summary reads (~100 KiB), not the whole 1.1 MiB run of pages.
+    const budget = { maxPageBytes: 256 * 1024 };
+    const lean = inspect(bytes, 4096, budget);
+    expect(lean.problems).toEqual([]);
+    const { hash: _hash, ...rest } = inspect(bytes, bytes.length, { etcdctlHash: true });
+    expect(lean).toEqual(rest);
+    // With hashing every byte of a row is needed, so that leaf is over the budget and reported.
+    const hashed = inspect(bytes, 4096, { ...budget, etcdctlHash: true });
+    expect(hashed.problems).toContainEqual(expect.objectContaining({ kind: 'unsupported' }));
   });
 
   it('every snapshot it passes restores with etcdctl, and restored etcd serves the data', async () => {
@@ -309,7 +324,7 @@ describe('snapshot inspector on real etcd 3.4 snapshots', () => {
 
     // Each structural case twice: as damaged in transit (trailer no longer matches), and re-sealed with a
     // fresh sha256 so that only the structure checks can see it.
-    const structural: { name: string; edit: (b: Buffer) => void; expected: () => { kind: string; page: number; offset?: number }; restoreFails: boolean }[] = [
+    const structural: { name: string; edit: (b: Buffer) => void; expected: () => { kind: string; page: number; offset?: number }; restoreFails: boolean | 'varies' }[] = [
       {
         name: 'meta page 0 (pgid field)',
         edit: (b) => { b[56]! ^= 0x01; },
@@ -350,7 +365,9 @@ describe('snapshot inspector on real etcd 3.4 snapshots', () => {
         name: 'leaf page: element key offset',
         edit: (b) => { b[layout.leafElement(base, leaf, 3).element + 4 + 1]! ^= 0x40; },
         expected: () => ({ kind: 'page-malformed', page: leaf, offset: layout.leafElement(base, leaf, 3).element }),
-        restoreFails: true,
+        // bbolt reads the key through an unchecked pointer 16 KiB further on: whether the restore trips over
+        // what it finds there depends on the (random) data, so etcdctl's outcome is not a fixed oracle here.
+        restoreFails: 'varies',
       },
       {
         name: 'leaf page: high bit of the last key (revision order)',
@@ -381,7 +398,7 @@ describe('snapshot inspector on real etcd 3.4 snapshots', () => {
       expect(sealedReport.ok).toBe(false);
       expect(kinds(sealedReport)).not.toContain('trailer-mismatch');
       expect(sealedReport.problems[0]).toMatchObject(want);
-      expect(await restores(await damagedFile(`${name}-sealed`, sealed))).toBe(!restoreFails);
+      if (restoreFails !== 'varies') expect(await restores(await damagedFile(`${name}-sealed`, sealed))).toBe(!restoreFails);
     });
 
     it('never throws and never passes damage, whatever the damage and chunking (seeded fuzz)', () => {

@@ -48,7 +48,7 @@ describe.each(BACKEND_KINDS)('object store contract: %s', (kind) => {
   });
 
   it('streams a multi-part object in and out byte for byte, with metadata', async () => {
-    const data = randomBytes(12 * 1024 * 1024 + 123); // more than one 8 MiB S3 part
+    const data = randomBytes(12 * 1024 * 1024 + 123); // more than two 5 MiB S3 parts
     const info = await store.put('c1/big.db', Readable.from([data.subarray(0, 5_000_000), data.subarray(5_000_000)]), { metadata: { 'etcd-cluster': 'c1' } });
     expect(info.size).toBe(data.length);
     const back = await buffer(await store.get('c1/big.db'));

@@ -11,8 +11,10 @@
 //   tree is resolved at finish() (tree-check.ts). Pages are examined at every page boundary, overflow runs
 //   included: a free page's stale header may claim an overflow run that now holds live pages, so skipping
 //   runs could skip live pages. A page entirely inside a chunk is summarised in place; one that straddles
-//   chunks is copied into a buffer of its own size first (the only copying, at page boundaries; budgeted by
-//   maxPageBytes over all pages in flight, with larger ones marked and reported 'unsupported' if reachable).
+//   chunks is copied into a buffer first (the only copying, at page boundaries; budgeted by maxPageBytes
+//   over all pages in flight, with larger ones marked and reported 'unsupported' if reachable). A leaf is
+//   copied only as far as its summary reads (unless etcdctl hashing is on): the rows of a leaf whose
+//   overflow holds large values are mostly value bytes, which only the sha256 needs.
 // - Nothing is reported while streaming: a page's defects only matter if the walk reaches it, since free
 //   pages keep whatever they held when freed. meta.freelist is 2^64-1 in etcd 3.4 (bbolt NoFreelistSync),
 //   so bbolt itself counts every unreachable page as free.
@@ -31,12 +33,12 @@
 
 import { createHash, type Hash } from 'node:crypto';
 import {
-  BRANCH_PAGE, DEFAULT_PAGE_SIZE, FREELIST_PAGE, LEAF_PAGE, MAGIC, META_END, META_PAGE, PAGE_HEADER_SIZE, decodeMeta,
+  BRANCH_PAGE, DEFAULT_PAGE_SIZE, ELEMENT_SIZE, FREELIST_PAGE, LEAF_PAGE, MAGIC, META_END, META_PAGE, PAGE_HEADER_SIZE, decodeMeta,
   u16, u32, u64, type Meta,
 } from './bbolt-page.js';
 import { KeyPool } from './key-pool.js';
 import { PageKind, PageTable } from './page-table.js';
-import { readFreelist, summarizeBranch, summarizeLeaf, type SummaryContext } from './page-summarizer.js';
+import { leafBytesRead, readFreelist, summarizeBranch, summarizeLeaf, type SummaryContext } from './page-summarizer.js';
 import { ProblemList, type SnapshotReport } from './report.js';
 import { checkTree } from './tree-check.js';
 
@@ -62,10 +64,22 @@ export interface SnapshotInspectorOptions {
   maxProblems?: number;
 }
 
-/** A page that straddles chunks, being copied together; a probe collects just a header. */
+/**
+ * A page that straddles chunks, being copied together. A probe collects just a header; a leaf head, a
+ * leaf's header and element table, to learn how much of the leaf the summary reads (leafBytesRead); a page,
+ * the bytes to summarise (`length` is the page's own length, which may be more).
+ */
+type AssemblyKind = 'probe' | 'leaf-head' | 'page';
+
 class Assembly {
   filled = 0;
-  constructor(readonly page: number, readonly start: number, readonly bytes: Uint8Array, readonly probe: boolean) {}
+  constructor(
+    readonly page: number,
+    readonly start: number,
+    public bytes: Uint8Array,
+    public kind: AssemblyKind,
+    public length: number,
+  ) {}
 
   /** Copies what `view` (file bytes from `base`) holds of the missing part; true once complete. */
   fill(view: Uint8Array, base: number): boolean {
@@ -77,6 +91,20 @@ class Assembly {
     }
     return this.filled === this.bytes.length;
   }
+
+  /** Goes on collecting `size` bytes of the page as `kind`, keeping those already copied. */
+  become(kind: AssemblyKind, size: number, length: number): void {
+    const bytes = new Uint8Array(size);
+    bytes.set(this.bytes.subarray(0, this.filled));
+    this.bytes = bytes;
+    this.kind = kind;
+    this.length = length;
+  }
+}
+
+/** A leaf's header and element table, within its `length` bytes. */
+function leafHeadSize(header: Uint8Array, length: number): number {
+  return Math.min(length, PAGE_HEADER_SIZE + u16(header, 10) * ELEMENT_SIZE);
 }
 
 /** Everything that exists once a valid meta page says how big the database is. */
@@ -206,20 +234,35 @@ export class SnapshotInspector {
       const page = start / pageSize;
       const at = start - base;
       if (start + PAGE_HEADER_SIZE > end) {
-        this.assemble(page, start, PAGE_HEADER_SIZE, true, view, base);
+        this.assemble(page, start, 'probe', PAGE_HEADER_SIZE, PAGE_HEADER_SIZE, view, base);
         continue;
       }
       const length = this.pageLength(page, view, at);
       if (length === 0) continue;
-      if (start + length <= end) this.summarize(page, view, at, length);
-      else this.assemble(page, start, length, false, view, base);
+      if (start + length <= end) {
+        this.summarize(page, view, at, length);
+      } else {
+        const header = view.subarray(at, at + PAGE_HEADER_SIZE);
+        const kind = this.collecting(page, header, length);
+        this.assemble(page, start, kind, kind === 'leaf-head' ? leafHeadSize(header, length) : length, length, view, base);
+      }
     }
     this.nextPageStart = start;
   }
 
-  private assemble(page: number, start: number, length: number, probe: boolean, view: Uint8Array, base: number): void {
-    if (!this.reserve(page, length)) return;
-    this.advance(new Assembly(page, start, new Uint8Array(length), probe), view, base);
+  /**
+   * How to collect a page that runs past the chunk: whole, or, for a leaf when etcdctl hashing is off, its
+   * head first and then only what the summary reads (leafBytesRead). A leaf whose overflow holds one large
+   * value is then not copied whole, which for databases of large values meant copying nearly every byte.
+   */
+  private collecting(page: number, header: Uint8Array, length: number): AssemblyKind {
+    const leafHead = !this.hashRows && page >= 2 && u16(header, 8) === LEAF_PAGE && leafHeadSize(header, length) < length;
+    return leafHead ? 'leaf-head' : 'page';
+  }
+
+  private assemble(page: number, start: number, kind: AssemblyKind, size: number, length: number, view: Uint8Array, base: number): void {
+    if (!this.reserve(page, size)) return;
+    this.advance(new Assembly(page, start, new Uint8Array(size), kind, length), view, base);
   }
 
   /** Takes `length` bytes of the in-flight budget; a page that does not fit is marked and skipped. */
@@ -232,24 +275,33 @@ export class SnapshotInspector {
     return true;
   }
 
-  /** Fills an assembly from the view; summarises it when complete, or turns a finished probe into a page. */
+  /** Fills an assembly from the view; summarises it when complete, or goes on to the next step. */
   private advance(assembly: Assembly, view: Uint8Array, base: number): void {
-    if (!assembly.fill(view, base)) {
-      this.assemblies.push(assembly);
-      return;
+    for (;;) {
+      if (!assembly.fill(view, base)) {
+        this.assemblies.push(assembly);
+        return;
+      }
+      const { page, bytes } = assembly;
+      this.assemblyBytes -= bytes.length;
+      if (assembly.kind === 'page') {
+        this.summarize(page, bytes, 0, assembly.length);
+        return;
+      }
+      let kind: AssemblyKind = 'page';
+      let { length } = assembly;
+      let size: number;
+      if (assembly.kind === 'probe') {
+        length = this.pageLength(page, bytes, 0);
+        if (length === 0) return;
+        kind = this.collecting(page, bytes, length);
+        size = kind === 'leaf-head' ? leafHeadSize(bytes, length) : length;
+      } else {
+        size = leafBytesRead(bytes, length);
+      }
+      if (!this.reserve(page, size)) return;
+      assembly.become(kind, size, length);
     }
-    this.assemblyBytes -= assembly.bytes.length;
-    const { page, start, bytes } = assembly;
-    if (!assembly.probe) {
-      this.summarize(page, bytes, 0, bytes.length);
-      return;
-    }
-    const length = this.pageLength(page, bytes, 0);
-    if (length === 0 || !this.reserve(page, length)) return;
-    const whole = new Assembly(page, start, new Uint8Array(length), false);
-    whole.bytes.set(bytes);
-    whole.filled = bytes.length;
-    this.advance(whole, view, base);
   }
 
   /**

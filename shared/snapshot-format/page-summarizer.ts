@@ -127,6 +127,27 @@ export function summarizeLeaf(
 }
 
 /**
+ * How many bytes from the start of a leaf page summarizeLeaf reads when it does not hash: the element
+ * table, every key, bucket values whole and the first bytes of other values (enough for a watched one).
+ * `head` holds at least the header and as much of the element table as `length` allows. A page whose
+ * overflow holds one large value needs a few dozen bytes of it, not the value.
+ */
+export function leafBytesRead(head: Uint8Array, length: number): number {
+  const declared = u16(head, 10);
+  let need = Math.min(length, PAGE_HEADER_SIZE + declared * ELEMENT_SIZE);
+  for (let i = 0; i < declared; i++) {
+    const e = PAGE_HEADER_SIZE + i * ELEMENT_SIZE;
+    // A table longer than the page: summarizeLeaf reports it without reading elements.
+    if (e + ELEMENT_SIZE > head.length) break;
+    const keyEnd = e + u32(head, e + 4) + u32(head, e + 8);
+    const valueEnd = keyEnd + u32(head, e + 12);
+    const read = u32(head, e) & BUCKET_LEAF_FLAG ? valueEnd : Math.min(valueEnd, keyEnd + WATCHED_VALUE_BYTES);
+    need = Math.max(need, Math.min(read, length));
+  }
+  return need;
+}
+
+/**
  * A leaf element flagged as bucket: its value is {root, sequence}, and for root 0 an inline leaf page
  * follows. `base` turns buffer positions into file offsets.
  */

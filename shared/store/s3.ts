@@ -78,7 +78,7 @@ interface ObjectParams {
 }
 
 /**
- * SigV4 signs a part's payload by default: the SDK hashes each 8 MiB part with sha256 on the event-loop
+ * SigV4 signs a part's payload by default: the SDK hashes each part with sha256 on the event-loop
  * thread when it sends it (and the server verifies it: a second pass on its side). Over HTTPS, TLS already
  * protects the bytes in transit, so parts go as UNSIGNED-PAYLOAD there, as botocore (the AWS CLI) does;
  * the CRC32 part checksums of AWS_REQUEST_CHECKSUM_CALCULATION=when_supported still let S3 check each
