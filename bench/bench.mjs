@@ -1,5 +1,5 @@
 // `npm run bench` (through bench/run.sh, which installs and builds first): measures the snapshot task the way
-// users run it (`node bin/etcd-backup.js snapshot`, settings in the environment) against what a user would
+// users run it (`bin/etcd-backup.js snapshot` as a command, settings in the environment) against what a user would
 // script instead (`etcdctl snapshot save` + `aws s3 cp`), for the S3 store (Ceph radosgw), the local
 // directory store and the GCS store (the Cloud Storage emulator), at etcd databases of about 0.5, 1 and 2 GB;
 // profiles one run; measures the function bundles' size and cold-start import time; writes all of it, with
@@ -417,9 +417,10 @@ async function withServerCpu(store, fn) {
   return { ...result, etcdCpuS, storeCpuS, foreignCpuS, load1: before.load };
 }
 
-async function runOurs(store, app, { env: extraEnv = {}, nodeArgs = [] } = {}) {
+async function runOurs(store, app, { env: extraEnv = {} } = {}) {
   const env = { ...baseEnv(), ...storeEnv(store), CLUSTER_NAME: CLUSTER, ETCD_ENDPOINTS: state.etcd.url, LOG_LEVEL: 'warn', ...extraEnv };
-  const r = await withServerCpu(store, () => timed(process.execPath, [...nodeArgs, join(app, 'bin/etcd-backup.js'), 'snapshot', '--json'], { env, cwd: app }));
+  // Run as a command, as npm links it: its first lines start node with the CLI's own flags.
+  const r = await withServerCpu(store, () => timed(join(app, 'bin/etcd-backup.js'), ['snapshot', '--json'], { env, cwd: app }));
   const result = JSON.parse(r.stdout);
   if (!result.ok) throw new Error(`snapshot reported problems: ${r.stdout.slice(0, 2000)}`);
   if (store === 's3') await emptyS3();
@@ -603,11 +604,11 @@ async function main() {
           await measure('s3', sizeMiB, 'baseline', rep, () => runBaseline('s3'));
           if (before && sizeMiB === SETTINGS.beforeMiB && rep <= 2) await measure('s3', sizeMiB, 'before', rep, () => runOurs('s3', before));
         }
-        await measure('s3', sizeMiB, 'semi1', 1, () => runOurs('s3', app, { env: { NODE_OPTIONS: '--max-semi-space-size=1' } }));
+        await measure('s3', sizeMiB, 'parts8', 1, () => runOurs('s3', app, { env: { S3_PART_SIZE: '8MiB' } }));
         if (sizeMiB === SETTINGS.profileMiB && !pastDeadline()) {
           const dir = join(WORK, 'profile');
           log(`profiling one S3 run at ${sizeMiB} MiB`);
-          const r = await runOurs('s3', app, { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
+          const r = await runOurs('s3', app, { env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${dir}` } });
           profile = { sizeMiB, wallS: r.wallS, ...analyzeProfile(join(dir, readdirSync(dir).find((f) => f.endsWith('.cpuprofile')))) };
         }
       } finally {
@@ -712,7 +713,7 @@ function variantRows() {
   for (const store of ['s3', 'local', 'gcs']) {
     for (const sizeMiB of SETTINGS.sizesMiB) {
       const ours = summarize(store, sizeMiB, 'ours');
-      for (const [kind, what] of [['before', `before the optimisations (${BEFORE_REF}'s ${CHANGED_FILES.length} streaming-path files)`], ['semi1', 'ours with NODE_OPTIONS=--max-semi-space-size=1']]) {
+      for (const [kind, what] of [['before', `before the optimisations (${BEFORE_REF}'s ${CHANGED_FILES.length} streaming-path files)`], ['parts8', 'ours with S3_PART_SIZE=8MiB (the default before 5MiB)']]) {
         const v = summarize(store, sizeMiB, kind);
         if (!v || !ours) continue;
         rows.push(`| ${store} | ${sizeMiB} MiB | ${what} | ${f2(v.wallS)} s (n=${v.n}) | ${f2(ours.wallS)} s | ${f2(v.wallS / ours.wallS)} | ${f0(v.rssMax)} MiB vs ${f0(ours.rssMax)} MiB | ${f1(v.cpuS)} vs ${f1(ours.cpuS)} | ${f1(v.etcdCpuS)} vs ${f1(ours.etcdCpuS)} |`);
@@ -754,7 +755,7 @@ function renderReport({ facts, cold, loads, profile, durationS, dbSize, before }
   p(`Machine: \`nproc\` = ${facts.nproc} (${facts.cpu}), ${facts.memGiB} GiB RAM, ${facts.os}, Linux ${facts.kernel}. Node ${facts.node}; etcd ${facts.etcd} and etcdctl ${facts.etcdctl} (Debian); Ceph radosgw ${facts.radosgw} (Debian, one mon + one OSD on memstore, i.e. RAM); ${facts.aws} (Debian's \`awscli\`, /usr/bin/aws); Cloud Storage emulator from firebase-tools ${facts.firebase}; @aws-sdk/client-s3 ${facts.deps['@aws-sdk/client-s3']}, @google-cloud/storage ${facts.deps['@google-cloud/storage']}, etcd3 ${facts.deps.etcd3}.`);
   p();
   p('- **Data.** One etcd member on loopback (`--quota-backend-bytes` 8 GiB), filled with 256 KiB random values by 8 concurrent puts until its database reaches each size in turn: ' + loads.map((l) => `${l.sizeMiB} MiB (reached ${f0(l.dbBytes / MiB)} MiB, ${f0((l.dbBytes - (loads[loads.indexOf(l) - 1]?.dbBytes ?? 0)) / MiB / l.seconds)} MiB/s)`).join(', ') + `. Final database: ${f0(dbSize / MiB)} MiB.`);
-  p('- **Ours**: `node bin/etcd-backup.js snapshot --json` as a user runs it, settings in the environment only (a clean environment: `BACKUP_URL`, `CLUSTER_NAME`, `ETCD_ENDPOINTS`, `LOG_LEVEL=warn` and the store\'s variables; for radosgw `S3_FORCE_PATH_STYLE=true`, `AWS_REQUEST_CHECKSUM_CALCULATION=when_required`, `AWS_ENDPOINT_URL_S3` and the keys; defaults otherwise, e.g. 8 MiB parts, 2 in parallel). The CLI and the bundles are built by the project\'s `scripts/build.mjs` (what `npm run build` runs) from a private copy of the sources taken at the start, so that other work in the checkout (a test run rebuilds `dist/`) cannot change what is measured. Every run is checked: exit status 0 and `ok: true`.');
+  p('- **Ours**: `bin/etcd-backup.js snapshot --json` run as a command, as npm links it (so with the `--max-semi-space-size=1` its first lines give node), settings in the environment only (a clean environment: `BACKUP_URL`, `CLUSTER_NAME`, `ETCD_ENDPOINTS`, `LOG_LEVEL=warn` and the store\'s variables; for radosgw `S3_FORCE_PATH_STYLE=true`, `AWS_REQUEST_CHECKSUM_CALCULATION=when_required`, `AWS_ENDPOINT_URL_S3` and the keys; defaults otherwise, e.g. 5 MiB parts, 2 in parallel). The CLI and the bundles are built by the project\'s `scripts/build.mjs` (what `npm run build` runs) from a private copy of the sources taken at the start, so that other work in the checkout (a test run rebuilds `dist/`) cannot change what is measured. Every run is checked: exit status 0 and `ok: true`.');
   p('- **Baseline**: what a user would script instead, with the same etcd and store: `etcdctl snapshot save FILE`, then for S3 `aws s3 cp FILE s3://…` (the AWS CLI\'s defaults: 8 MiB parts, 10 requests in parallel; no config file). For the local and GCS stores the baseline is `etcdctl snapshot save` alone. Wall time of the baseline = the sum of its steps; its peak RSS is shown per step.');
   p(`- **Order.** For each size: S3, then local, then GCS; within a store ours and the baseline alternate (ours, baseline, ours, baseline, …), ${SETTINGS.reps.s3} repetitions each for S3, ${SETTINGS.reps.local} for local, ${SETTINGS.reps.gcs} for GCS (the emulator makes those runs long, and they measure it more than this project; fewer keeps the whole run within ~15 minutes on 2 cores); the tables give the median. Stored objects and the baseline's file are deleted after every run (radosgw's garbage collection is run at once, \`radosgw-admin gc process --include-all\`, so its RAM store does not fill up). radosgw and the emulator are started fresh for each size.`);
   p('- **Wall time**: from spawning the process to its exit (Node start-up, module loading, member selection and the manifest included). **Peak RSS**: GNU time\'s `%M` (the process\'s maximum resident set). **CPU-s**: user + system CPU of our process (GNU time), and of etcd and of the store server (radosgw + OSD + mon, or the emulator) over the same interval, from /proc/PID/stat. **Other load**: CPU-seconds the machine spent on anything else during the run (/proc/stat minus the processes above); this machine is shared with other work, and when that number is high the wall times are inflated, mostly in whichever runs it overlapped.');
@@ -776,14 +777,14 @@ function renderReport({ facts, cold, loads, profile, durationS, dbSize, before }
   p();
   const variants = variantRows();
   if (variants.length) {
-    p('## Before and after the optimisations, and a Node flag (same run)');
+    p('## Variants (same run)');
     p();
     p('| store | size | variant | variant wall | ours wall | variant/ours | peak RSS (max) | CPU-s ours process | CPU-s etcd |');
     p('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     for (const r of variants) p(r);
     p();
     if (before) p(`"Before" is the CLI built from this tree with ${CHANGED_FILES.map((f) => `\`${f}\``).join(', ')} as they were at commit ${BEFORE_REF}, i.e. without the changes listed under "Optimisations"; it runs in the same rotation as ours and the baseline.`);
-    p('The `--max-semi-space-size=1` row shows what the young generation of the V8 heap (16 MiB × 2 semi-spaces by default, grown to the full size during a long stream) contributes to the peak RSS; it is not something the CLI sets (see "Memory").');
+    p('The `S3_PART_SIZE=8MiB` rows show the trade behind the 5 MiB default: bigger parts mean fewer requests (less CPU here, in this process and in radosgw) and 3 × 3 MiB more part buffers (see "Memory").');
     p();
   }
   if (profile) {

@@ -23,7 +23,7 @@ function categorize(frames) {
   if (name === '(idle)') return 'idle (waiting for I/O: etcd, the store, the disk)';
   if (name === '(garbage collector)') return 'garbage collection';
   if (url === 'node:internal/crypto/hash' || (name === 'update' && /crypto/.test(url))) {
-    if (frames.some((f) => f.functionName === 'consume' && /dist\/cli\.js$/.test(f.url))) return 'sha256: snapshot trailer check (ours)';
+    if (frames.some((f) => f.functionName === 'consume' && /dist\/(cli\.js|chunks\/)/.test(f.url))) return 'sha256: snapshot trailer check (ours)';
     if (anyUrl(/signature-v4|@smithy|@aws-sdk/)) return 'sha256: S3 part payloads for SigV4, by the SDK';
     return 'sha256: S3 part payloads for SigV4, while copied into part buffers (ours)';
   }

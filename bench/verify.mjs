@@ -82,12 +82,12 @@ async function main() {
       await Promise.all(Array.from({ length: 8 }, (_, i) => etcd3.put(`/bulk/${loaded}-${i}`).value(value)));
       loaded += 8 * value.length;
     }
-    const snap = JSON.parse((await timed('node', [join(ROOT, 'bin/etcd-backup.js'), 'snapshot', '--json'], env)).stdout);
+    const snap = JSON.parse((await timed(join(ROOT, 'bin/etcd-backup.js'), ['snapshot', '--json'], env)).stdout);
     log(`stored ${snap.key} (${(snap.size / MiB).toFixed(0)} MiB)`);
     const ours = [];
     const baseline = [];
     for (let rep = 0; rep < REPS; rep++) {
-      const run = await timed('node', [join(ROOT, 'bin/etcd-backup.js'), 'verify', '--key', snap.key, '--json'], env);
+      const run = await timed(join(ROOT, 'bin/etcd-backup.js'), ['verify', '--key', snap.key, '--json'], env);
       if (!JSON.parse(run.stdout).ok) throw new Error('verify reported the snapshot not ok');
       ours.push(run);
       const file = join(WORK, 'downloaded.db');
@@ -113,7 +113,7 @@ function writeReport(rows) {
     START,
     '## Verify (S3, Ceph radosgw on loopback)',
     '',
-    `Written by \`npm run bench\` (bench/verify.mjs) on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC. Ours: \`node bin/etcd-backup.js verify --key K --json\` (streams the object from S3 through the inspector: sha256 trailer, bbolt structure, revision and key count, manifest comparison; writes its record). Baseline: \`aws s3 cp\` to disk, then \`sha256sum\` of the file, then \`etcdctl snapshot status -w json\` (the sum of the three). Alternating, ${REPS} repetitions each; medians; peak RSS from GNU time.`,
+    `Written by \`npm run bench\` (bench/verify.mjs) on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC. Ours: \`bin/etcd-backup.js verify --key K --json\` (streams the object from S3 through the inspector: sha256 trailer, bbolt structure, revision and key count, manifest comparison; writes its record). Baseline: \`aws s3 cp\` to disk, then \`sha256sum\` of the file, then \`etcdctl snapshot status -w json\` (the sum of the three). Alternating, ${REPS} repetitions each; medians; peak RSS from GNU time.`,
     '',
     '| etcd database | snapshot | ours: wall | baseline: wall (cp + sha256sum + status) | ratio | ours: peak RSS (max) | baseline peak RSS per step |',
     '| --- | --- | --- | --- | --- | --- | --- |',
