@@ -417,10 +417,20 @@ async function withServerCpu(store, fn) {
   return { ...result, etcdCpuS, storeCpuS, foreignCpuS, load1: before.load };
 }
 
-async function runOurs(store, app, { env: extraEnv = {} } = {}) {
+/** The node flags bin/etcd-backup.js starts node with (its `exec node … "$0"` line). */
+function binNodeFlags(bin) {
+  const flags = /exec node (.*) "\$0"/.exec(readFileSync(bin, 'utf8'))?.[1];
+  if (flags === undefined) throw new Error(`${bin}: no "exec node … \"$0\"" line: update bench/bench.mjs`);
+  return flags.split(' ');
+}
+
+async function runOurs(store, app, { env: extraEnv = {}, profileDir } = {}) {
   const env = { ...baseEnv(), ...storeEnv(store), CLUSTER_NAME: CLUSTER, ETCD_ENDPOINTS: state.etcd.url, LOG_LEVEL: 'warn', ...extraEnv };
-  // Run as a command, as npm links it: its first lines start node with the CLI's own flags.
-  const r = await withServerCpu(store, () => timed(join(app, 'bin/etcd-backup.js'), ['snapshot', '--json'], { env, cwd: app }));
+  // Run as a command, as npm links it: its first lines start node with the CLI's own flags. The profiler
+  // is a node flag NODE_OPTIONS refuses, so a profiled run starts node itself, with the same flags.
+  const bin = join(app, 'bin/etcd-backup.js');
+  const [cmd, args] = profileDir ? [process.execPath, [...binNodeFlags(bin), '--cpu-prof', `--cpu-prof-dir=${profileDir}`, bin]] : [bin, []];
+  const r = await withServerCpu(store, () => timed(cmd, [...args, 'snapshot', '--json'], { env, cwd: app }));
   const result = JSON.parse(r.stdout);
   if (!result.ok) throw new Error(`snapshot reported problems: ${r.stdout.slice(0, 2000)}`);
   if (store === 's3') await emptyS3();
@@ -608,7 +618,7 @@ async function main() {
         if (sizeMiB === SETTINGS.profileMiB && !pastDeadline()) {
           const dir = join(WORK, 'profile');
           log(`profiling one S3 run at ${sizeMiB} MiB`);
-          const r = await runOurs('s3', app, { env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${dir}` } });
+          const r = await runOurs('s3', app, { profileDir: dir });
           profile = { sizeMiB, wallS: r.wallS, ...analyzeProfile(join(dir, readdirSync(dir).find((f) => f.endsWith('.cpuprofile')))) };
         }
       } finally {

@@ -12,6 +12,7 @@ import { S3Store, createS3Client } from '../shared/store/s3.js';
 import type { ObjectStore } from '../shared/store/types.js';
 import { BACKEND_KINDS, makeBackend, multipartUploads, type Backend } from './support/backends.js';
 import { recordingProxy } from './support/recording-proxy.js';
+import { connectionCounter } from './support/connection-counter.js';
 
 async function collect(iterable: AsyncIterable<{ key: string }>): Promise<string[]> {
   const keys: string[] = [];
@@ -158,6 +159,22 @@ describe.each(BACKEND_KINDS)('object store contract: %s', (kind) => {
     const data = randomBytes(20 * 1024 * 1024 + 5);
     await store.put('c1/checksummed.db', Readable.from([data.subarray(0, 9_000_000), data.subarray(9_000_000)]));
     expect((await buffer(await store.get('c1/checksummed.db'))).equals(data)).toBe(true);
+  });
+
+  it.runIf(kind === 's3')('keeps one connection per part in flight for a whole multipart upload (radosgw closes any request sent with Expect: 100-continue)', async () => {
+    const proxy = await connectionCounter(backend.settings.AWS_ENDPOINT_URL_S3!);
+    try {
+      const config = loadConfig({ ...backend.settings, AWS_ENDPOINT_URL_S3: proxy.url });
+      const { bucket, prefix } = config.location as { bucket: string; prefix: string };
+      const store = new S3Store(createS3Client(config.s3), bucket, prefix, { partSize: config.s3.partSize, queueSize: 2 });
+      const data = randomBytes(8 * config.s3.partSize + 5);
+      await store.put('c1/one-connection.db', Readable.from([data]));
+      // 9 parts, their create and complete: 11 requests over at most the 2 connections of the parts in flight.
+      expect(proxy.connections()).toBeLessThanOrEqual(2);
+      expect((await buffer(await store.get('c1/one-connection.db'))).equals(data)).toBe(true);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('sets and reads tags without changing the object', async () => {

@@ -40,6 +40,10 @@ export function createS3Client(config: S3Config): S3Client {
     // The SDK sets no timeouts: a server that stops answering would hang the run (until a Lambda deadline,
     // or forever on the CLI). requestTimeout is a socket idle time, not a bound on a part's transfer.
     requestHandler: { connectionTimeout: 10_000, requestTimeout: 120_000 },
+    // No `Expect: 100-continue` before part bodies: Ceph radosgw answers such a request with `Connection:
+    // close`, so every part opened a new connection (and over TLS would pay a handshake). What the header
+    // saves, not sending a body the server is about to refuse, matters little for parts of a few MiB.
+    expectContinueHeader: false,
   });
 }
 
