@@ -176,3 +176,44 @@ describe('the S3 server stopped mid-upload and restarted (a radosgw of its own)'
     client.destroy();
   });
 });
+
+describe('the GCS server stopped mid-upload (an emulator of its own)', () => {
+  let etcd: EtcdCluster;
+  let dir: string;
+  beforeAll(async () => {
+    etcd = await startEtcd();
+    await writeBulk(etcd.endpoints, 60);
+    const { mkdtemp } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    dir = await mkdtemp(`${tmpdir()}/gcs-drill-`);
+    await execFileP('bash', ['scripts/services/gcs.sh', 'start', dir]);
+  });
+  afterAll(async () => {
+    await etcd?.stop();
+    if (dir) await execFileP('bash', ['scripts/services/gcs.sh', 'stop', dir]).catch(() => undefined);
+  });
+
+  it('fails the run with a store error, and the upload library raises nothing later (its retries once crashed the process)', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const env = Object.fromEntries((await readFile(`${dir}/env`, 'utf8')).trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    const settings = { BACKUP_URL: 'gs://drill/etcd', ...env, ETCD_ENDPOINTS: etcd.endpoints[0], CLUSTER_NAME: 'drill', SNAPSHOT_ATTEMPTS: '1' };
+    const late: unknown[] = [];
+    const onLate = (error: unknown) => late.push(error);
+    process.on('uncaughtException', onLate);
+    try {
+      let stopped: Promise<unknown> | undefined;
+      const log = memoryLogger((entry) => {
+        if (entry.message === 'streaming snapshot' && !stopped) stopped = new Promise((r) => setTimeout(r, 300)).then(() => execFileP('bash', ['scripts/services/gcs.sh', 'stop', dir]));
+      });
+      const failed = await run('snapshot', settings, { log });
+      await stopped;
+      expect(failed.ok).toBe(false);
+      expect((failed.error as { code?: string }).code).toMatch(/^store/);
+      // The library's retry timers outlive the failed call (1 + 2 + 4 s of backoff): give them the time.
+      await new Promise((r) => setTimeout(r, 8000));
+      expect(late).toEqual([]);
+    } finally {
+      process.off('uncaughtException', onLate);
+    }
+  }, 60_000);
+});
