@@ -12,7 +12,7 @@ import { S3Store, createS3Client } from '../shared/store/s3.js';
 import type { ObjectStore } from '../shared/store/types.js';
 import { BACKEND_KINDS, makeBackend, multipartUploads, type Backend } from './support/backends.js';
 import { recordingProxy } from './support/recording-proxy.js';
-import { connectionCounter } from './support/connection-counter.js';
+import { connectionCounter, silentServer } from './support/connection-counter.js';
 
 async function collect(iterable: AsyncIterable<{ key: string }>): Promise<string[]> {
   const keys: string[] = [];
@@ -176,6 +176,20 @@ describe.each(BACKEND_KINDS)('object store contract: %s', (kind) => {
       await proxy.close();
     }
   });
+
+  it.runIf(kind === 's3')('fails an upload to a server that accepts the connection and then says nothing, as unreachable (idle timeout lowered to 1 s)', async () => {
+    const quiet = await silentServer();
+    try {
+      const config = loadConfig({ ...backend.settings, AWS_ENDPOINT_URL_S3: quiet.url });
+      const { bucket, prefix } = config.location as { bucket: string; prefix: string };
+      const store = new S3Store(createS3Client(config.s3, 1000), bucket, prefix, { partSize: config.s3.partSize, queueSize: 2 });
+      const started = Date.now();
+      await expect(store.put('c1/quiet.db', Readable.from([randomBytes(1024)]))).rejects.toMatchObject({ code: 'store-unreachable' });
+      expect(Date.now() - started).toBeLessThan(15_000);
+    } finally {
+      await quiet.close();
+    }
+  }, 30_000);
 
   it('sets and reads tags without changing the object', async () => {
     await store.put('c1/tagged.db', Buffer.from('body'));

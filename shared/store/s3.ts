@@ -30,7 +30,10 @@ import { BackupError } from '../errors.js';
 import type { S3Config } from '../config/config.js';
 import { assertDir, type BucketProtection, type GetOptions, type ObjectInfo, type ObjectStore, type PutOptions, type Retention } from './types.js';
 
-export function createS3Client(config: S3Config): S3Client {
+/** How long a request may see no byte either way before it fails (the server stopped answering). */
+const IDLE_TIMEOUT_MS = 120_000;
+
+export function createS3Client(config: S3Config, idleTimeoutMs = IDLE_TIMEOUT_MS): S3Client {
   return new S3Client({
     region: config.region,
     ...(config.endpoint ? { endpoint: config.endpoint } : {}),
@@ -38,8 +41,9 @@ export function createS3Client(config: S3Config): S3Client {
     requestChecksumCalculation: config.checksum,
     responseChecksumValidation: config.checksum,
     // The SDK sets no timeouts: a server that stops answering would hang the run (until a Lambda deadline,
-    // or forever on the CLI). requestTimeout is a socket idle time, not a bound on a part's transfer.
-    requestHandler: { connectionTimeout: 10_000, requestTimeout: 120_000 },
+    // or forever on the CLI). socketTimeout is an idle time, not a bound on a part's transfer; the SDK's
+    // requestTimeout (a bound on the whole request) only logs a warning unless told to throw.
+    requestHandler: { connectionTimeout: 10_000, socketTimeout: idleTimeoutMs },
     // No `Expect: 100-continue` before part bodies: Ceph radosgw answers such a request with `Connection:
     // close`, so every part opened a new connection (and over TLS would pay a handshake). What the header
     // saves, not sending a body the server is about to refuse, matters little for parts of a few MiB.
