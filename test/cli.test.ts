@@ -52,15 +52,19 @@ describe('etcd-backup CLI', () => {
     }
   });
 
-  it('run as a command (as npm links it), it starts node with the small young generation that keeps a snapshot run under 128 MiB', async () => {
-    const printFlags = "--import=data:text/javascript,process.on('exit',()=>console.error('execArgv='+JSON.stringify(process.execArgv)))";
-    const asCommand = await execFileP(BIN, ['--help'], { env: { ...process.env, NODE_OPTIONS: printFlags } });
+  it('run as a command (as npm links it), it starts node with the memory settings that keep a snapshot run near 128 MiB', async () => {
+    const printFlags = "--import=data:text/javascript,process.on('exit',()=>console.error('execArgv='+JSON.stringify(process.execArgv)+';arenas='+process.env.MALLOC_ARENA_MAX))";
+    const { MALLOC_ARENA_MAX: _unset, ...env } = process.env;
+    const asCommand = await execFileP(BIN, ['--help'], { env: { ...env, NODE_OPTIONS: printFlags } });
     expect(asCommand.stdout).toContain('snapshot');
-    expect(asCommand.stderr).toContain('execArgv=["--max-semi-space-size=1"]');
+    expect(asCommand.stderr).toContain('execArgv=["--max-semi-space-size=1"];arenas=2');
+    // A user's own malloc setting wins.
+    const own = await execFileP(BIN, ['--help'], { env: { ...env, NODE_OPTIONS: printFlags, MALLOC_ARENA_MAX: '4' } });
+    expect(own.stderr).toContain(';arenas=4');
     // Through node itself the file is plain JavaScript: the shell line is a string and a comment.
-    const throughNode = await execFileP(process.execPath, [BIN, '--help'], { env: { ...process.env, NODE_OPTIONS: printFlags } });
+    const throughNode = await execFileP(process.execPath, [BIN, '--help'], { env: { ...env, NODE_OPTIONS: printFlags } });
     expect(throughNode.stdout).toContain('snapshot');
-    expect(throughNode.stderr).toContain('execArgv=[]');
+    expect(throughNode.stderr).toContain('execArgv=[];arenas=undefined');
   });
 
   it('snapshot --json prints exactly one JSON document on stdout and logs only to stderr', async () => {

@@ -192,6 +192,7 @@ describe('npm run package:aws', () => {
       const env = (fn(task).Properties.Environment as { Variables: Record<string, string> }).Variables;
       expect(env).toMatchObject({ BACKUP_URL: `s3://${PARAMS.bucket}/${PARAMS.prefix}`, CLUSTER_NAME: PARAMS.clusterName, IMMUTABILITY: 'object', IMMUTABILITY_PERIOD: '30d' });
       expect(env.NODE_OPTIONS?.split(' ')).toContain('--max-semi-space-size=1');
+      expect(env.MALLOC_ARENA_MAX).toBe('2');
       if (task === 'snapshot') expect(env).toMatchObject({ ETCD_ENDPOINTS: PARAMS.etcdEndpoints, ETCD_USERNAME: 'backup', SSM_SECRETS_PATH: PARAMS.ssmSecretsPath });
       else expect(Object.keys(env).filter((k) => k.startsWith('ETCD_') || k.startsWith('SSM_'))).toEqual([]);
     }
