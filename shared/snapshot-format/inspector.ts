@@ -33,12 +33,12 @@
 
 import { createHash, type Hash } from 'node:crypto';
 import {
-  BRANCH_PAGE, DEFAULT_PAGE_SIZE, ELEMENT_SIZE, FREELIST_PAGE, LEAF_PAGE, MAGIC, META_END, META_PAGE, PAGE_HEADER_SIZE, decodeMeta,
+  BRANCH_PAGE, DEFAULT_PAGE_SIZE, FREELIST_PAGE, LEAF_PAGE, MAGIC, META_END, META_PAGE, PAGE_HEADER_SIZE, decodeMeta,
   u16, u32, u64, type Meta,
 } from './bbolt-page.js';
 import { KeyPool } from './key-pool.js';
 import { PageKind, PageTable } from './page-table.js';
-import { leafBytesRead, readFreelist, summarizeBranch, summarizeLeaf, type SummaryContext } from './page-summarizer.js';
+import { leafBytesRead, leafHeadSize, readFreelist, summarizeBranch, summarizeLeaf, type SummaryContext } from './page-summarizer.js';
 import { ProblemList, type SnapshotReport } from './report.js';
 import { checkTree } from './tree-check.js';
 
@@ -100,11 +100,6 @@ class Assembly {
     this.kind = kind;
     this.length = length;
   }
-}
-
-/** A leaf's header and element table, within its `length` bytes. */
-function leafHeadSize(header: Uint8Array, length: number): number {
-  return Math.min(length, PAGE_HEADER_SIZE + u16(header, 10) * ELEMENT_SIZE);
 }
 
 /** Everything that exists once a valid meta page says how big the database is. */
@@ -242,9 +237,8 @@ export class SnapshotInspector {
       if (start + length <= end) {
         this.summarize(page, view, at, length);
       } else {
-        const header = view.subarray(at, at + PAGE_HEADER_SIZE);
-        const kind = this.collecting(page, header, length);
-        this.assemble(page, start, kind, kind === 'leaf-head' ? leafHeadSize(header, length) : length, length, view, base);
+        const { kind, size } = this.collecting(page, view.subarray(at, at + PAGE_HEADER_SIZE), length);
+        this.assemble(page, start, kind, size, length, view, base);
       }
     }
     this.nextPageStart = start;
@@ -255,9 +249,10 @@ export class SnapshotInspector {
    * head first and then only what the summary reads (leafBytesRead). A leaf whose overflow holds one large
    * value is then not copied whole, which for databases of large values meant copying nearly every byte.
    */
-  private collecting(page: number, header: Uint8Array, length: number): AssemblyKind {
-    const leafHead = !this.hashRows && page >= 2 && u16(header, 8) === LEAF_PAGE && leafHeadSize(header, length) < length;
-    return leafHead ? 'leaf-head' : 'page';
+  private collecting(page: number, header: Uint8Array, length: number): { kind: AssemblyKind; size: number } {
+    const head = leafHeadSize(header, length);
+    const leafHead = !this.hashRows && page >= 2 && u16(header, 8) === LEAF_PAGE && head < length;
+    return leafHead ? { kind: 'leaf-head', size: head } : { kind: 'page', size: length };
   }
 
   private assemble(page: number, start: number, kind: AssemblyKind, size: number, length: number, view: Uint8Array, base: number): void {
@@ -288,19 +283,17 @@ export class SnapshotInspector {
         this.summarize(page, bytes, 0, assembly.length);
         return;
       }
-      let kind: AssemblyKind = 'page';
+      let next: { kind: AssemblyKind; size: number };
       let { length } = assembly;
-      let size: number;
       if (assembly.kind === 'probe') {
         length = this.pageLength(page, bytes, 0);
         if (length === 0) return;
-        kind = this.collecting(page, bytes, length);
-        size = kind === 'leaf-head' ? leafHeadSize(bytes, length) : length;
+        next = this.collecting(page, bytes, length);
       } else {
-        size = leafBytesRead(bytes, length);
+        next = { kind: 'page', size: leafBytesRead(bytes, length) };
       }
-      if (!this.reserve(page, size)) return;
-      assembly.become(kind, size, length);
+      if (!this.reserve(page, next.size)) return;
+      assembly.become(next.kind, next.size, length);
     }
   }
 

@@ -126,6 +126,11 @@ export function summarizeLeaf(
   }
 }
 
+/** A leaf's header and element table, within its `length` bytes. */
+export function leafHeadSize(header: Uint8Array, length: number): number {
+  return Math.min(length, PAGE_HEADER_SIZE + u16(header, 10) * ELEMENT_SIZE);
+}
+
 /**
  * How many bytes from the start of a leaf page summarizeLeaf reads when it does not hash: the element
  * table, every key, bucket values whole and the first bytes of other values (enough for a watched one).
@@ -134,7 +139,7 @@ export function summarizeLeaf(
  */
 export function leafBytesRead(head: Uint8Array, length: number): number {
   const declared = u16(head, 10);
-  let need = Math.min(length, PAGE_HEADER_SIZE + declared * ELEMENT_SIZE);
+  let need = leafHeadSize(head, length);
   for (let i = 0; i < declared; i++) {
     const e = PAGE_HEADER_SIZE + i * ELEMENT_SIZE;
     // A table longer than the page: summarizeLeaf reports it without reading elements.
