@@ -108,7 +108,11 @@ describe('hostile input is refused before any I/O, naming the field', () => {
   });
 });
 
-describe('the S3 server stopped mid-upload and restarted (a radosgw of its own)', () => {
+/**
+ * For a drill that stops its store: etcd with 60 MB of data, and a store server of its own started by the
+ * project's script (`scripts/services/<script>.sh`), whose env file gives its settings.
+ */
+function withOwnStoreServer(script: 'rgw' | 'gcs'): { etcd: () => EtcdCluster; dir: () => string; env: () => Promise<Record<string, string>> } {
   let etcd: EtcdCluster;
   let dir: string;
   beforeAll(async () => {
@@ -116,18 +120,29 @@ describe('the S3 server stopped mid-upload and restarted (a radosgw of its own)'
     await writeBulk(etcd.endpoints, 60);
     const { mkdtemp } = await import('node:fs/promises');
     const { tmpdir } = await import('node:os');
-    dir = await mkdtemp(`${tmpdir()}/rgw-drill-`);
-    await execFileP('bash', ['scripts/services/rgw.sh', 'start', dir]);
+    dir = await mkdtemp(`${tmpdir()}/${script}-drill-`);
+    await execFileP('bash', [`scripts/services/${script}.sh`, 'start', dir]);
   });
   afterAll(async () => {
     await etcd?.stop();
-    if (dir) await execFileP('bash', ['scripts/services/rgw.sh', 'stop', dir]).catch(() => undefined);
+    if (dir) await execFileP('bash', [`scripts/services/${script}.sh`, 'stop', dir]).catch(() => undefined);
   });
+  const env = async () => {
+    const { readFile } = await import('node:fs/promises');
+    return Object.fromEntries((await readFile(`${dir}/env`, 'utf8')).trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  };
+  return { etcd: () => etcd, dir: () => dir, env };
+}
+
+describe('the S3 server stopped mid-upload and restarted (a radosgw of its own)', () => {
+  const own = withOwnStoreServer('rgw');
 
   it('lists nothing as a snapshot, and the next run aborts the orphan multipart upload', async () => {
     const { readFile } = await import('node:fs/promises');
     const { S3Client, CreateBucketCommand } = await import('@aws-sdk/client-s3');
-    const env = Object.fromEntries((await readFile(`${dir}/env`, 'utf8')).trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    const etcd = own.etcd();
+    const dir = own.dir();
+    const env = await own.env();
     const client = new S3Client({ endpoint: env.AWS_ENDPOINT_URL_S3, region: env.AWS_REGION, forcePathStyle: true, credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID as string, secretAccessKey: env.AWS_SECRET_ACCESS_KEY as string }, requestChecksumCalculation: 'WHEN_REQUIRED' });
     await client.send(new CreateBucketCommand({ Bucket: 'drill' }));
     Object.assign(process.env, { AWS_ACCESS_KEY_ID: env.AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: env.AWS_SECRET_ACCESS_KEY });
@@ -178,25 +193,11 @@ describe('the S3 server stopped mid-upload and restarted (a radosgw of its own)'
 });
 
 describe('the GCS server stopped mid-upload (an emulator of its own)', () => {
-  let etcd: EtcdCluster;
-  let dir: string;
-  beforeAll(async () => {
-    etcd = await startEtcd();
-    await writeBulk(etcd.endpoints, 60);
-    const { mkdtemp } = await import('node:fs/promises');
-    const { tmpdir } = await import('node:os');
-    dir = await mkdtemp(`${tmpdir()}/gcs-drill-`);
-    await execFileP('bash', ['scripts/services/gcs.sh', 'start', dir]);
-  });
-  afterAll(async () => {
-    await etcd?.stop();
-    if (dir) await execFileP('bash', ['scripts/services/gcs.sh', 'stop', dir]).catch(() => undefined);
-  });
+  const own = withOwnStoreServer('gcs');
 
   it('fails the run with a store error, and the upload library raises nothing later (its retries once crashed the process)', async () => {
-    const { readFile } = await import('node:fs/promises');
-    const env = Object.fromEntries((await readFile(`${dir}/env`, 'utf8')).trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
-    const settings = { BACKUP_URL: 'gs://drill/etcd', ...env, ETCD_ENDPOINTS: etcd.endpoints[0], CLUSTER_NAME: 'drill', SNAPSHOT_ATTEMPTS: '1' };
+    const dir = own.dir();
+    const settings = { BACKUP_URL: 'gs://drill/etcd', ...(await own.env()), ETCD_ENDPOINTS: own.etcd().endpoints[0], CLUSTER_NAME: 'drill', SNAPSHOT_ATTEMPTS: '1' };
     const late: unknown[] = [];
     const onLate = (error: unknown) => late.push(error);
     process.on('uncaughtException', onLate);

@@ -2,32 +2,23 @@ import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 
 // TCP-level stand-ins for a service: what an HTTP-level proxy would hide (connection reuse, silence).
 
-/**
- * A TCP pass-through in front of a local service that counts the connections clients open: HTTP keep-alive
- * shows as few connections for many requests. Bytes are not looked at.
- */
-export async function connectionCounter(target: string): Promise<{ url: string; connections(): number; close(): Promise<void> }> {
-  const upstream = new URL(target);
-  let count = 0;
+interface LoopbackServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Listens on a free loopback port; close() also ends every socket `track` was given. */
+async function loopbackServer(onConnection: (socket: Socket, track: (s: Socket) => void) => void): Promise<LoopbackServer> {
   const sockets = new Set<Socket>();
-  const server = createServer((client) => {
-    count++;
-    const service = connect(Number(upstream.port), upstream.hostname);
-    for (const s of [client, service]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-      s.on('error', () => {
-        client.destroy();
-        service.destroy();
-      });
-    }
-    client.pipe(service).pipe(client);
-  });
+  const track = (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  };
+  const server = createServer((socket) => onConnection(socket, track));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    connections: () => count,
     close: () => {
       for (const s of sockets) s.destroy();
       return new Promise((resolve) => server.close(() => resolve()));
@@ -35,22 +26,33 @@ export async function connectionCounter(target: string): Promise<{ url: string; 
   };
 }
 
+/**
+ * A TCP pass-through in front of a local service that counts the connections clients open: HTTP keep-alive
+ * shows as few connections for many requests. Bytes are not looked at.
+ */
+export async function connectionCounter(target: string): Promise<LoopbackServer & { connections(): number }> {
+  const upstream = new URL(target);
+  let count = 0;
+  const server = await loopbackServer((client, track) => {
+    count++;
+    const service = connect(Number(upstream.port), upstream.hostname);
+    for (const s of [client, service]) {
+      track(s);
+      s.on('error', () => {
+        client.destroy();
+        service.destroy();
+      });
+    }
+    client.pipe(service).pipe(client);
+  });
+  return { ...server, connections: () => count };
+}
+
 /** A TCP server that accepts connections, reads what comes and never answers: a hung service. */
-export async function silentServer(): Promise<{ url: string; close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
+export function silentServer(): Promise<LoopbackServer> {
+  return loopbackServer((socket, track) => {
+    track(socket);
     socket.on('error', () => socket.destroy());
     socket.resume();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () => {
-      for (const s of sockets) s.destroy();
-      return new Promise((resolve) => server.close(() => resolve()));
-    },
-  };
 }
