@@ -595,6 +595,15 @@ async function main() {
 
   const cold = await coldStarts(app);
 
+  /** Ours and the baseline in turn, with the pre-optimisation CLI in the rotation at its size when given. */
+  const alternate = async (store, sizeMiB, beforeApp) => {
+    for (let rep = 1; rep <= SETTINGS.reps[store]; rep++) {
+      await measure(store, sizeMiB, 'ours', rep, () => runOurs(store, app));
+      await measure(store, sizeMiB, 'baseline', rep, () => runBaseline(store));
+      if (beforeApp && sizeMiB === SETTINGS.beforeMiB && rep <= 2) await measure(store, sizeMiB, 'before', rep, () => runOurs(store, beforeApp));
+    }
+  };
+
   await startEtcd();
   state.nextKey = 0;
   const loads = [];
@@ -609,11 +618,7 @@ async function main() {
     } else {
       await startRgw(sizeMiB);
       try {
-        for (let rep = 1; rep <= SETTINGS.reps.s3; rep++) {
-          await measure('s3', sizeMiB, 'ours', rep, () => runOurs('s3', app));
-          await measure('s3', sizeMiB, 'baseline', rep, () => runBaseline('s3'));
-          if (before && sizeMiB === SETTINGS.beforeMiB && rep <= 2) await measure('s3', sizeMiB, 'before', rep, () => runOurs('s3', before));
-        }
+        await alternate('s3', sizeMiB, before);
         await measure('s3', sizeMiB, 'parts8', 1, () => runOurs('s3', app, { env: { S3_PART_SIZE: '8MiB' } }));
         if (sizeMiB === SETTINGS.profileMiB && !pastDeadline()) {
           const dir = join(WORK, 'profile');
@@ -627,11 +632,7 @@ async function main() {
     }
 
     // Local directory
-    for (let rep = 1; rep <= SETTINGS.reps.local; rep++) {
-      await measure('local', sizeMiB, 'ours', rep, () => runOurs('local', app));
-      await measure('local', sizeMiB, 'baseline', rep, () => runBaseline('local'));
-      if (before && sizeMiB === SETTINGS.beforeMiB && rep <= 2) await measure('local', sizeMiB, 'before', rep, () => runOurs('local', before));
-    }
+    await alternate('local', sizeMiB, before);
 
     // GCS (emulator)
     const needGcs = (3.5 * sizeMiB) / 1024 + 1;
@@ -642,10 +643,7 @@ async function main() {
     } else {
       await startGcs(sizeMiB);
       try {
-        for (let rep = 1; rep <= SETTINGS.reps.gcs; rep++) {
-          await measure('gcs', sizeMiB, 'ours', rep, () => runOurs('gcs', app));
-          await measure('gcs', sizeMiB, 'baseline', rep, () => runBaseline('gcs'));
-        }
+        await alternate('gcs', sizeMiB);
         const object = summarize('gcs', sizeMiB, 'ours')?.bytes;
         if (object) emulatorPeaks.push({ sizeMiB, objectMiB: object / MiB, peakMiB: gcsPeakMiB() });
       } finally {
