@@ -8,6 +8,7 @@ import { BackupError, type ErrorReport } from '../shared/errors.js';
 import { takeSnapshot } from '../shared/tasks/snapshot.js';
 import { BACKEND_KINDS, makeBackend, multipartUploads } from './support/backends.js';
 import { writeBulk } from './support/data.js';
+import { encodeSnapshotResponse } from './support/etcd-messages.js';
 import { startEtcd, type EtcdCluster } from './support/etcd.js';
 import { freePort } from './support/ports.js';
 import { download, memoryLogger, run, storedKeys } from './support/run.js';
@@ -148,22 +149,26 @@ describe('stream integrity (fake etcd client: a real server never sends a bad tr
     }
   });
 
-  /** An etcd3 stand-in whose Maintenance.Snapshot sends the given bytes in 32 KiB messages. */
+  /** An etcd3 stand-in whose Maintenance.Snapshot sends the given bytes in 32 KiB messages, encoded as etcd does. */
   function fakeEtcd(bytes: Buffer) {
+    type Deserialize = (message: Buffer) => Buffer;
     return () =>
       ({
         maintenance: {
           status: async () => ({ header: { cluster_id: '1', member_id: '2', revision: '9' }, version: '3.4.23', leader: '2', raftTerm: '2', raftIndex: '5', raftAppliedIndex: '5', dbSize: String(bytes.length), errors: [], isLearner: false }),
           // The snapshot call goes through the library's connection pool (see snapshot-stream.ts).
           client: {
-            withConnection: async (_service: string, fn: (args: { client: { snapshot(): Readable }; metadata: unknown }) => unknown) =>
+            withConnection: async (_service: string, fn: (args: { client: { makeServerStreamRequest(method: string, serialize: unknown, deserialize: Deserialize): Readable }; metadata: unknown }) => unknown) =>
               fn({
                 metadata: {},
                 client: {
-                  snapshot: () => {
-                    const chunks: { blob: Buffer }[] = [];
-                    for (let i = 0; i < bytes.length; i += 32 * 1024) chunks.push({ blob: bytes.subarray(i, i + 32 * 1024) });
-                    return Object.assign(Readable.from(chunks), { cancel() {} });
+                  makeServerStreamRequest: (_method, _serialize, deserialize) => {
+                    const messages: Buffer[] = [];
+                    for (let i = 0; i < bytes.length; i += 32 * 1024) {
+                      const blob = bytes.subarray(i, i + 32 * 1024);
+                      messages.push(deserialize(encodeSnapshotResponse(blob, bytes.length - i - blob.length)));
+                    }
+                    return Object.assign(Readable.from(messages), { cancel() {} });
                   },
                 },
               }),

@@ -2,6 +2,7 @@ import type { Etcd3 } from 'etcd3';
 import { Readable } from 'node:stream';
 import { BackupError } from '../errors.js';
 import { etcdError } from './errors.js';
+import { decodeSnapshotBlob, encodeSnapshotRequest, SNAPSHOT_METHOD } from './snapshot-message.js';
 
 export interface SnapshotStream {
   /** The snapshot bytes exactly as `etcdctl snapshot save` writes them (database, then sha256 trailer). */
@@ -15,18 +16,24 @@ export interface SnapshotStream {
  * on demand, and grpc-js only asks the HTTP/2 stream for more when the consumer does.
  */
 type GrpcStream = Readable & { cancel(): void };
+interface GrpcClient {
+  makeServerStreamRequest(method: string, serialize: () => Buffer, deserialize: (message: Buffer) => Buffer, request: object, metadata: unknown): GrpcStream;
+}
 interface ConnectionPool {
-  withConnection<T>(service: 'Maintenance', fn: (args: { client: { snapshot(request: object, metadata: unknown): GrpcStream }; metadata: unknown }) => T): Promise<T>;
+  withConnection<T>(service: 'Maintenance', fn: (args: { client: GrpcClient; metadata: unknown }) => T): Promise<T>;
 }
 
 /**
- * etcd3 1.1.2's `maintenance.snapshot()` passes the auth metadata where grpc expects the request message,
- * so the token is never sent and etcd with auth enabled answers "user name is empty" / "user not found".
- * Open the call on the library's own connection (same channel, TLS and token) with the arguments in order.
+ * Opens the call on etcd3's own connection (same channel, TLS and auth token) rather than through
+ * `maintenance.snapshot()`: etcd3 1.1.2 passes the auth metadata there where grpc expects the request
+ * message, so the token is never sent and etcd with auth enabled answers "user name is empty". The
+ * messages are decoded by snapshot-message.ts: the stream yields each message's blob.
  */
 function startSnapshotCall(client: Etcd3): Promise<GrpcStream> {
   const pool = (client.maintenance as unknown as { client: ConnectionPool }).client;
-  return pool.withConnection('Maintenance', ({ client: grpc, metadata }) => grpc.snapshot({}, metadata));
+  return pool.withConnection('Maintenance', ({ client: grpc, metadata }) =>
+    grpc.makeServerStreamRequest(SNAPSHOT_METHOD, encodeSnapshotRequest, decodeSnapshotBlob, {}, metadata),
+  );
 }
 
 export async function openSnapshotStream(client: Etcd3, endpoint: string, options: { idleTimeoutMs: number }): Promise<SnapshotStream> {
@@ -80,10 +87,10 @@ export async function openSnapshotStream(client: Etcd3, endpoint: string, option
   });
   let started = false;
   const firstMessage = new Promise<void>((resolve, reject) => {
-    stream.on('data', (message: { blob: Buffer }) => {
+    stream.on('data', (blob: Buffer) => {
       armIdleTimer();
-      if (message.blob.length === 0) return;
-      if (!body.push(message.blob)) {
+      if (blob.length === 0) return;
+      if (!body.push(blob)) {
         // The store is slow (backpressure), not etcd: no idle clock while we are not asking for data.
         stream.pause();
         clearTimeout(timer);
