@@ -18,11 +18,12 @@
 // - Nothing is reported while streaming: a page's defects only matter if the walk reaches it, since free
 //   pages keep whatever they held when freed. meta.freelist is 2^64-1 in etcd 3.4 (bbolt NoFreelistSync),
 //   so bbolt itself counts every unreachable page as free.
-// - Summaries (page-table.ts) live in typed-array columns, slot = page id: kind u8, element count u16,
-//   overflow u32, first/last key refs u32+u32, traits u8 = 16 bytes per page (+8 with etcdctlHash). Keys go
-//   to a block pool (key-pool.ts) as u16 length + bytes, cut at maxKeyBytes: leaves keep their first and last
-//   key, branches every key plus the child id (u32 + u32 per element). Overflow continuation pages hold
-//   nothing beyond their 16-byte slot. Bucket elements, inline bucket pages and defects are few and kept in
+// - Summaries (page-table.ts) live in typed-array columns, one slot per page that starts at its own
+//   position: kind u8, element count u16, overflow u32, first/last key refs u32+u32, traits u8 = 16 bytes
+//   (+8 with etcdctlHash). A bit per page id maps ids to slots, so overflow continuation pages cost a bit
+//   each: a database of large values needs next to nothing. Keys go to a block pool (key-pool.ts) as u16
+//   length + bytes, cut at maxKeyBytes: leaves keep their first and last key, branches every key plus the
+//   child id (u32 + u32 per element). Bucket elements, inline bucket pages and defects are few and kept in
 //   maps.
 // - Memory bound: with P pages, L leaves, E branch elements (about one per page below the root) and keys of
 //   k bytes: 16 P + L * 2 (2 + k) + E (10 + k), plus up to 2x slack on the branch arrays while they grow,
@@ -37,7 +38,7 @@ import {
   u16, u32, u64, type Meta,
 } from './bbolt-page.js';
 import { KeyPool } from './key-pool.js';
-import { PageKind, PageTable } from './page-table.js';
+import { FilePageTable, PageKind, PageTable } from './page-table.js';
 import { leafBytesRead, leafHeadSize, readFreelist, summarizeBranch, summarizeLeaf, type SummaryContext } from './page-summarizer.js';
 import { ProblemList, type SnapshotReport } from './report.js';
 import { checkTree } from './tree-check.js';
@@ -105,7 +106,7 @@ class Assembly {
 /** Everything that exists once a valid meta page says how big the database is. */
 interface Structure {
   meta: Meta;
-  pages: PageTable;
+  pages: FilePageTable;
   context: SummaryContext;
   freelist: Uint32Array | string | undefined;
 }
@@ -263,7 +264,8 @@ export class SnapshotInspector {
   /** Takes `length` bytes of the in-flight budget; a page that does not fit is marked and skipped. */
   private reserve(page: number, length: number): boolean {
     if (this.assemblyBytes + length > this.maxPageBytes) {
-      this.structure!.pages.kind[page] = PageKind.TOO_LARGE;
+      const { pages } = this.structure!;
+      pages.kind[pages.slotFor(page)] = PageKind.TOO_LARGE;
       return false;
     }
     this.assemblyBytes += length;
@@ -304,24 +306,23 @@ export class SnapshotInspector {
   private pageLength(page: number, b: Uint8Array, at: number): number {
     if (page < 2) return META_END;
     const { meta, pages } = this.structure!;
-    pages.ensure(page);
+    pages.examined = page + 1;
+    // No page starts here (overflow continuation, zeroes, garbage): no slot (see FilePageTable).
+    if (u64(b, at) !== page) return 0;
+    const slot = pages.slotFor(page);
     const flags = u16(b, at + 8);
     const overflow = u32(b, at + 12);
-    if (u64(b, at) !== page) {
-      pages.kind[page] = PageKind.MISPLACED;
-      return 0;
-    }
     if (flags === FREELIST_PAGE && page !== meta.freelist) {
-      pages.kind[page] = PageKind.FREELIST; // a stale freelist: only meta.freelist's is read
+      pages.kind[slot] = PageKind.FREELIST; // a stale freelist: only meta.freelist's is read
       return 0;
     }
     if (flags !== BRANCH_PAGE && flags !== LEAF_PAGE && flags !== FREELIST_PAGE) {
-      pages.kind[page] = PageKind.BAD_FLAGS;
+      pages.kind[slot] = PageKind.BAD_FLAGS;
       return 0;
     }
-    pages.overflow[page] = overflow;
+    pages.overflow[slot] = overflow;
     if (page + overflow + 1 > meta.pgid) {
-      pages.kind[page] = PageKind.OVERRUN;
+      pages.kind[slot] = PageKind.OVERRUN;
       return 0;
     }
     return (overflow + 1) * this.pageSize;
@@ -336,10 +337,11 @@ export class SnapshotInspector {
     const s = this.structure!;
     const flags = u16(b, at + 8);
     const fileOffset = page * this.pageSize;
-    if (flags === BRANCH_PAGE) summarizeBranch(s.context, s.pages, page, b, at, length, fileOffset);
-    else if (flags === LEAF_PAGE) summarizeLeaf(s.context, s.pages, page, b, at, length, fileOffset);
+    const slot = s.pages.slotOf(page);
+    if (flags === BRANCH_PAGE) summarizeBranch(s.context, s.pages, slot, b, at, length, fileOffset);
+    else if (flags === LEAF_PAGE) summarizeLeaf(s.context, s.pages, slot, b, at, length, fileOffset);
     else {
-      s.pages.kind[page] = PageKind.FREELIST;
+      s.pages.kind[slot] = PageKind.FREELIST;
       s.freelist = readFreelist(b, at, length);
     }
   }
@@ -357,7 +359,7 @@ export class SnapshotInspector {
       this.scanning = false;
       return;
     }
-    const pages = new PageTable(this.hashRows, Math.min(meta.pgid, PAGE_HINT_CAP));
+    const pages = new FilePageTable(this.hashRows, Math.min(meta.pgid, PAGE_HINT_CAP));
     const context: SummaryContext = { pool: new KeyPool(this.maxKeyBytes), inline: new PageTable(this.hashRows), hash: this.hashRows };
     this.structure = { meta, pages, context, freelist: undefined };
   }

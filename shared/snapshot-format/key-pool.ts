@@ -73,8 +73,8 @@ export class KeyPool {
     return (cutA ? this.cap + 1 : lengthA) - (cutB ? this.cap + 1 : lengthB);
   }
 
-  /** Bytes held, for the memory bound. */
+  /** Bytes in use, for the memory bound (a block's unused tail is zero-filled memory never written). */
   get byteLength(): number {
-    return this.blocks.length * BLOCK_SIZE;
+    return this.blocks.length === 0 ? 0 : (this.blocks.length - 1) * BLOCK_SIZE + this.used;
   }
 }

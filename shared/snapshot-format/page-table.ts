@@ -1,8 +1,9 @@
 import type { ProblemKind } from './report.js';
 
 // Compact summaries of pages, one slot per page, in typed-array columns. The inspector keeps one table for
-// the file's pages (slot = page id) and one for inline bucket pages found inside leaf values (slots handed
-// out in order). Rare facts (bucket elements, watched values, defects) sit in maps keyed by slot.
+// the file's pages (FilePageTable: a slot for each page that starts at its own position, found through a
+// PageIndex) and one for inline bucket pages found inside leaf values (slots handed out in order). Rare
+// facts (bucket elements, watched values, defects) sit in maps keyed by slot.
 
 /** What the scanner made of the bytes at a slot. Only kinds BRANCH and LEAF carry a usable summary. */
 export const PageKind = {
@@ -70,7 +71,7 @@ export class PageTable {
   branchKey = new Uint32Array(0);
   branchLength = 0;
 
-  /** Slots handed out (inline table) or highest page id seen + 1 (page table). */
+  /** Slots handed out. */
   length = 0;
   readonly buckets = new Map<number, BucketElement[]>();
   /** Value of the watched key (etcd's finishedCompactRev) found in the leaf at this slot. */
@@ -84,7 +85,11 @@ export class PageTable {
     }
   }
 
-  /** Makes `slot` addressable, growing the columns: straight to the hint (meta.pgid) if it covers the slot, else doubling. */
+  /**
+   * Makes `slot` addressable, growing the columns: straight to the hint if it covers the slot, else
+   * doubling. Columns are zero-filled allocations that the system maps as they are written, so what a
+   * table costs in memory is the slots used, not the hint.
+   */
   ensure(slot: number): void {
     if (slot >= this.length) this.length = slot + 1;
     if (slot < this.kind.length) return;
@@ -99,7 +104,7 @@ export class PageTable {
     if (this.crcBytes) this.crcBytes = resized(this.crcBytes, capacity);
   }
 
-  /** Hands out the next slot (inline table). */
+  /** Hands out the next slot. */
   allocate(): number {
     const slot = this.length;
     this.ensure(slot);
@@ -122,11 +127,95 @@ export class PageTable {
     if (!this.defects.has(slot)) this.defects.set(slot, defect);
   }
 
-  /** Bytes held by the columns, for the memory bound. */
+  /** Bytes of the columns in use (slots handed out, branch elements), for the memory bound. */
   get byteLength(): number {
-    const columns: (Column | undefined)[] = [
-      this.kind, this.count, this.overflow, this.first, this.last, this.traits, this.branchChild, this.branchKey, this.crc, this.crcBytes,
-    ];
-    return columns.reduce((sum, c) => sum + (c?.byteLength ?? 0), 0);
+    const perSlot: (Column | undefined)[] = [this.kind, this.count, this.overflow, this.first, this.last, this.traits, this.crc, this.crcBytes];
+    const slotBytes = perSlot.reduce((sum, c) => sum + (c?.BYTES_PER_ELEMENT ?? 0), 0);
+    return this.length * slotBytes + this.branchLength * (this.branchChild.BYTES_PER_ELEMENT + this.branchKey.BYTES_PER_ELEMENT);
+  }
+}
+
+function popcount(x: number): number {
+  x -= (x >>> 1) & 0x55555555;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  x = (x + (x >>> 4)) & 0x0f0f0f0f;
+  return Math.imul(x, 0x01010101) >>> 24;
+}
+
+/**
+ * Page id -> slot, for pages added in increasing id order (the file scan): one bit per page id and, per 32
+ * ids, how many slots come before them. 1/4 byte per page id, so that the overflow pages of large values
+ * cost a bit each rather than a 16-byte slot.
+ */
+class PageIndex {
+  private bits = new Uint32Array(0);
+  private before = new Uint32Array(0);
+  private lastPage = -1;
+  private slots = 0;
+
+  constructor(capacityHint: number) {
+    this.grow(capacityHint);
+  }
+
+  private grow(pages: number): void {
+    const words = Math.ceil(pages / 32);
+    if (words <= this.bits.length) return;
+    this.bits = resized(this.bits, words);
+    this.before = resized(this.before, words);
+  }
+
+  /** The slot of `page`, which is added if it comes after every page added so far; -1 for an earlier page never added. */
+  add(page: number): number {
+    if (page <= this.lastPage) return this.slotOf(page);
+    const word = page >>> 5;
+    if (word >= this.bits.length) this.grow(Math.max(page + 1, this.bits.length * 64));
+    for (let w = this.lastPage < 0 ? 0 : (this.lastPage >>> 5) + 1; w <= word; w++) this.before[w] = this.slots;
+    this.bits[word]! |= 1 << (page & 31);
+    this.lastPage = page;
+    return this.slots++;
+  }
+
+  /** The slot of `page`, or -1 if it has none. */
+  slotOf(page: number): number {
+    const word = page >>> 5;
+    const bit = 1 << (page & 31);
+    const bits = this.bits[word];
+    if (bits === undefined || page > this.lastPage || (bits & bit) === 0) return -1;
+    return this.before[word]! + popcount(bits & (bit - 1));
+  }
+
+  get byteLength(): number {
+    return this.bits.byteLength + this.before.byteLength;
+  }
+}
+
+/**
+ * The file's pages. A page gets a slot only when the scan finds a page header carrying its own id there;
+ * positions without one (overflow continuation, zeroes, garbage) get none, and the tree check reports a
+ * reference to such a position as misplaced if the scan got that far, missing if it did not.
+ */
+export class FilePageTable extends PageTable {
+  private readonly index: PageIndex;
+  /** Page positions the scan has examined: every id below this was either given a slot or is misplaced. */
+  examined = 0;
+
+  constructor(withHash: boolean, capacityHint: number) {
+    super(withHash, capacityHint);
+    this.index = new PageIndex(capacityHint);
+  }
+
+  /** The slot of `page`, taking the next one if the scan has just reached it (pages come in id order). */
+  slotFor(page: number): number {
+    const slot = this.index.add(page);
+    if (slot >= 0) this.ensure(slot);
+    return slot;
+  }
+
+  slotOf(page: number): number {
+    return this.index.slotOf(page);
+  }
+
+  override get byteLength(): number {
+    return super.byteLength + this.index.byteLength;
   }
 }

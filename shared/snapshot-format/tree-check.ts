@@ -3,7 +3,7 @@ import { NO_FREELIST } from './bbolt-page.js';
 import { crc32c, crc32cCombine } from './crc32c.js';
 import { KEY_BUCKET, META_BUCKET, REQUIRED_BUCKETS, mainRevision } from './etcd-schema.js';
 import { NO_KEY, type KeyPool } from './key-pool.js';
-import { PageKind, REVISION_KEYS, type BucketElement, type PageTable } from './page-table.js';
+import { PageKind, REVISION_KEYS, type BucketElement, type FilePageTable, type PageTable } from './page-table.js';
 import type { ProblemList } from './report.js';
 
 // The second half of the inspection, run by finish(): with every page summarised, walk the tree from the
@@ -15,7 +15,7 @@ import type { ProblemList } from './report.js';
 const MAX_DEPTH = 64;
 
 export interface TreeInput {
-  pages: PageTable;
+  pages: FilePageTable;
   inline: PageTable;
   pool: KeyPool;
   meta: Meta;
@@ -66,7 +66,7 @@ class TreeCheck {
 
   constructor(private readonly input: TreeInput, private readonly problems: ProblemList) {
     this.pgid = input.meta.pgid;
-    this.reachable = new Uint8Array(Math.min(this.pgid, input.pages.length));
+    this.reachable = new Uint8Array(Math.min(this.pgid, input.pages.examined));
   }
 
   run(): TreeFacts {
@@ -109,7 +109,7 @@ class TreeCheck {
   }
 
   private physical(id: number): PageRef {
-    return { table: this.input.pages, slot: id, page: id, inline: false };
+    return { table: this.input.pages, slot: this.input.pages.slotOf(id), page: id, inline: false };
   }
 
   /** Walks a bucket's tree, then (for reachability and order only) any buckets nested in it. */
@@ -137,7 +137,8 @@ class TreeCheck {
       return NO_KEY;
     }
     if (!ref.inline && !this.reach(page, from, fromPage)) return NO_KEY;
-    const kind = table.kind[slot];
+    // A file page without a slot was examined and found not to start there.
+    const kind = slot < 0 ? PageKind.MISPLACED : table.kind[slot];
     const defect = table.defects.get(slot);
     if (defect) this.problems.add(defect.kind, `${where}: ${defect.message}`, { page, offset: defect.offset });
     switch (kind) {
@@ -171,13 +172,15 @@ class TreeCheck {
       this.problems.add('page-out-of-range', `${from} points to page ${page}, outside [2, meta.pgid ${this.pgid})`, at);
       return false;
     }
-    if (page >= this.reachable.length || pages.kind[page] === PageKind.UNSEEN) {
+    const slot = pages.slotOf(page);
+    // UNSEEN with a slot: the stream ended inside the page.
+    if (page >= this.reachable.length || (slot >= 0 && pages.kind[slot] === PageKind.UNSEEN)) {
       this.missing++;
       if (this.firstMissing < 0) this.firstMissing = page;
       return false;
     }
-    const kind = pages.kind[page];
-    const span = kind === PageKind.BRANCH || kind === PageKind.LEAF ? pages.overflow[page]! + 1 : 1;
+    const kind = slot < 0 ? PageKind.MISPLACED : pages.kind[slot];
+    const span = kind === PageKind.BRANCH || kind === PageKind.LEAF ? pages.overflow[slot]! + 1 : 1;
     for (let id = page; id < page + span && id < this.reachable.length; id++) {
       if (this.reachable[id]) {
         this.problems.add('page-reachable-twice', `${from} reaches page ${id}, already reached elsewhere`, at);
@@ -272,12 +275,13 @@ class TreeCheck {
   private markFreelist(id: number): Uint8Array | undefined {
     const { pages, pageSize, freelist } = this.input;
     if (!this.reach(id, 'meta.freelist', 0)) return undefined;
-    if (pages.kind[id] !== PageKind.FREELIST || freelist === undefined) {
+    const slot = pages.slotOf(id);
+    if (slot < 0 || pages.kind[slot] !== PageKind.FREELIST || freelist === undefined) {
       this.problems.add('page-flags', `meta.freelist points to page ${id}, which is not a freelist page`, { page: id, offset: id * pageSize });
       return undefined;
     }
     // reach() counted a freelist as one page; its overflow belongs to it too.
-    for (let p = id + 1; p <= id + pages.overflow[id]! && p < this.reachable.length; p++) this.reachable[p] = 1;
+    for (let p = id + 1; p <= id + pages.overflow[slot]! && p < this.reachable.length; p++) this.reachable[p] = 1;
     if (typeof freelist === 'string') {
       this.problems.add('page-malformed', `freelist page ${id}: ${freelist}`, { page: id, offset: id * pageSize });
       return undefined;
