@@ -481,6 +481,13 @@ const emulatorPeaks = [];
 const started = Date.now();
 const pastDeadline = () => Date.now() - started > SETTINGS.deadlineMin * 60_000;
 
+/** Other S3 settings, run after each size's rotation (ours and the variants alternating), to show what a default costs or saves. */
+const S3_VARIANTS = [
+  { kind: 'conc2', env: { S3_UPLOAD_CONCURRENCY: '2' }, what: 'ours with S3_UPLOAD_CONCURRENCY=2 (the default before 1)' },
+  { kind: 'parts8', env: { S3_PART_SIZE: '8MiB' }, what: 'ours with S3_PART_SIZE=8MiB (the default before 5MiB)' },
+];
+const VARIANT_REPS = 2;
+
 async function measure(store, sizeMiB, kind, rep, fn) {
   if (pastDeadline()) {
     notes.push(`Deadline (${SETTINGS.deadlineMin} min) reached: ${store} ${kind} at ${sizeMiB} MiB, repetition ${rep}, was not run.`);
@@ -619,7 +626,9 @@ async function main() {
       await startRgw(sizeMiB);
       try {
         await alternate('s3', sizeMiB, before);
-        await measure('s3', sizeMiB, 'parts8', 1, () => runOurs('s3', app, { env: { S3_PART_SIZE: '8MiB' } }));
+        for (let rep = 1; rep <= VARIANT_REPS; rep++) {
+          for (const v of S3_VARIANTS) await measure('s3', sizeMiB, v.kind, rep, () => runOurs('s3', app, { env: v.env }));
+        }
         if (sizeMiB === SETTINGS.profileMiB && !pastDeadline()) {
           const dir = join(WORK, 'profile');
           log(`profiling one S3 run at ${sizeMiB} MiB`);
@@ -721,7 +730,7 @@ function variantRows() {
   for (const store of ['s3', 'local', 'gcs']) {
     for (const sizeMiB of SETTINGS.sizesMiB) {
       const ours = summarize(store, sizeMiB, 'ours');
-      for (const [kind, what] of [['before', `before the optimisations (${BEFORE_REF}'s ${CHANGED_FILES.length} streaming-path files)`], ['parts8', 'ours with S3_PART_SIZE=8MiB (the default before 5MiB)']]) {
+      for (const { kind, what } of [{ kind: 'before', what: `before the optimisations (${BEFORE_REF}'s ${CHANGED_FILES.length} streaming-path files)` }, ...S3_VARIANTS]) {
         const v = summarize(store, sizeMiB, kind);
         if (!v || !ours) continue;
         rows.push(`| ${store} | ${sizeMiB} MiB | ${what} | ${f2(v.wallS)} s (n=${v.n}) | ${f2(ours.wallS)} s | ${f2(v.wallS / ours.wallS)} | ${f0(v.rssMax)} MiB vs ${f0(ours.rssMax)} MiB | ${f1(v.cpuS)} vs ${f1(ours.cpuS)} | ${f1(v.etcdCpuS)} vs ${f1(ours.etcdCpuS)} |`);
@@ -763,7 +772,7 @@ function renderReport({ facts, cold, loads, profile, durationS, dbSize, before }
   p(`Machine: \`nproc\` = ${facts.nproc} (${facts.cpu}), ${facts.memGiB} GiB RAM, ${facts.os}, Linux ${facts.kernel}. Node ${facts.node}; etcd ${facts.etcd} and etcdctl ${facts.etcdctl} (Debian); Ceph radosgw ${facts.radosgw} (Debian, one mon + one OSD on memstore, i.e. RAM); ${facts.aws} (Debian's \`awscli\`, /usr/bin/aws); Cloud Storage emulator from firebase-tools ${facts.firebase}; @aws-sdk/client-s3 ${facts.deps['@aws-sdk/client-s3']}, @google-cloud/storage ${facts.deps['@google-cloud/storage']}, etcd3 ${facts.deps.etcd3}.`);
   p();
   p('- **Data.** One etcd member on loopback (`--quota-backend-bytes` 8 GiB), filled with 256 KiB random values by 8 concurrent puts until its database reaches each size in turn: ' + loads.map((l) => `${l.sizeMiB} MiB (reached ${f0(l.dbBytes / MiB)} MiB, ${f0((l.dbBytes - (loads[loads.indexOf(l) - 1]?.dbBytes ?? 0)) / MiB / l.seconds)} MiB/s)`).join(', ') + `. Final database: ${f0(dbSize / MiB)} MiB.`);
-  p('- **Ours**: `bin/etcd-backup.js snapshot --json` run as a command, as npm links it (so with the `--max-semi-space-size=1` its first lines give node), settings in the environment only (a clean environment: `BACKUP_URL`, `CLUSTER_NAME`, `ETCD_ENDPOINTS`, `LOG_LEVEL=warn` and the store\'s variables; for radosgw `S3_FORCE_PATH_STYLE=true`, `AWS_REQUEST_CHECKSUM_CALCULATION=when_required`, `AWS_ENDPOINT_URL_S3` and the keys; defaults otherwise, e.g. 5 MiB parts, 2 in parallel). The CLI and the bundles are built by the project\'s `scripts/build.mjs` (what `npm run build` runs) from a private copy of the sources taken at the start, so that other work in the checkout (a test run rebuilds `dist/`) cannot change what is measured. Every run is checked: exit status 0 and `ok: true`.');
+  p('- **Ours**: `bin/etcd-backup.js snapshot --json` run as a command, as npm links it (so with the `--max-semi-space-size=1` and `MALLOC_ARENA_MAX=2` its first lines give node), settings in the environment only (a clean environment: `BACKUP_URL`, `CLUSTER_NAME`, `ETCD_ENDPOINTS`, `LOG_LEVEL=warn` and the store\'s variables; for radosgw `S3_FORCE_PATH_STYLE=true`, `AWS_REQUEST_CHECKSUM_CALCULATION=when_required`, `AWS_ENDPOINT_URL_S3` and the keys; defaults otherwise, e.g. 5 MiB parts, one uploading while the next fills). The CLI and the bundles are built by the project\'s `scripts/build.mjs` (what `npm run build` runs) from a private copy of the sources taken at the start, so that other work in the checkout (a test run rebuilds `dist/`) cannot change what is measured. Every run is checked: exit status 0 and `ok: true`.');
   p('- **Baseline**: what a user would script instead, with the same etcd and store: `etcdctl snapshot save FILE`, then for S3 `aws s3 cp FILE s3://…` (the AWS CLI\'s defaults: 8 MiB parts, 10 requests in parallel; no config file). For the local and GCS stores the baseline is `etcdctl snapshot save` alone. Wall time of the baseline = the sum of its steps; its peak RSS is shown per step.');
   p(`- **Order.** For each size: S3, then local, then GCS; within a store ours and the baseline alternate (ours, baseline, ours, baseline, …), ${SETTINGS.reps.s3} repetitions each for S3, ${SETTINGS.reps.local} for local, ${SETTINGS.reps.gcs} for GCS (the emulator makes those runs long, and they measure it more than this project; fewer keeps the whole run within ~15 minutes on 2 cores); the tables give the median. Stored objects and the baseline's file are deleted after every run (radosgw's garbage collection is run at once, \`radosgw-admin gc process --include-all\`, so its RAM store does not fill up). radosgw and the emulator are started fresh for each size.`);
   p('- **Wall time**: from spawning the process to its exit (Node start-up, module loading, member selection and the manifest included). **Peak RSS**: GNU time\'s `%M` (the process\'s maximum resident set). **CPU-s**: user + system CPU of our process (GNU time), and of etcd and of the store server (radosgw + OSD + mon, or the emulator) over the same interval, from /proc/PID/stat. **Other load**: CPU-seconds the machine spent on anything else during the run (/proc/stat minus the processes above); this machine is shared with other work, and when that number is high the wall times are inflated, mostly in whichever runs it overlapped.');
@@ -792,7 +801,7 @@ function renderReport({ facts, cold, loads, profile, durationS, dbSize, before }
     for (const r of variants) p(r);
     p();
     if (before) p(`"Before" is the CLI built from this tree with ${CHANGED_FILES.map((f) => `\`${f}\``).join(', ')} as they were at commit ${BEFORE_REF}, i.e. without the changes listed under "Optimisations"; it runs in the same rotation as ours and the baseline.`);
-    p('The `S3_PART_SIZE=8MiB` rows are the default before 5 MiB, one run per size: 3 × 3 MiB more part buffers; now that parts reuse connections, the part size makes little difference to the time (see "Optimisations").');
+    p(`Variant rows: ${VARIANT_REPS} runs per size (median wall, largest peak RSS), alternating with each other after the rotation above. \`S3_UPLOAD_CONCURRENCY=2\` was the default before 1: one more 5 MiB part buffer and a second request in flight. \`S3_PART_SIZE=8MiB\` was the default before 5 MiB: 2 × 3 MiB more part buffers; now that parts reuse connections, the part size makes little difference to the time (see "Optimisations").`);
     p();
   }
   if (profile) {

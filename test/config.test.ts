@@ -23,7 +23,7 @@ describe('defaults', () => {
     expect(config.etcd.endpoints).toEqual(['http://127.0.0.1:2379']);
     expect(config.cluster).toBe('default');
     expect(config.etcd.dialTimeoutMs).toBe(5000);
-    expect(config.s3).toMatchObject({ region: 'us-east-1', forcePathStyle: false, checksum: 'WHEN_SUPPORTED', partSize: 5 * 1024 * 1024, queueSize: 2 });
+    expect(config.s3).toMatchObject({ region: 'us-east-1', forcePathStyle: false, checksum: 'WHEN_SUPPORTED', partSize: 5 * 1024 * 1024, queueSize: 1 });
   });
 
   it('every setting has an env var, a flag and a description', () => {

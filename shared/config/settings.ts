@@ -31,7 +31,7 @@ export const SETTINGS = [
   { env: 'S3_FORCE_PATH_STYLE', flag: '--s3-force-path-style', default: 'false', boolean: true, description: 'Use path-style bucket addressing (most S3-compatible servers need it)' },
   { env: 'AWS_REQUEST_CHECKSUM_CALCULATION', flag: '--s3-checksum', default: 'when_supported', description: 'when_supported or when_required: S3-compatible servers that reject aws-chunked uploads (Ceph RGW) need when_required (the SDK standard variable)' },
   { env: 'S3_PART_SIZE', flag: '--s3-part-size', default: '5MiB', description: 'Multipart part size; memory use is about part size x (concurrency + 1)' },
-  { env: 'S3_UPLOAD_CONCURRENCY', flag: '--s3-upload-concurrency', default: '2', description: 'Parts uploaded in parallel' },
+  { env: 'S3_UPLOAD_CONCURRENCY', flag: '--s3-upload-concurrency', default: '1', description: 'Parts uploaded in parallel, while the next one fills; raise it when the link to the store has high latency' },
   { env: 'STORAGE_EMULATOR_HOST', flag: '--gcs-emulator-host', description: 'GCS endpoint for an emulator, e.g. http://127.0.0.1:9199 (the SDK standard variable)' },
   { env: 'GOOGLE_CLOUD_PROJECT', flag: '--gcs-project', description: 'Google Cloud project id (found from the environment when unset)' },
   { env: 'PRUNE_KEEP_LAST', flag: '--keep-last', description: 'prune: keep the N newest good snapshots; set alone, it is the whole policy (the time buckets then apply only if set explicitly)' },
