@@ -104,6 +104,11 @@ export class PageTable {
     if (this.crcBytes) this.crcBytes = resized(this.crcBytes, capacity);
   }
 
+  /** The kind at `slot`; no slot (-1) is a file position examined and found not to start a page. */
+  kindAt(slot: number): PageKind {
+    return slot < 0 ? PageKind.MISPLACED : (this.kind[slot] as PageKind);
+  }
+
   /** Hands out the next slot. */
   allocate(): number {
     const slot = this.length;

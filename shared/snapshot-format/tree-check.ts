@@ -136,9 +136,8 @@ class TreeCheck {
       this.problems.add('tree-depth', `${where} (from ${from}) is more than ${MAX_DEPTH} levels deep`, at);
       return NO_KEY;
     }
-    if (!ref.inline && !this.reach(page, from, fromPage)) return NO_KEY;
-    // A file page without a slot was examined and found not to start there.
-    const kind = slot < 0 ? PageKind.MISPLACED : table.kind[slot];
+    if (!ref.inline && !this.reach(page, slot, from, fromPage)) return NO_KEY;
+    const kind = table.kindAt(slot);
     const defect = table.defects.get(slot);
     if (defect) this.problems.add(defect.kind, `${where}: ${defect.message}`, { page, offset: defect.offset });
     switch (kind) {
@@ -165,21 +164,20 @@ class TreeCheck {
    * Range, presence and single reachability of a file page and its overflow; false if not to be read.
    * A bad reference is reported at the page holding it.
    */
-  private reach(page: number, from: string, fromPage: number): boolean {
+  private reach(page: number, slot: number, from: string, fromPage: number): boolean {
     const { pages, pageSize } = this.input;
     const at = { page: fromPage, offset: fromPage * pageSize };
     if (page < 2 || page >= this.pgid) {
       this.problems.add('page-out-of-range', `${from} points to page ${page}, outside [2, meta.pgid ${this.pgid})`, at);
       return false;
     }
-    const slot = pages.slotOf(page);
-    // UNSEEN with a slot: the stream ended inside the page.
-    if (page >= this.reachable.length || (slot >= 0 && pages.kind[slot] === PageKind.UNSEEN)) {
+    const kind = pages.kindAt(slot);
+    // UNSEEN (a slot, no summary): the stream ended inside the page.
+    if (page >= this.reachable.length || kind === PageKind.UNSEEN) {
       this.missing++;
       if (this.firstMissing < 0) this.firstMissing = page;
       return false;
     }
-    const kind = slot < 0 ? PageKind.MISPLACED : pages.kind[slot];
     const span = kind === PageKind.BRANCH || kind === PageKind.LEAF ? pages.overflow[slot]! + 1 : 1;
     for (let id = page; id < page + span && id < this.reachable.length; id++) {
       if (this.reachable[id]) {
@@ -274,9 +272,9 @@ class TreeCheck {
   /** Marks the freelist page reachable and returns which pages it lists as free. */
   private markFreelist(id: number): Uint8Array | undefined {
     const { pages, pageSize, freelist } = this.input;
-    if (!this.reach(id, 'meta.freelist', 0)) return undefined;
     const slot = pages.slotOf(id);
-    if (slot < 0 || pages.kind[slot] !== PageKind.FREELIST || freelist === undefined) {
+    if (!this.reach(id, slot, 'meta.freelist', 0)) return undefined;
+    if (pages.kindAt(slot) !== PageKind.FREELIST || freelist === undefined) {
       this.problems.add('page-flags', `meta.freelist points to page ${id}, which is not a freelist page`, { page: id, offset: id * pageSize });
       return undefined;
     }
