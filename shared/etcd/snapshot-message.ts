@@ -26,17 +26,27 @@ class WireFormatError extends Error {
   }
 }
 
-/** Reads a varint at `at`; returns [value, next offset]. Values past 2^53 only matter as lengths, and are refused there. */
-function varint(b: Buffer, at: number): [number, number] {
-  let value = 0;
-  let scale = 1;
-  for (let i = at; i < b.length && i < at + 10; i++) {
-    const byte = b[i] as number;
-    value += (byte & 0x7f) * scale;
-    if (byte < 0x80) return [value, i + 1];
-    scale *= 128;
+/** A position in a message; reading a varint moves it past. (A class, not [value, next] pairs: this runs ~3 times per message.) */
+class WireReader {
+  at = 0;
+  constructor(private readonly b: Buffer) {}
+
+  /** Values past 2^53 only matter as lengths, and are refused there. */
+  varint(): number {
+    const { b, at } = this;
+    let value = 0;
+    let scale = 1;
+    for (let i = at; i < b.length && i < at + 10; i++) {
+      const byte = b[i] as number;
+      value += (byte & 0x7f) * scale;
+      if (byte < 0x80) {
+        this.at = i + 1;
+        return value;
+      }
+      scale *= 128;
+    }
+    throw new WireFormatError(`truncated varint at byte ${at}`);
   }
-  throw new WireFormatError(`truncated varint at byte ${at}`);
 }
 
 /**
@@ -46,26 +56,27 @@ function varint(b: Buffer, at: number): [number, number] {
  */
 export function decodeSnapshotBlob(message: Buffer): Buffer {
   let blob = message.subarray(0, 0);
-  let at = 0;
-  while (at < message.length) {
-    const [tag, afterTag] = varint(message, at);
+  const reader = new WireReader(message);
+  while (reader.at < message.length) {
+    const tag = reader.varint();
+    const field = Math.floor(tag / 8);
     const wireType = tag & 7;
-    at = afterTag;
     if (wireType === WIRE_VARINT) {
-      at = varint(message, at)[1];
+      reader.varint();
     } else if (wireType === WIRE_FIXED64) {
-      at += 8;
+      reader.at += 8;
     } else if (wireType === WIRE_FIXED32) {
-      at += 4;
+      reader.at += 4;
     } else if (wireType === WIRE_LENGTH_DELIMITED) {
-      const [length, start] = varint(message, at);
-      at = start + length;
-      if (at > message.length) throw new WireFormatError(`field ${Math.floor(tag / 8)} runs ${at - message.length} bytes past the message`);
-      if (Math.floor(tag / 8) === BLOB_FIELD) blob = message.subarray(start, at);
+      const length = reader.varint();
+      const start = reader.at;
+      reader.at = start + length;
+      if (reader.at > message.length) throw new WireFormatError(`field ${field} runs ${reader.at - message.length} bytes past the message`);
+      if (field === BLOB_FIELD) blob = message.subarray(start, reader.at);
     } else {
-      throw new WireFormatError(`unsupported wire type ${wireType} at byte ${afterTag - 1}`);
+      throw new WireFormatError(`unsupported wire type ${wireType} at byte ${reader.at - 1}`);
     }
   }
-  if (at > message.length) throw new WireFormatError('last field runs past the message');
+  if (reader.at > message.length) throw new WireFormatError('last field runs past the message');
   return blob;
 }
