@@ -10,7 +10,13 @@ import { join } from 'node:path';
 /** The commit the optimisations started from (the code as it stood before them). */
 export const BEFORE_REF = 'd709d93';
 /** What the optimisations changed: only the snapshot streaming and upload path. */
-export const CHANGED_FILES = ['shared/etcd/snapshot-stream.ts', 'shared/etcd/client.ts', 'shared/checked-stream.ts', 'shared/store/s3.ts', 'shared/store/gcs.ts'];
+export const CHANGED_FILES = [
+  'shared/etcd/snapshot-stream.ts',
+  'shared/etcd/client.ts',
+  'shared/checked-stream.ts',
+  'shared/store/s3.ts',
+  'shared/store/gcs.ts',
+];
 
 /**
  * Writes APP/bin/etcd-backup.js and APP/dist/cli.js from the sources under ROOT: the "before" CLI, or with
@@ -21,7 +27,12 @@ export const CHANGED_FILES = ['shared/etcd/snapshot-stream.ts', 'shared/etcd/cli
 export async function buildBefore(root, app, ref = BEFORE_REF, files = CHANGED_FILES, gitRoot = root) {
   const require = createRequire(join(root, 'package.json'));
   const { build } = require('esbuild');
-  const old = new Map(files.map((file) => [join(root, file), execFileSync('git', ['-C', gitRoot, 'show', `${ref}:${file}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })]));
+  const old = new Map(
+    files.map((file) => [
+      join(root, file),
+      execFileSync('git', ['-C', gitRoot, 'show', `${ref}:${file}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }),
+    ]),
+  );
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
   mkdirSync(join(app, 'bin'), { recursive: true });
   copyFileSync(join(root, 'bin/etcd-backup.js'), join(app, 'bin/etcd-backup.js'));

@@ -50,7 +50,11 @@ const num = (name, fallback) => {
   return n;
 };
 const SETTINGS = {
-  sizesMiB: (process.env.BENCH_SIZES_MIB ?? '512,1024,2048').split(',').map((s) => Number(s.trim())).filter((n) => n > 0).sort((a, b) => a - b),
+  sizesMiB: (process.env.BENCH_SIZES_MIB ?? '512,1024,2048')
+    .split(',')
+    .map((s) => Number(s.trim()))
+    .filter((n) => n > 0)
+    .sort((a, b) => a - b),
   reps: { s3: num('BENCH_REPS_S3', 3), local: num('BENCH_REPS_LOCAL', 3), gcs: num('BENCH_REPS_GCS', 2) },
   gcsMaxMiB: num('BENCH_GCS_MAX_MIB', 1024),
   profileMiB: num('BENCH_PROFILE_MIB', 1024),
@@ -99,7 +103,9 @@ function stopDirSync(dir) {
   }
   const etcdPid = join(dir, 'etcd.pid');
   if (existsSync(etcdPid)) {
-    execFileSync('bash', ['-c', `source "${join(SERVICES, 'lib.sh')}"; SERVICE=bench; stop_pidfiles TERM "${dir}" "${etcdPid}"`], { stdio: 'ignore' });
+    execFileSync('bash', ['-c', `source "${join(SERVICES, 'lib.sh')}"; SERVICE=bench; stop_pidfiles TERM "${dir}" "${etcdPid}"`], {
+      stdio: 'ignore',
+    });
   }
 }
 
@@ -191,12 +197,21 @@ const memAvailableGiB = () => Number(/MemAvailable:\s+(\d+)/.exec(readFileSync('
 async function timed(cmd, args, { env, cwd = WORK, timeoutMs = COMMAND_TIMEOUT_MS } = {}) {
   const timeFile = join(WORK, `time-${randomBytes(4).toString('hex')}.txt`);
   const t0 = performance.now();
-  const child = spawn('/usr/bin/time', ['-f', '%e %M %U %S', '-o', timeFile, cmd, ...args], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn('/usr/bin/time', ['-f', '%e %M %U %S', '-o', timeFile, cmd, ...args], {
+    env,
+    cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   children.add(child);
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (d) => { stdout = (stdout + d).slice(-200_000); });
-  child.stderr.on('data', (d) => { stderr = (stderr + d).slice(-20_000); });
+  child.stdout.on('data', (d) => {
+    stdout = (stdout + d).slice(-200_000);
+  });
+  child.stderr.on('data', (d) => {
+    stderr = (stderr + d).slice(-20_000);
+  });
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
@@ -235,14 +250,29 @@ async function startEtcd() {
   const peerPort = await freePort();
   const dataDir = join(WORK, 'etcd-data');
   const url = `http://127.0.0.1:${clientPort}`;
-  const child = spawn('etcd', [
-    '--name', 'bench', '--data-dir', dataDir,
-    '--listen-client-urls', url, '--advertise-client-urls', url,
-    '--listen-peer-urls', `http://127.0.0.1:${peerPort}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peerPort}`,
-    '--initial-cluster', `bench=http://127.0.0.1:${peerPort}`,
-    // The default quota (2 GiB) would refuse the largest database.
-    '--quota-backend-bytes', String(8 * 1024 ** 3),
-  ], { stdio: ['ignore', 'ignore', openSync(join(WORK, 'etcd.log'), 'w')], detached: true });
+  const child = spawn(
+    'etcd',
+    [
+      '--name',
+      'bench',
+      '--data-dir',
+      dataDir,
+      '--listen-client-urls',
+      url,
+      '--advertise-client-urls',
+      url,
+      '--listen-peer-urls',
+      `http://127.0.0.1:${peerPort}`,
+      '--initial-advertise-peer-urls',
+      `http://127.0.0.1:${peerPort}`,
+      '--initial-cluster',
+      `bench=http://127.0.0.1:${peerPort}`,
+      // The default quota (2 GiB) would refuse the largest database.
+      '--quota-backend-bytes',
+      String(8 * 1024 ** 3),
+    ],
+    { stdio: ['ignore', 'ignore', openSync(join(WORK, 'etcd.log'), 'w')], detached: true },
+  );
   writeFileSync(join(WORK, 'etcd.pid'), String(child.pid));
   child.unref();
   const logTail = () => readFileSync(join(WORK, 'etcd.log'), 'utf8').slice(-4000);
@@ -299,8 +329,16 @@ async function startRgw(sizeMiB) {
   // RAM-backed: room for two snapshots at once plus slack; each is deleted (and garbage-collected) right
   // after its run, so RAM in use stays near one snapshot.
   const memstore = Math.max(4 * 1024, 3 * sizeMiB + 2048) * MiB;
-  await execFileP('bash', [join(SERVICES, 'rgw.sh'), 'start', dir], { env: { ...process.env, RGW_MEMSTORE_BYTES: String(memstore) }, maxBuffer: 16 * MiB });
-  const env = Object.fromEntries(readFileSync(join(dir, 'env'), 'utf8').trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  await execFileP('bash', [join(SERVICES, 'rgw.sh'), 'start', dir], {
+    env: { ...process.env, RGW_MEMSTORE_BYTES: String(memstore) },
+    maxBuffer: 16 * MiB,
+  });
+  const env = Object.fromEntries(
+    readFileSync(join(dir, 'env'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
   const pid = (name) => Number(readFileSync(join(dir, 'run', `${name}.pid`), 'utf8'));
   state.rgw = { dir, env, pids: [pid('client.rgw.a'), pid('osd.0'), pid('mon.a')] };
   const client = s3Client();
@@ -349,7 +387,12 @@ async function emptyS3() {
 async function startGcs(sizeMiB) {
   const dir = join(WORK, `gcs-${sizeMiB}`);
   await execFileP('bash', [join(SERVICES, 'gcs.sh'), 'start', dir], { maxBuffer: 16 * MiB });
-  const env = Object.fromEntries(readFileSync(join(dir, 'env'), 'utf8').trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  const env = Object.fromEntries(
+    readFileSync(join(dir, 'env'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
   state.gcs = { dir, env, pids: [Number(readFileSync(join(dir, 'emulator.pid'), 'utf8'))] };
 }
 
@@ -420,7 +463,7 @@ async function withServerCpu(store, fn) {
 /** The node flags bin/etcd-backup.js starts node with (its `exec node … "$0"` line). */
 function binNodeFlags(bin) {
   const flags = /exec node (.*) "\$0"/.exec(readFileSync(bin, 'utf8'))?.[1];
-  if (flags === undefined) throw new Error(`${bin}: no "exec node … \"$0\"" line: update bench/bench.mjs`);
+  if (flags === undefined) throw new Error(`${bin}: no "exec node … "$0"" line: update bench/bench.mjs`);
   return flags.split(' ');
 }
 
@@ -429,7 +472,9 @@ async function runOurs(store, app, { env: extraEnv = {}, profileDir } = {}) {
   // Run as a command, as npm links it: its first lines start node with the CLI's own flags. The profiler
   // is a node flag NODE_OPTIONS refuses, so a profiled run starts node itself, with the same flags.
   const bin = join(app, 'bin/etcd-backup.js');
-  const [cmd, args] = profileDir ? [process.execPath, [...binNodeFlags(bin), '--cpu-prof', `--cpu-prof-dir=${profileDir}`, bin]] : [bin, []];
+  const [cmd, args] = profileDir
+    ? [process.execPath, [...binNodeFlags(bin), '--cpu-prof', `--cpu-prof-dir=${profileDir}`, bin]]
+    : [bin, []];
   const r = await withServerCpu(store, () => timed(cmd, [...args, 'snapshot', '--json'], { env, cwd: app }));
   const result = JSON.parse(r.stdout);
   if (!result.ok) throw new Error(`snapshot reported problems: ${r.stdout.slice(0, 2000)}`);
@@ -444,23 +489,38 @@ async function runBaseline(store) {
   rmSync(file, { force: true });
   try {
     return await withServerCpu(store, async () => {
-      const save = await timed('etcdctl', ['--endpoints', state.etcd.url, 'snapshot', 'save', file], { env: { ...baseEnv(), ETCDCTL_API: '3' } });
+      const save = await timed('etcdctl', ['--endpoints', state.etcd.url, 'snapshot', 'save', file], {
+        env: { ...baseEnv(), ETCDCTL_API: '3' },
+      });
       const steps = [{ what: 'etcdctl snapshot save', wallS: save.wallS, rssMiB: save.rssMiB, cpuS: save.cpuS }];
       const bytes = statSync(file).size;
       if (store === 's3') {
         const e = state.rgw.env;
-        const cp = await timed('/usr/bin/aws', ['--endpoint-url', e.AWS_ENDPOINT_URL_S3, 's3', 'cp', file, `s3://${BUCKET}/baseline/snapshot.db`, '--only-show-errors', '--no-progress'], {
-          env: {
-            ...baseEnv(),
-            AWS_ACCESS_KEY_ID: e.AWS_ACCESS_KEY_ID,
-            AWS_SECRET_ACCESS_KEY: e.AWS_SECRET_ACCESS_KEY,
-            AWS_DEFAULT_REGION: e.AWS_REGION,
-            // The CLI's defaults (8 MiB parts, 10 requests in parallel), whatever ~/.aws says.
-            AWS_CONFIG_FILE: join(HOME, 'no-aws-config'),
-            AWS_SHARED_CREDENTIALS_FILE: join(HOME, 'no-aws-credentials'),
-            AWS_PAGER: '',
+        const cp = await timed(
+          '/usr/bin/aws',
+          [
+            '--endpoint-url',
+            e.AWS_ENDPOINT_URL_S3,
+            's3',
+            'cp',
+            file,
+            `s3://${BUCKET}/baseline/snapshot.db`,
+            '--only-show-errors',
+            '--no-progress',
+          ],
+          {
+            env: {
+              ...baseEnv(),
+              AWS_ACCESS_KEY_ID: e.AWS_ACCESS_KEY_ID,
+              AWS_SECRET_ACCESS_KEY: e.AWS_SECRET_ACCESS_KEY,
+              AWS_DEFAULT_REGION: e.AWS_REGION,
+              // The CLI's defaults (8 MiB parts, 10 requests in parallel), whatever ~/.aws says.
+              AWS_CONFIG_FILE: join(HOME, 'no-aws-config'),
+              AWS_SHARED_CREDENTIALS_FILE: join(HOME, 'no-aws-credentials'),
+              AWS_PAGER: '',
+            },
           },
-        });
+        );
         steps.push({ what: 'aws s3 cp', wallS: cp.wallS, rssMiB: cp.rssMiB, cpuS: cp.cpuS });
       }
       const wallS = steps.reduce((a, s) => a + s.wallS, 0);
@@ -496,7 +556,9 @@ async function measure(store, sizeMiB, kind, rep, fn) {
   log(`${store} ${sizeMiB} MiB: ${kind} #${rep} ...`);
   const r = await fn();
   results.push({ store, sizeMiB, kind, rep, ...r, stdout: undefined, stderr: undefined });
-  log(`  ${r.wallS.toFixed(2)} s, peak RSS ${r.rssMiB.toFixed(0)} MiB, ${(r.bytes / MiB).toFixed(0)} MiB (etcd ${r.etcdCpuS.toFixed(1)} CPU-s, store ${r.storeCpuS.toFixed(1)}, other load ${r.foreignCpuS.toFixed(1)})`);
+  log(
+    `  ${r.wallS.toFixed(2)} s, peak RSS ${r.rssMiB.toFixed(0)} MiB, ${(r.bytes / MiB).toFixed(0)} MiB (etcd ${r.etcdCpuS.toFixed(1)} CPU-s, store ${r.storeCpuS.toFixed(1)}, other load ${r.foreignCpuS.toFixed(1)})`,
+  );
 }
 
 /**
@@ -512,8 +574,11 @@ async function buildApp(dir) {
   // The bundles leave some dependencies to node_modules, resolved upwards from the bundle.
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
   await execFileP(process.execPath, [join(dir, 'scripts/build.mjs')], { cwd: dir, maxBuffer: 16 * MiB });
-  const missing = readdirSync(join(dir, 'functions')).flatMap((task) => ['aws', 'gcp'].map((p) => `dist/functions/${task}/${p}/index.mjs`)).filter((f) => !existsSync(join(dir, f)));
-  if (!existsSync(join(dir, 'dist/cli.js')) || missing.length > 0) throw new Error(`the build left out ${['dist/cli.js', ...missing].filter((f) => !existsSync(join(dir, f))).join(', ')}`);
+  const missing = readdirSync(join(dir, 'functions'))
+    .flatMap((task) => ['aws', 'gcp'].map((p) => `dist/functions/${task}/${p}/index.mjs`))
+    .filter((f) => !existsSync(join(dir, f)));
+  if (!existsSync(join(dir, 'dist/cli.js')) || missing.length > 0)
+    throw new Error(`the build left out ${['dist/cli.js', ...missing].filter((f) => !existsSync(join(dir, f))).join(', ')}`);
 }
 
 async function coldStarts(app) {
@@ -526,7 +591,10 @@ async function coldStarts(app) {
       const samples = [];
       for (let i = 0; i < SETTINGS.coldRuns; i++) {
         const t0 = performance.now();
-        const { stdout } = await execFileP(process.execPath, [join(ROOT, 'bench/coldstart.mjs'), bundle, platform, task], { env: baseEnv(), cwd: app });
+        const { stdout } = await execFileP(process.execPath, [join(ROOT, 'bench/coldstart.mjs'), bundle, platform, task], {
+          env: baseEnv(),
+          cwd: app,
+        });
         samples.push({ ...JSON.parse(stdout), processMs: performance.now() - t0 });
       }
       rows.push({
@@ -593,7 +661,9 @@ async function main() {
       await buildBefore(app, before, BEFORE_REF, CHANGED_FILES, ROOT);
       symlinkSync(join(ROOT, 'node_modules'), join(before, 'node_modules'));
     } catch (error) {
-      notes.push(`The pre-optimisation CLI (${BEFORE_REF}) could not be built against this tree, so it was not measured: ${String(error).split('\n')[0]}`);
+      notes.push(
+        `The pre-optimisation CLI (${BEFORE_REF}) could not be built against this tree, so it was not measured: ${String(error).split('\n')[0]}`,
+      );
       before = undefined;
     }
   }
@@ -607,7 +677,8 @@ async function main() {
     for (let rep = 1; rep <= SETTINGS.reps[store]; rep++) {
       await measure(store, sizeMiB, 'ours', rep, () => runOurs(store, app));
       await measure(store, sizeMiB, 'baseline', rep, () => runBaseline(store));
-      if (beforeApp && sizeMiB === SETTINGS.beforeMiB && rep <= 2) await measure(store, sizeMiB, 'before', rep, () => runOurs(store, beforeApp));
+      if (beforeApp && sizeMiB === SETTINGS.beforeMiB && rep <= 2)
+        await measure(store, sizeMiB, 'before', rep, () => runOurs(store, beforeApp));
     }
   };
 
@@ -621,7 +692,9 @@ async function main() {
     // S3 (radosgw)
     const needS3 = (2.5 * sizeMiB) / 1024 + 1;
     if (memAvailableGiB() < needS3) {
-      notes.push(`S3 at ${sizeMiB} MiB skipped: ${memAvailableGiB().toFixed(1)} GiB of memory available, radosgw's RAM store needs about ${needS3.toFixed(1)}.`);
+      notes.push(
+        `S3 at ${sizeMiB} MiB skipped: ${memAvailableGiB().toFixed(1)} GiB of memory available, radosgw's RAM store needs about ${needS3.toFixed(1)}.`,
+      );
     } else {
       await startRgw(sizeMiB);
       try {
@@ -633,7 +706,16 @@ async function main() {
           const dir = join(WORK, 'profile');
           log(`profiling one S3 run at ${sizeMiB} MiB`);
           const r = await runOurs('s3', app, { profileDir: dir });
-          profile = { sizeMiB, wallS: r.wallS, ...analyzeProfile(join(dir, readdirSync(dir).find((f) => f.endsWith('.cpuprofile')))) };
+          profile = {
+            sizeMiB,
+            wallS: r.wallS,
+            ...analyzeProfile(
+              join(
+                dir,
+                readdirSync(dir).find((f) => f.endsWith('.cpuprofile')),
+              ),
+            ),
+          };
         }
       } finally {
         await stopRgw();
@@ -648,7 +730,9 @@ async function main() {
     if (sizeMiB > SETTINGS.gcsMaxMiB) {
       notes.push(`GCS at ${sizeMiB} MiB not run: the emulator cannot store an object of 2 GiB or more (see "GCS emulator" above).`);
     } else if (memAvailableGiB() < needGcs) {
-      notes.push(`GCS at ${sizeMiB} MiB skipped: ${memAvailableGiB().toFixed(1)} GiB of memory available, the emulator needs about ${needGcs.toFixed(1)}.`);
+      notes.push(
+        `GCS at ${sizeMiB} MiB skipped: ${memAvailableGiB().toFixed(1)} GiB of memory available, the emulator needs about ${needGcs.toFixed(1)}.`,
+      );
     } else {
       await startGcs(sizeMiB);
       try {
@@ -690,13 +774,19 @@ function summarize(store, sizeMiB, kind) {
     foreignCpuS: median(rows.map((r) => r.foreignCpuS)),
     load1: median(rows.map((r) => r.load1)),
     bytes: median(rows.map((r) => r.bytes)),
-    steps: rows[0].steps.map((s, i) => ({ what: s.what, wallS: median(rows.map((r) => r.steps[i]?.wallS)), rssMiB: median(rows.map((r) => r.steps[i]?.rssMiB)) })),
+    steps: rows[0].steps.map((s, i) => ({
+      what: s.what,
+      wallS: median(rows.map((r) => r.steps[i]?.wallS)),
+      rssMiB: median(rows.map((r) => r.steps[i]?.rssMiB)),
+    })),
   };
 }
 
 function storeTable(store, title, baselineName, targetWall) {
   const lines = [];
-  lines.push(`| etcd database | snapshot | ours: wall (median of n) | ${baselineName}: wall | ratio ours/baseline | ours: peak RSS (median, max) | baseline peak RSS per step | CPU-s ours / etcd / store server | other load on the machine (CPU-s) |`);
+  lines.push(
+    `| etcd database | snapshot | ours: wall (median of n) | ${baselineName}: wall | ratio ours/baseline | ours: peak RSS (median, max) | baseline peak RSS per step | CPU-s ours / etcd / store server | other load on the machine (CPU-s) |`,
+  );
   lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   const ratios = [];
   const rss = [];
@@ -716,7 +806,8 @@ function storeTable(store, title, baselineName, targetWall) {
   const verdict = [];
   if (ratios.length) {
     const worst = Math.max(...ratios);
-    if (targetWall) verdict.push(`wall time ≤ ${targetWall}× the baseline: ${yes(worst <= targetWall)} (ratios ${ratios.map(f2).join(', ')})`);
+    if (targetWall)
+      verdict.push(`wall time ≤ ${targetWall}× the baseline: ${yes(worst <= targetWall)} (ratios ${ratios.map(f2).join(', ')})`);
     const max = Math.max(...rss);
     verdict.push(`peak RSS ≤ 128 MiB: ${yes(max <= 128)} (largest of all runs ${f0(max)} MiB)`);
     const spread = Math.max(...medians) - Math.min(...medians);
@@ -730,10 +821,15 @@ function variantRows() {
   for (const store of ['s3', 'local', 'gcs']) {
     for (const sizeMiB of SETTINGS.sizesMiB) {
       const ours = summarize(store, sizeMiB, 'ours');
-      for (const { kind, what } of [{ kind: 'before', what: `before the optimisations (${BEFORE_REF}'s ${CHANGED_FILES.length} streaming-path files)` }, ...S3_VARIANTS]) {
+      for (const { kind, what } of [
+        { kind: 'before', what: `before the optimisations (${BEFORE_REF}'s ${CHANGED_FILES.length} streaming-path files)` },
+        ...S3_VARIANTS,
+      ]) {
         const v = summarize(store, sizeMiB, kind);
         if (!v || !ours) continue;
-        rows.push(`| ${store} | ${sizeMiB} MiB | ${what} | ${f2(v.wallS)} s (n=${v.n}) | ${f2(ours.wallS)} s | ${f2(v.wallS / ours.wallS)} | ${f0(v.rssMax)} MiB vs ${f0(ours.rssMax)} MiB | ${f1(v.cpuS)} vs ${f1(ours.cpuS)} | ${f1(v.etcdCpuS)} vs ${f1(ours.etcdCpuS)} |`);
+        rows.push(
+          `| ${store} | ${sizeMiB} MiB | ${what} | ${f2(v.wallS)} s (n=${v.n}) | ${f2(ours.wallS)} s | ${f2(v.wallS / ours.wallS)} | ${f0(v.rssMax)} MiB vs ${f0(ours.rssMax)} MiB | ${f1(v.cpuS)} vs ${f1(ours.cpuS)} | ${f1(v.etcdCpuS)} vs ${f1(ours.etcdCpuS)} |`,
+        );
       }
     }
   }
@@ -751,33 +847,71 @@ function renderReport({ facts, cold, loads, profile, durationS, dbSize, before }
 
   p('# Benchmarks');
   p();
-  p(`Written by \`npm run bench\` (bench/run.sh → bench/bench.mjs) on ${facts.date.slice(0, 16).replace('T', ' ')} UTC, commit ${facts.commit}${facts.dirty ? ' with uncommitted changes' : ''}, in ${(durationS / 60).toFixed(1)} minutes. Every number below comes from that one run; rerun it to refresh this file (do not edit it by hand: the next run overwrites it).`);
+  p(
+    `Written by \`npm run bench\` (bench/run.sh → bench/bench.mjs) on ${facts.date.slice(0, 16).replace('T', ' ')} UTC, commit ${facts.commit}${facts.dirty ? ' with uncommitted changes' : ''}, in ${(durationS / 60).toFixed(1)} minutes. Every number below comes from that one run; rerun it to refresh this file (do not edit it by hand: the next run overwrites it).`,
+  );
   p();
   p('## Summary');
   p();
   p('| target | result |');
   p('| --- | --- |');
-  for (const [name, t] of [['S3', s3], ['local', local], ['GCS', gcs]]) for (const v of t.verdict) p(`| ${name}: ${v.split(':')[0]} | ${v.slice(v.indexOf(':') + 2)} |`);
-  p(`| function bundles ≤ 2 MB | ${yes(maxBundle <= 2_000_000)} with 2 MB = 2,000,000 bytes, ${yes(maxBundle <= 2 * MiB)} with 2 MiB (largest ${maxBundle.toLocaleString('en-US')} bytes = ${(maxBundle / MiB).toFixed(2)} MiB) |`);
-  p(`| cold start (import + handler) ≤ 300 ms | ${yes(maxImport <= 300)} (slowest ${f0(maxImport)} ms, median of ${SETTINGS.coldRuns} fresh processes per bundle) |`);
+  for (const [name, t] of [
+    ['S3', s3],
+    ['local', local],
+    ['GCS', gcs],
+  ])
+    for (const v of t.verdict) p(`| ${name}: ${v.split(':')[0]} | ${v.slice(v.indexOf(':') + 2)} |`);
+  p(
+    `| function bundles ≤ 2 MB | ${yes(maxBundle <= 2_000_000)} with 2 MB = 2,000,000 bytes, ${yes(maxBundle <= 2 * MiB)} with 2 MiB (largest ${maxBundle.toLocaleString('en-US')} bytes = ${(maxBundle / MiB).toFixed(2)} MiB) |`,
+  );
+  p(
+    `| cold start (import + handler) ≤ 300 ms | ${yes(maxImport <= 300)} (slowest ${f0(maxImport)} ms, median of ${SETTINGS.coldRuns} fresh processes per bundle) |`,
+  );
   p();
   const wallSum = results.reduce((a, r) => a + r.wallS, 0);
   const foreignSum = results.reduce((a, r) => a + r.foreignCpuS, 0);
-  p(`Other work on this (shared) machine during the measured runs: ${f1(foreignSum)} CPU-s over ${f0(wallSum)} s of runs, i.e. ${f0((100 * foreignSum) / (2 * wallSum))}% of the 2 cores on average; per row in the "other load" columns.`);
+  p(
+    `Other work on this (shared) machine during the measured runs: ${f1(foreignSum)} CPU-s over ${f0(wallSum)} s of runs, i.e. ${f0((100 * foreignSum) / (2 * wallSum))}% of the 2 cores on average; per row in the "other load" columns.`,
+  );
   p();
-  p('The wall-time target (≤ 0.6× the baseline) was set for the S3 comparison, where the baseline writes the snapshot to disk and then uploads it; it is shown for the local and GCS stores too, where the baseline (`etcdctl snapshot save` alone) never leaves the machine and is the floor rather than a competitor.');
+  p(
+    'The wall-time target (≤ 0.6× the baseline) was set for the S3 comparison, where the baseline writes the snapshot to disk and then uploads it; it is shown for the local and GCS stores too, where the baseline (`etcdctl snapshot save` alone) never leaves the machine and is the floor rather than a competitor.',
+  );
   p();
   p('## Method');
   p();
-  p(`Machine: \`nproc\` = ${facts.nproc} (${facts.cpu}), ${facts.memGiB} GiB RAM, ${facts.os}, Linux ${facts.kernel}. Node ${facts.node}; etcd ${facts.etcd} and etcdctl ${facts.etcdctl} (Debian); Ceph radosgw ${facts.radosgw} (Debian, one mon + one OSD on memstore, i.e. RAM); ${facts.aws} (Debian's \`awscli\`, /usr/bin/aws); Cloud Storage emulator from firebase-tools ${facts.firebase}; @aws-sdk/client-s3 ${facts.deps['@aws-sdk/client-s3']}, @google-cloud/storage ${facts.deps['@google-cloud/storage']}, etcd3 ${facts.deps.etcd3}.`);
+  p(
+    `Machine: \`nproc\` = ${facts.nproc} (${facts.cpu}), ${facts.memGiB} GiB RAM, ${facts.os}, Linux ${facts.kernel}. Node ${facts.node}; etcd ${facts.etcd} and etcdctl ${facts.etcdctl} (Debian); Ceph radosgw ${facts.radosgw} (Debian, one mon + one OSD on memstore, i.e. RAM); ${facts.aws} (Debian's \`awscli\`, /usr/bin/aws); Cloud Storage emulator from firebase-tools ${facts.firebase}; @aws-sdk/client-s3 ${facts.deps['@aws-sdk/client-s3']}, @google-cloud/storage ${facts.deps['@google-cloud/storage']}, etcd3 ${facts.deps.etcd3}.`,
+  );
   p();
-  p('- **Data.** One etcd member on loopback (`--quota-backend-bytes` 8 GiB), filled with 256 KiB random values by 8 concurrent puts until its database reaches each size in turn: ' + loads.map((l) => `${l.sizeMiB} MiB (reached ${f0(l.dbBytes / MiB)} MiB, ${f0((l.dbBytes - (loads[loads.indexOf(l) - 1]?.dbBytes ?? 0)) / MiB / l.seconds)} MiB/s)`).join(', ') + `. Final database: ${f0(dbSize / MiB)} MiB.`);
-  p('- **Ours**: `bin/etcd-backup.js snapshot --json` run as a command, as npm links it (so with the `--max-semi-space-size=1` and `MALLOC_ARENA_MAX=2` its first lines give node), settings in the environment only (a clean environment: `BACKUP_URL`, `CLUSTER_NAME`, `ETCD_ENDPOINTS`, `LOG_LEVEL=warn` and the store\'s variables; for radosgw `S3_FORCE_PATH_STYLE=true`, `AWS_REQUEST_CHECKSUM_CALCULATION=when_required`, `AWS_ENDPOINT_URL_S3` and the keys; defaults otherwise, e.g. 5 MiB parts, one uploading while the next fills). The CLI and the bundles are built by the project\'s `scripts/build.mjs` (what `npm run build` runs) from a private copy of the sources taken at the start, so that other work in the checkout (a test run rebuilds `dist/`) cannot change what is measured. Every run is checked: exit status 0 and `ok: true`.');
-  p('- **Baseline**: what a user would script instead, with the same etcd and store: `etcdctl snapshot save FILE`, then for S3 `aws s3 cp FILE s3://…` (the AWS CLI\'s defaults: 8 MiB parts, 10 requests in parallel; no config file). For the local and GCS stores the baseline is `etcdctl snapshot save` alone. Wall time of the baseline = the sum of its steps; its peak RSS is shown per step.');
-  p(`- **Order.** For each size: S3, then local, then GCS; within a store ours and the baseline alternate (ours, baseline, ours, baseline, …), ${SETTINGS.reps.s3} repetitions each for S3, ${SETTINGS.reps.local} for local, ${SETTINGS.reps.gcs} for GCS (the emulator makes those runs long, and they measure it more than this project; fewer keeps the whole run within ~15 minutes on 2 cores); the tables give the median. Stored objects and the baseline's file are deleted after every run (radosgw's garbage collection is run at once, \`radosgw-admin gc process --include-all\`, so its RAM store does not fill up). radosgw and the emulator are started fresh for each size.`);
-  p('- **Wall time**: from spawning the process to its exit (Node start-up, module loading, member selection and the manifest included). **Peak RSS**: GNU time\'s `%M` (the process\'s maximum resident set). **CPU-s**: user + system CPU of our process (GNU time), and of etcd and of the store server (radosgw + OSD + mon, or the emulator) over the same interval, from /proc/PID/stat. **Other load**: CPU-seconds the machine spent on anything else during the run (/proc/stat minus the processes above); this machine is shared with other work, and when that number is high the wall times are inflated, mostly in whichever runs it overlapped.');
-  p(`- **Profile**: one more S3 run at ${SETTINGS.profileMiB} MiB under \`node --cpu-prof\` (not used for the timings), every sample put in one category by its stack (bench/profile.mjs).`);
-  p(`- **Bundles**: size of each dist/functions/*/*/index.mjs; cold start = in a fresh \`node\` process (bench/coldstart.mjs), the time to \`import()\` the bundle and get its handler (Lambda: the \`handler\` export; Cloud Functions: the function the bundle registers, read through the Functions Framework, which the runtime loads before the bundle and is timed apart), median of ${SETTINGS.coldRuns} processes.`);
+  p(
+    '- **Data.** One etcd member on loopback (`--quota-backend-bytes` 8 GiB), filled with 256 KiB random values by 8 concurrent puts until its database reaches each size in turn: ' +
+      loads
+        .map(
+          (l) =>
+            `${l.sizeMiB} MiB (reached ${f0(l.dbBytes / MiB)} MiB, ${f0((l.dbBytes - (loads[loads.indexOf(l) - 1]?.dbBytes ?? 0)) / MiB / l.seconds)} MiB/s)`,
+        )
+        .join(', ') +
+      `. Final database: ${f0(dbSize / MiB)} MiB.`,
+  );
+  p(
+    "- **Ours**: `bin/etcd-backup.js snapshot --json` run as a command, as npm links it (so with the `--max-semi-space-size=1` and `MALLOC_ARENA_MAX=2` its first lines give node), settings in the environment only (a clean environment: `BACKUP_URL`, `CLUSTER_NAME`, `ETCD_ENDPOINTS`, `LOG_LEVEL=warn` and the store's variables; for radosgw `S3_FORCE_PATH_STYLE=true`, `AWS_REQUEST_CHECKSUM_CALCULATION=when_required`, `AWS_ENDPOINT_URL_S3` and the keys; defaults otherwise, e.g. 5 MiB parts, one uploading while the next fills). The CLI and the bundles are built by the project's `scripts/build.mjs` (what `npm run build` runs) from a private copy of the sources taken at the start, so that other work in the checkout (a test run rebuilds `dist/`) cannot change what is measured. Every run is checked: exit status 0 and `ok: true`.",
+  );
+  p(
+    "- **Baseline**: what a user would script instead, with the same etcd and store: `etcdctl snapshot save FILE`, then for S3 `aws s3 cp FILE s3://…` (the AWS CLI's defaults: 8 MiB parts, 10 requests in parallel; no config file). For the local and GCS stores the baseline is `etcdctl snapshot save` alone. Wall time of the baseline = the sum of its steps; its peak RSS is shown per step.",
+  );
+  p(
+    `- **Order.** For each size: S3, then local, then GCS; within a store ours and the baseline alternate (ours, baseline, ours, baseline, …), ${SETTINGS.reps.s3} repetitions each for S3, ${SETTINGS.reps.local} for local, ${SETTINGS.reps.gcs} for GCS (the emulator makes those runs long, and they measure it more than this project; fewer keeps the whole run within ~15 minutes on 2 cores); the tables give the median. Stored objects and the baseline's file are deleted after every run (radosgw's garbage collection is run at once, \`radosgw-admin gc process --include-all\`, so its RAM store does not fill up). radosgw and the emulator are started fresh for each size.`,
+  );
+  p(
+    "- **Wall time**: from spawning the process to its exit (Node start-up, module loading, member selection and the manifest included). **Peak RSS**: GNU time's `%M` (the process's maximum resident set). **CPU-s**: user + system CPU of our process (GNU time), and of etcd and of the store server (radosgw + OSD + mon, or the emulator) over the same interval, from /proc/PID/stat. **Other load**: CPU-seconds the machine spent on anything else during the run (/proc/stat minus the processes above); this machine is shared with other work, and when that number is high the wall times are inflated, mostly in whichever runs it overlapped.",
+  );
+  p(
+    `- **Profile**: one more S3 run at ${SETTINGS.profileMiB} MiB under \`node --cpu-prof\` (not used for the timings), every sample put in one category by its stack (bench/profile.mjs).`,
+  );
+  p(
+    `- **Bundles**: size of each dist/functions/*/*/index.mjs; cold start = in a fresh \`node\` process (bench/coldstart.mjs), the time to \`import()\` the bundle and get its handler (Lambda: the \`handler\` export; Cloud Functions: the function the bundle registers, read through the Functions Framework, which the runtime loads before the bundle and is timed apart), median of ${SETTINGS.coldRuns} processes.`,
+  );
   p();
   for (const t of [s3, local, gcs]) {
     p(`## ${t.title}`);
@@ -785,12 +919,16 @@ function renderReport({ facts, cold, loads, profile, durationS, dbSize, before }
     p(t.table);
     p();
   }
-  p('Baseline steps and ratios: for S3 the ratio compares the whole pipeline (save, then upload) with one streaming run; our run needs no disk space for the snapshot.');
+  p(
+    'Baseline steps and ratios: for S3 the ratio compares the whole pipeline (save, then upload) with one streaming run; our run needs no disk space for the snapshot.',
+  );
   p();
   p('### GCS emulator');
   p();
   const peaks = emulatorPeaks.map((e) => `${f0(e.peakMiB)} MiB after uploads of ${f0(e.objectMiB)} MiB`).join(', ');
-  p(`The emulator (firebase-tools) holds a whole upload in memory (its peak RSS in this run: ${peaks || 'not measured'}) and is single-threaded JavaScript, so it, not the client, sets the pace of the GCS runs (compare its CPU-seconds with ours in the table): they measure the emulator more than this project. It cannot store an object of 2 GiB or more at all: it appends the upload to its file with one \`fs.writeSync\` call, which refuses more than 2,147,483,647 bytes (\`ERR_OUT_OF_RANGE\`, and the emulator process dies; seen while preparing this benchmark with a 2.17 GB snapshot). Hence GCS runs only up to ${SETTINGS.gcsMaxMiB} MiB.`);
+  p(
+    `The emulator (firebase-tools) holds a whole upload in memory (its peak RSS in this run: ${peaks || 'not measured'}) and is single-threaded JavaScript, so it, not the client, sets the pace of the GCS runs (compare its CPU-seconds with ours in the table): they measure the emulator more than this project. It cannot store an object of 2 GiB or more at all: it appends the upload to its file with one \`fs.writeSync\` call, which refuses more than 2,147,483,647 bytes (\`ERR_OUT_OF_RANGE\`, and the emulator process dies; seen while preparing this benchmark with a 2.17 GB snapshot). Hence GCS runs only up to ${SETTINGS.gcsMaxMiB} MiB.`,
+  );
   p();
   const variants = variantRows();
   if (variants.length) {
@@ -800,14 +938,21 @@ function renderReport({ facts, cold, loads, profile, durationS, dbSize, before }
     p('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     for (const r of variants) p(r);
     p();
-    if (before) p(`"Before" is the CLI built from this tree with ${CHANGED_FILES.map((f) => `\`${f}\``).join(', ')} as they were at commit ${BEFORE_REF}, i.e. without the changes listed under "Optimisations"; it runs in the same rotation as ours and the baseline.`);
-    p(`Variant rows: ${VARIANT_REPS} runs per size (median wall, largest peak RSS), alternating with each other after the rotation above. \`S3_UPLOAD_CONCURRENCY=2\` was the default before 1: one more 5 MiB part buffer and a second request in flight. \`S3_PART_SIZE=8MiB\` was the default before 5 MiB: 2 × 3 MiB more part buffers; now that parts reuse connections, the part size makes little difference to the time (see "Optimisations").`);
+    if (before)
+      p(
+        `"Before" is the CLI built from this tree with ${CHANGED_FILES.map((f) => `\`${f}\``).join(', ')} as they were at commit ${BEFORE_REF}, i.e. without the changes listed under "Optimisations"; it runs in the same rotation as ours and the baseline.`,
+      );
+    p(
+      `Variant rows: ${VARIANT_REPS} runs per size (median wall, largest peak RSS), alternating with each other after the rotation above. \`S3_UPLOAD_CONCURRENCY=2\` was the default before 1: one more 5 MiB part buffer and a second request in flight. \`S3_PART_SIZE=8MiB\` was the default before 5 MiB: 2 × 3 MiB more part buffers; now that parts reuse connections, the part size makes little difference to the time (see "Optimisations").`,
+    );
     p();
   }
   if (profile) {
     p(`## Where the time goes (profile of one S3 run at ${profile.sizeMiB} MiB)`);
     p();
-    p(`Main thread: ${f1(profile.totalS)} s profiled, ${f1(profile.busyS)} s busy (${f0((100 * profile.busyS) / profile.totalS)}%); the rest is waiting for etcd or radosgw. Wall time of this run: ${f2(profile.wallS)} s (with the profiler on).`);
+    p(
+      `Main thread: ${f1(profile.totalS)} s profiled, ${f1(profile.busyS)} s busy (${f0((100 * profile.busyS) / profile.totalS)}%); the rest is waiting for etcd or radosgw. Wall time of this run: ${f2(profile.wallS)} s (with the profiler on).`,
+    );
     p();
     p('| category | seconds | % of run | % of busy time |');
     p('| --- | --- | --- | --- |');
@@ -822,9 +967,14 @@ function renderReport({ facts, cold, loads, profile, durationS, dbSize, before }
   }
   p('## Function bundles');
   p();
-  p('| bundle | size (bytes) | import + handler (ms) | Functions Framework import before it (ms) | whole process, spawn to exit (ms) | RSS after import (MiB) |');
+  p(
+    '| bundle | size (bytes) | import + handler (ms) | Functions Framework import before it (ms) | whole process, spawn to exit (ms) | RSS after import (MiB) |',
+  );
   p('| --- | --- | --- | --- | --- | --- |');
-  for (const c of cold) p(`| ${c.bundle} | ${c.bytes.toLocaleString('en-US')} | ${f0(c.importMs)} | ${c.frameworkMs ? f0(c.frameworkMs) : '–'} | ${f0(c.processMs)} | ${f0(c.rssMiB)} |`);
+  for (const c of cold)
+    p(
+      `| ${c.bundle} | ${c.bytes.toLocaleString('en-US')} | ${f0(c.importMs)} | ${c.frameworkMs ? f0(c.frameworkMs) : '–'} | ${f0(c.processMs)} | ${f0(c.rssMiB)} |`,
+    );
   p();
   if (notes.length) {
     p('## Notes from this run');

@@ -29,4 +29,4 @@ if (typeof handler !== 'function') {
   console.error(`no handler found for ${task} in ${bundle}`);
   process.exit(1);
 }
-process.stdout.write(JSON.stringify({ importMs, frameworkMs, rssMiB: process.memoryUsage().rss / 1048576 }) + '\n');
+process.stdout.write(`${JSON.stringify({ importMs, frameworkMs, rssMiB: process.memoryUsage().rss / 1048576 })}\n`);

@@ -6,12 +6,43 @@ import { readFileSync } from 'node:fs';
 
 /** Functions of shared/snapshot-format (bundled into dist/cli.js, so recognised by name). */
 const INSPECTOR = new Set([
-  'scan', 'scanPages', 'assemble', 'reserve', 'advance', 'fill', 'pageLength', 'summarize', 'summarizeLeaf', 'summarizeBranch',
-  'summarizeBucketElement', 'readMeta', 'chooseMeta', 'decodeMeta', 'readFreelist', 'ensure', 'add', 'addBranchElement', 'u16', 'u32',
-  'u64', 'compareBytes', 'copyBytes', 'isRevisionKey', 'isFinishedCompactRevKey', 'checkTree', 'run', 'walk', 'finish', 'crc32c',
+  'scan',
+  'scanPages',
+  'assemble',
+  'reserve',
+  'advance',
+  'fill',
+  'pageLength',
+  'summarize',
+  'summarizeLeaf',
+  'summarizeBranch',
+  'summarizeBucketElement',
+  'readMeta',
+  'chooseMeta',
+  'decodeMeta',
+  'readFreelist',
+  'ensure',
+  'add',
+  'addBranchElement',
+  'u16',
+  'u32',
+  'u64',
+  'compareBytes',
+  'copyBytes',
+  'isRevisionKey',
+  'isFinishedCompactRevKey',
+  'checkTree',
+  'run',
+  'walk',
+  'finish',
+  'crc32c',
 ]);
 
-const short = (url) => url.replace(/^file:\/\//, '').replace(/.*node_modules\//, '').replace(/^.*\/dist\//, 'dist/');
+const short = (url) =>
+  url
+    .replace(/^file:\/\//, '')
+    .replace(/.*node_modules\//, '')
+    .replace(/^.*\/dist\//, 'dist/');
 
 /** The category of one sample, from its stack (frames leaf first). */
 function categorize(frames) {
@@ -23,7 +54,8 @@ function categorize(frames) {
   if (name === '(idle)') return 'idle (waiting for I/O: etcd, the store, the disk)';
   if (name === '(garbage collector)') return 'garbage collection';
   if (url === 'node:internal/crypto/hash' || (name === 'update' && /crypto/.test(url))) {
-    if (frames.some((f) => f.functionName === 'consume' && /dist\/(cli\.js|chunks\/)/.test(f.url))) return 'sha256: snapshot trailer check (ours)';
+    if (frames.some((f) => f.functionName === 'consume' && /dist\/(cli\.js|chunks\/)/.test(f.url)))
+      return 'sha256: snapshot trailer check (ours)';
     if (anyUrl(/signature-v4|@smithy|@aws-sdk/)) return 'sha256: S3 part payloads for SigV4, by the SDK';
     return 'sha256: S3 part payloads for SigV4, while copied into part buffers (ours)';
   }
@@ -31,7 +63,13 @@ function categorize(frames) {
     return 'startup: loading and compiling modules';
   }
   if (name === 'crc32c' || (/crc32c/i.test(url) && !/hash-stream/.test(url))) return 'CRC-32C of the GCS upload check';
-  if (name === 'writev' || name === 'writeBuffer' || name === 'writeUtf8String' || name === 'writeBuffers' || anyName(/^(Socket\._writeGeneric|writevGeneric)$/)) {
+  if (
+    name === 'writev' ||
+    name === 'writeBuffer' ||
+    name === 'writeUtf8String' ||
+    name === 'writeBuffers' ||
+    anyName(/^(Socket\._writeGeneric|writevGeneric)$/)
+  ) {
     return 'socket/file writes (system calls)';
   }
   if (name === '_copyActual' || name === 'copy' || name === 'concat' || anyName(/^(_copyActual|concat)$/)) return 'Buffer copies';
@@ -40,7 +78,10 @@ function categorize(frames) {
   if (/@smithy|@aws-sdk|fast-xml-parser|strnum/.test(url)) return 'S3 SDK (requests, signing, XML)';
   if (/@google-cloud|gaxios|google-auth|gcp-metadata|duplexify|teeny|retry-request/.test(url)) return 'GCS SDK';
   if (/dist\/cli\.js$/.test(url)) return 'this project (other)';
-  if (/node:internal\/streams|node:stream|node:events|task_queues|node:internal\/timers|node:timers/.test(url) || name === 'runMicrotasks') {
+  if (
+    /node:internal\/streams|node:stream|node:events|task_queues|node:internal\/timers|node:timers/.test(url) ||
+    name === 'runMicrotasks'
+  ) {
     return 'streams, events, timers, promises';
   }
   if (name === '(program)') return 'V8/native (unattributed)';
@@ -74,6 +115,14 @@ export function analyzeProfile(file) {
     self.set(key, (self.get(key) ?? 0) + dt);
   }
   const idle = [...categories].filter(([k]) => k.startsWith('idle')).reduce((a, [, v]) => a + v, 0);
-  const rows = (map) => [...map].sort((a, b) => b[1] - a[1]).map(([name, us]) => ({ name, s: us / 1e6, pct: (100 * us) / total, busyPct: name.startsWith('idle') ? undefined : (100 * us) / (total - idle) }));
+  const rows = (map) =>
+    [...map]
+      .sort((a, b) => b[1] - a[1])
+      .map(([name, us]) => ({
+        name,
+        s: us / 1e6,
+        pct: (100 * us) / total,
+        busyPct: name.startsWith('idle') ? undefined : (100 * us) / (total - idle),
+      }));
   return { totalS: total / 1e6, busyS: (total - idle) / 1e6, categories: rows(categories), top: rows(self).slice(0, 15) };
 }

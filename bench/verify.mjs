@@ -21,7 +21,10 @@ const { Etcd3 } = require('etcd3');
 const { S3Client, CreateBucketCommand } = require('@aws-sdk/client-s3');
 
 const MiB = 1024 * 1024;
-const SIZES = (process.env.BENCH_VERIFY_SIZES_MIB ?? '512,1024').split(',').map(Number).filter((n) => n > 0);
+const SIZES = (process.env.BENCH_VERIFY_SIZES_MIB ?? '512,1024')
+  .split(',')
+  .map(Number)
+  .filter((n) => n > 0);
 const REPS = Number(process.env.BENCH_VERIFY_REPS ?? 3);
 const OUT = join(ROOT, 'docs/benchmarks.md');
 const WORK = `/tmp/etcd-backup-bench-verify/run-${process.pid}`;
@@ -59,18 +62,61 @@ async function main() {
   mkdirSync(WORK, { recursive: true });
   const [client, peer] = [await freePort(), await freePort()];
   const endpoint = `http://127.0.0.1:${client}`;
-  etcd = spawn('etcd', ['--name', 'v', '--data-dir', join(WORK, 'etcd'), '--listen-client-urls', endpoint, '--advertise-client-urls', endpoint,
-    '--listen-peer-urls', `http://127.0.0.1:${peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`, '--initial-cluster', `v=http://127.0.0.1:${peer}`,
-    '--quota-backend-bytes', String(8 * 1024 * MiB)], { stdio: 'ignore' });
+  etcd = spawn(
+    'etcd',
+    [
+      '--name',
+      'v',
+      '--data-dir',
+      join(WORK, 'etcd'),
+      '--listen-client-urls',
+      endpoint,
+      '--advertise-client-urls',
+      endpoint,
+      '--listen-peer-urls',
+      `http://127.0.0.1:${peer}`,
+      '--initial-advertise-peer-urls',
+      `http://127.0.0.1:${peer}`,
+      '--initial-cluster',
+      `v=http://127.0.0.1:${peer}`,
+      '--quota-backend-bytes',
+      String(8 * 1024 * MiB),
+    ],
+    { stdio: 'ignore' },
+  );
   rgwDir = join(WORK, 'rgw');
-  await execFileP('bash', [join(ROOT, 'scripts/services/rgw.sh'), 'start', rgwDir], { env: { ...process.env, RGW_MEMSTORE_BYTES: String(6 * 1024 * MiB) } });
-  const rgw = Object.fromEntries(readFileSync(join(rgwDir, 'env'), 'utf8').trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
-  const s3 = new S3Client({ endpoint: rgw.AWS_ENDPOINT_URL_S3, region: rgw.AWS_REGION, forcePathStyle: true, credentials: { accessKeyId: rgw.AWS_ACCESS_KEY_ID, secretAccessKey: rgw.AWS_SECRET_ACCESS_KEY } });
+  await execFileP('bash', [join(ROOT, 'scripts/services/rgw.sh'), 'start', rgwDir], {
+    env: { ...process.env, RGW_MEMSTORE_BYTES: String(6 * 1024 * MiB) },
+  });
+  const rgw = Object.fromEntries(
+    readFileSync(join(rgwDir, 'env'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
+  const s3 = new S3Client({
+    endpoint: rgw.AWS_ENDPOINT_URL_S3,
+    region: rgw.AWS_REGION,
+    forcePathStyle: true,
+    credentials: { accessKeyId: rgw.AWS_ACCESS_KEY_ID, secretAccessKey: rgw.AWS_SECRET_ACCESS_KEY },
+  });
   await s3.send(new CreateBucketCommand({ Bucket: 'verify' }));
   const env = {
-    PATH: process.env.PATH, HOME: WORK, LANG: 'C.UTF-8', LOG_LEVEL: 'warn', BACKUP_URL: 's3://verify/etcd', CLUSTER_NAME: 'bench', ETCD_ENDPOINTS: endpoint,
-    AWS_ENDPOINT_URL_S3: rgw.AWS_ENDPOINT_URL_S3, AWS_REGION: rgw.AWS_REGION, AWS_ACCESS_KEY_ID: rgw.AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: rgw.AWS_SECRET_ACCESS_KEY,
-    S3_FORCE_PATH_STYLE: 'true', AWS_REQUEST_CHECKSUM_CALCULATION: 'when_required', AWS_RESPONSE_CHECKSUM_VALIDATION: 'when_required', ETCDCTL_API: '3',
+    PATH: process.env.PATH,
+    HOME: WORK,
+    LANG: 'C.UTF-8',
+    LOG_LEVEL: 'warn',
+    BACKUP_URL: 's3://verify/etcd',
+    CLUSTER_NAME: 'bench',
+    ETCD_ENDPOINTS: endpoint,
+    AWS_ENDPOINT_URL_S3: rgw.AWS_ENDPOINT_URL_S3,
+    AWS_REGION: rgw.AWS_REGION,
+    AWS_ACCESS_KEY_ID: rgw.AWS_ACCESS_KEY_ID,
+    AWS_SECRET_ACCESS_KEY: rgw.AWS_SECRET_ACCESS_KEY,
+    S3_FORCE_PATH_STYLE: 'true',
+    AWS_REQUEST_CHECKSUM_CALCULATION: 'when_required',
+    AWS_RESPONSE_CHECKSUM_VALIDATION: 'when_required',
+    ETCDCTL_API: '3',
   };
   const etcd3 = new Etcd3({ hosts: endpoint });
   const value = randomBytes(256 * 1024);
@@ -92,7 +138,11 @@ async function main() {
       ours.push(run);
       const file = join(WORK, 'downloaded.db');
       const steps = [
-        await timed('/usr/bin/aws', ['s3', 'cp', '--only-show-errors', `s3://verify/etcd/${snap.key}`, file, '--endpoint-url', rgw.AWS_ENDPOINT_URL_S3], env),
+        await timed(
+          '/usr/bin/aws',
+          ['s3', 'cp', '--only-show-errors', `s3://verify/etcd/${snap.key}`, file, '--endpoint-url', rgw.AWS_ENDPOINT_URL_S3],
+          env,
+        ),
         await timed('sha256sum', [file], env),
         await timed('etcdctl', ['snapshot', 'status', file, '-w', 'json'], env),
       ];
@@ -123,9 +173,11 @@ function writeReport(rows) {
     const base = median(r.baseline.map((x) => x.wall));
     const step = (i) => median(r.baseline.map((x) => x.steps[i].wall));
     const stepRss = (i) => Math.max(...r.baseline.map((x) => x.steps[i].rssMiB)).toFixed(0);
-    lines.push(`| ${r.size} MiB | ${r.snapMiB.toFixed(0)} MiB | ${f2(ours)} s | ${f2(base)} s (${f2(step(0))} + ${f2(step(1))} + ${f2(step(2))}) | **${f2(ours / base)}** | ${Math.max(...r.ours.map((x) => x.rssMiB)).toFixed(0)} MiB | aws ${stepRss(0)}, sha256sum ${stepRss(1)}, etcdctl ${stepRss(2)} MiB |`);
+    lines.push(
+      `| ${r.size} MiB | ${r.snapMiB.toFixed(0)} MiB | ${f2(ours)} s | ${f2(base)} s (${f2(step(0))} + ${f2(step(1))} + ${f2(step(2))}) | **${f2(ours / base)}** | ${Math.max(...r.ours.map((x) => x.rssMiB)).toFixed(0)} MiB | aws ${stepRss(0)}, sha256sum ${stepRss(1)}, etcdctl ${stepRss(2)} MiB |`,
+    );
   }
-  lines.push('', 'Targets (the verify issue): ≤ 0.6× the baseline\'s wall time; peak RSS ≤ 128 MiB and flat as the snapshot grows.', END);
+  lines.push('', "Targets (the verify issue): ≤ 0.6× the baseline's wall time; peak RSS ≤ 128 MiB and flat as the snapshot grows.", END);
   const doc = readFileSync(OUT, 'utf8');
   const section = lines.join('\n');
   const at = doc.indexOf(START);

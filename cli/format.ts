@@ -19,7 +19,14 @@ export function humanSize(bytes: number): string {
 
 function table(rows: string[][]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 export function formatList(result: ListResult): string {
@@ -28,7 +35,17 @@ export function formatList(result: ListResult): string {
   for (const s of result.snapshots) {
     const verified = s.verified ? `${s.verified.ok ? 'ok' : 'FAILED'} ${s.verified.at}` : '-';
     const excluded = s.excluded ? `yes${s.excluded.reason ? ` (${s.excluded.reason})` : ''}` : '-';
-    rows.push([s.time, s.key, humanSize(s.size), String(s.revision ?? '-'), String(s.totalKey ?? '-'), s.state, verified, excluded, s.retainedUntil ?? '-']);
+    rows.push([
+      s.time,
+      s.key,
+      humanSize(s.size),
+      String(s.revision ?? '-'),
+      String(s.totalKey ?? '-'),
+      s.state,
+      verified,
+      excluded,
+      s.retainedUntil ?? '-',
+    ]);
   }
   return table(rows);
 }
@@ -59,7 +76,9 @@ export function formatPrune(result: PruneResult): string {
   for (const r of result.retained) lines.push(`${'retained'.padEnd(12)} ${r.key}  (locked until ${r.retainUntil})`);
   for (const f of result.failed) lines.push(`${'FAILED'.padEnd(12)} ${f.key}  (${f.error.message})`);
   for (const k of result.kept) lines.push(`${'kept'.padEnd(12)} ${k.key}  (${k.reasons.join('; ')})`);
-  lines.push(`${result.kept.length} kept, ${result.deleted.length} ${verb}, ${result.retained.length} retained, ${result.failed.length} failed${result.dryRun ? ' (dry run)' : ''}`);
+  lines.push(
+    `${result.kept.length} kept, ${result.deleted.length} ${verb}, ${result.retained.length} retained, ${result.failed.length} failed${result.dryRun ? ' (dry run)' : ''}`,
+  );
   return lines.join('\n');
 }
 
@@ -75,7 +94,9 @@ export function formatExclude(result: ExcludeResult): string {
 }
 
 export function formatRestore(result: RestoreResult): string {
-  const verified = result.verified ? `${result.verified.ok ? 'verified ok' : 'verification FAILED'} ${result.verified.at}` : 'never verified';
+  const verified = result.verified
+    ? `${result.verified.ok ? 'verified ok' : 'verification FAILED'} ${result.verified.at}`
+    : 'never verified';
   const lines = [
     `wrote ${result.path}`,
     `  snapshot ${result.key} taken ${result.time} (${verified}${result.excluded ? `, EXCLUDED${result.excluded.reason ? `: ${result.excluded.reason}` : ''}` : ''})`,
@@ -85,9 +106,11 @@ export function formatRestore(result: RestoreResult): string {
   for (const w of result.warnings) lines.push(`warning: ${w.kind}: ${w.message}`);
   const d = result.dataDir;
   if (d) {
-    lines.push(d.ok
-      ? `restored data dir ${d.path} with ${d.tool}${d.toolVersion ? ` ${d.toolVersion}` : ''} in ${(d.durationMs / 1000).toFixed(1)} s`
-      : `FAILED to restore data dir ${d.path} with ${d.tool} (the snapshot file above is good): ${d.error ?? 'unknown error'}`);
+    lines.push(
+      d.ok
+        ? `restored data dir ${d.path} with ${d.tool}${d.toolVersion ? ` ${d.toolVersion}` : ''} in ${(d.durationMs / 1000).toFixed(1)} s`
+        : `FAILED to restore data dir ${d.path} with ${d.tool} (the snapshot file above is good): ${d.error ?? 'unknown error'}`,
+    );
     lines.push(`  ${d.command.join(' ')}`);
   }
   return lines.join('\n');

@@ -5,11 +5,13 @@ import { TOOL } from '../shared/version.js';
 export function helpText(): string {
   const commands = Object.entries(TASKS).flatMap(([name, t]) => [
     `  ${name.padEnd(10)} ${t.description}`,
-    ...Object.entries(taskArgs(name as TaskName)).map(([arg, spec]) => `  ${''.padEnd(10)}   ${(argFlag(arg) + (spec.type === 'string' ? ' VALUE' : '')).padEnd(24)} ${spec.description}`),
+    ...Object.entries(taskArgs(name as TaskName)).map(
+      ([arg, spec]) => `  ${''.padEnd(10)}   ${(argFlag(arg) + (spec.type === 'string' ? ' VALUE' : '')).padEnd(24)} ${spec.description}`,
+    ),
   ]);
-  const width = Math.max(...SETTINGS.map((s) => s.flag.length + (('boolean' in s) ? 0 : 6)));
+  const width = Math.max(...SETTINGS.map((s) => s.flag.length + ('boolean' in s ? 0 : 6)));
   const settings = SETTINGS.map((s) => {
-    const flag = ('boolean' in s) ? s.flag : `${s.flag} VALUE`;
+    const flag = 'boolean' in s ? s.flag : `${s.flag} VALUE`;
     const def = 'default' in s ? ` [default: ${s.default}]` : '';
     return `  ${flag.padEnd(width)}  ${s.env}: ${s.description}${def}`;
   });

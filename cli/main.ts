@@ -29,7 +29,7 @@ const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
 
 function print(text: string): void {
-  process.stdout.write(redactSecrets(text) + '\n');
+  process.stdout.write(`${redactSecrets(text)}\n`);
 }
 
 function usageError(message: string, json: boolean): number {
@@ -43,7 +43,9 @@ export async function main(argv: string[]): Promise<number> {
     ['json', { type: 'boolean' }],
     ['help', { type: 'boolean', short: 'h' }],
     ...SETTINGS.map((s) => [s.flag.slice(2), { type: 'boolean' in s ? 'boolean' : 'string' }]),
-    ...Object.keys(TASKS).flatMap((task) => Object.entries(taskArgs(task as TaskName)).map(([name, spec]) => [argFlag(name).slice(2), { type: spec.type }])),
+    ...Object.keys(TASKS).flatMap((task) =>
+      Object.entries(taskArgs(task as TaskName)).map(([name, spec]) => [argFlag(name).slice(2), { type: spec.type }]),
+    ),
   ]) as Record<string, { type: 'boolean' | 'string'; short?: string }>;
   const json = argv.includes('--json');
   let parsed;
@@ -82,7 +84,7 @@ export async function main(argv: string[]): Promise<number> {
   } else if (outcome.result) {
     print(HUMAN[command](outcome.result));
   } else {
-    process.stderr.write(redactSecrets(`etcd-backup ${command}: ${formatError(outcome.error)}`) + '\n');
+    process.stderr.write(`${redactSecrets(`etcd-backup ${command}: ${formatError(outcome.error)}`)}\n`);
   }
   if (outcome.ok) return 0;
   return outcome.error instanceof BackupError && outcome.error.code === 'config' ? EXIT_USAGE : EXIT_FAILED;

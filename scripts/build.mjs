@@ -10,7 +10,7 @@ const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8'));
 const common = {
   bundle: true,
   platform: 'node',
-  target: 'node20',
+  target: 'node22',
   format: 'esm',
   sourcemap: 'linked',
   define: { __TOOL_VERSION__: JSON.stringify(pkg.version) },
@@ -37,6 +37,7 @@ const etcd3Protos = {
       const source = await readFile(args.path, 'utf8');
       // A plain identifier from the banner: import.meta here would make esbuild treat this CommonJS
       // file as an ES module.
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal text of etcd3's source, not a template
       const patched = source.replace('`${__dirname}/../proto/rpc.proto`', '__etcd3ProtoPath');
       if (patched === source) throw new Error('etcd3 proto path not found: update scripts/build.mjs for this etcd3 version');
       return { contents: patched, loader: 'js', resolveDir: dirname(args.path) };
@@ -77,7 +78,14 @@ await rm(join(root, 'dist'), { recursive: true, force: true });
 // Split, so that each task's module and the SDKs it imports (left in node_modules) load only when it runs.
 // Dependencies stay in node_modules, except the AWS SDK: bundled, for the tree-shaking above.
 const cliExternal = Object.keys(pkg.dependencies).filter((name) => !name.startsWith('@aws-sdk/'));
-await build({ ...common, entryPoints: { cli: join(root, 'cli/main.ts') }, outdir: join(root, 'dist'), splitting: true, chunkNames: 'chunks/[name]-[hash]', external: cliExternal });
+await build({
+  ...common,
+  entryPoints: { cli: join(root, 'cli/main.ts') },
+  outdir: join(root, 'dist'),
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
+  external: cliExternal,
+});
 
 const functionsDir = join(root, 'functions');
 for (const name of await readdir(functionsDir)) {
@@ -100,8 +108,14 @@ for (const name of await readdir(functionsDir)) {
     });
     await cp(join(root, 'node_modules/etcd3/proto'), join(outdir, 'proto'), { recursive: true });
     if (platform === 'gcp') {
-      const manifest = { name: `etcd-backup-${name}`, version: pkg.version, type: 'module', main: 'index.mjs', dependencies: { [FRAMEWORK]: pkg.dependencies[FRAMEWORK] } };
-      await writeFile(join(outdir, 'package.json'), JSON.stringify(manifest, null, 2) + '\n');
+      const manifest = {
+        name: `etcd-backup-${name}`,
+        version: pkg.version,
+        type: 'module',
+        main: 'index.mjs',
+        dependencies: { [FRAMEWORK]: pkg.dependencies[FRAMEWORK] },
+      };
+      await writeFile(join(outdir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
     }
   }
 }

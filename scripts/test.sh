@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# `npm test`: installs the services the suites run against, then runs vitest (its global setup starts
-# radosgw and the Cloud Storage emulator). Arguments go to vitest; the exit status is vitest's.
+# `npm test`: lint and the import-cycle check, the unit tier (no service), then the integration tier after
+# installing the services it runs against (its vitest global setup starts radosgw and the Cloud Storage
+# emulator). Arguments go to both vitest runs; the exit status is the first failure's.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+npm run --silent lint
+npm run --silent check:cycles
+npx vitest run --project unit "$@"
 bash scripts/services/install.sh all
-exec npx vitest run "$@"
+npx vitest run --project integration "$@"

@@ -71,7 +71,14 @@ export async function listCluster(store: ObjectStore, cluster: string): Promise<
   for await (const object of store.list(clusterDir(cluster))) {
     const what = classifyKey(object.key, cluster);
     if (what?.kind === 'snapshot') {
-      entries.set(object.key, { key: object.key, time: what.name.time, requestedRevision: what.name.revision, size: object.size, state: 'incomplete', sidecars: [] });
+      entries.set(object.key, {
+        key: object.key,
+        time: what.name.time,
+        requestedRevision: what.name.revision,
+        size: object.size,
+        state: 'incomplete',
+        sidecars: [],
+      });
     } else if (what?.kind === 'manifest') {
       sidecars.push({ snapshot: what.snapshot, key: object.key });
     } else if (what?.kind === 'verification') {
@@ -100,7 +107,8 @@ export async function listSnapshots(store: ObjectStore, cluster: string): Promis
 /** Runs `fn` over the items, a bounded number at a time (a listing can hold thousands of snapshots). */
 export async function inBatches<T, R>(items: T[], fn: (item: T) => Promise<R>): Promise<R[]> {
   const results: R[] = [];
-  for (let i = 0; i < items.length; i += READS_IN_PARALLEL) results.push(...(await Promise.all(items.slice(i, i + READS_IN_PARALLEL).map(fn))));
+  for (let i = 0; i < items.length; i += READS_IN_PARALLEL)
+    results.push(...(await Promise.all(items.slice(i, i + READS_IN_PARALLEL).map(fn))));
   return results;
 }
 
@@ -112,7 +120,10 @@ export async function loadDetails(store: ObjectStore, entries: SnapshotEntry[]):
 async function loadEntryDetails(store: ObjectStore, entry: SnapshotEntry): Promise<void> {
   const mKey = manifestKey(entry.key);
   // Tags that cannot be read fail the caller too: an unread exclusion mark could let restore pick it.
-  const [manifest, tags] = await Promise.all([entry.sidecars.includes(mKey) ? readManifest(store, mKey) : Promise.resolve(undefined), store.getTags(entry.key)]);
+  const [manifest, tags] = await Promise.all([
+    entry.sidecars.includes(mKey) ? readManifest(store, mKey) : Promise.resolve(undefined),
+    store.getTags(entry.key),
+  ]);
   if (manifest === 'invalid' || (manifest && (manifest.key !== entry.key || manifest.size !== entry.size))) {
     // Present but not describing this very object: never good, and not a run still finishing either.
     entry.state = 'invalid-manifest';
@@ -142,7 +153,11 @@ export function isGood(entry: SnapshotEntry, selection: Selection = {}): boolean
 }
 
 /** The newest entry that `accept`s, loading details only as far down the list as needed. */
-export async function findNewest(store: ObjectStore, entries: SnapshotEntry[], accept: (entry: SnapshotEntry) => boolean): Promise<SnapshotEntry | undefined> {
+export async function findNewest(
+  store: ObjectStore,
+  entries: SnapshotEntry[],
+  accept: (entry: SnapshotEntry) => boolean,
+): Promise<SnapshotEntry | undefined> {
   for (let i = 0; i < entries.length; i += READS_IN_PARALLEL) {
     const batch = entries.slice(i, i + READS_IN_PARALLEL);
     await loadDetails(store, batch);

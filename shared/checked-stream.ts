@@ -47,9 +47,13 @@ export class CheckedSnapshotStream extends Transform {
     const broken = report.problems.filter((p) => STREAM_INTEGRITY.has(p.kind));
     if (broken.length > 0) {
       callback(
-        new BackupError('snapshot-integrity', `the snapshot stream is not a complete snapshot: ${broken.map((p) => p.message).join('; ')}`, {
-          hint: 'the upload was aborted and nothing was stored; retry, and check the etcd member if it repeats',
-        }),
+        new BackupError(
+          'snapshot-integrity',
+          `the snapshot stream is not a complete snapshot: ${broken.map((p) => p.message).join('; ')}`,
+          {
+            hint: 'the upload was aborted and nothing was stored; retry, and check the etcd member if it repeats',
+          },
+        ),
       );
       return;
     }

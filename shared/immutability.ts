@@ -18,16 +18,28 @@ export async function checkBucketProtection(store: ObjectStore, config: Immutabi
   const p = await store.bucketProtection();
   const where = store.description;
   if (p.versioning === false) {
-    throw new ConfigError('IMMUTABILITY', `${config.mode} mode needs versioning, which is off on ${where}`, 'create the bucket with Object Lock enabled (that turns versioning on)');
+    throw new ConfigError(
+      'IMMUTABILITY',
+      `${config.mode} mode needs versioning, which is off on ${where}`,
+      'create the bucket with Object Lock enabled (that turns versioning on)',
+    );
   }
   if (config.mode === 'object') {
     if (!p.objectRetention) {
-      throw new ConfigError('IMMUTABILITY', `object mode needs per-object retention, which ${where} does not allow`, 'S3: create the bucket with Object Lock enabled; GCS: enable object retention on the bucket (--enable-per-object-retention)');
+      throw new ConfigError(
+        'IMMUTABILITY',
+        `object mode needs per-object retention, which ${where} does not allow`,
+        'S3: create the bucket with Object Lock enabled; GCS: enable object retention on the bucket (--enable-per-object-retention)',
+      );
     }
     return { ...config, mode: 'object', periodMs: config.periodMs as number };
   }
   if (!p.defaultRetention) {
-    throw new ConfigError('IMMUTABILITY', `bucket mode needs a default retention on ${where}, and it has none`, 'S3: put an Object Lock configuration with a default retention rule; GCS: set a bucket retention policy; or use IMMUTABILITY=object');
+    throw new ConfigError(
+      'IMMUTABILITY',
+      `bucket mode needs a default retention on ${where}, and it has none`,
+      'S3: put an Object Lock configuration with a default retention rule; GCS: set a bucket retention policy; or use IMMUTABILITY=object',
+    );
   }
   checkSchedule(config, p.defaultRetention.periodMs, 'the bucket default retention');
   return { ...config, mode: 'bucket', periodMs: p.defaultRetention.periodMs, lock: p.defaultRetention.mode };
@@ -49,7 +61,13 @@ const SLACK_MS = 2000;
  * default retention should already apply; where it does not (S3-compatible servers ignore it on multipart
  * uploads and copies), the same protection is applied explicitly, by version id.
  */
-export async function protectObject(store: ObjectStore, key: string, versionId: string | undefined, config: ActiveImmutability, now: Date): Promise<Protection> {
+export async function protectObject(
+  store: ObjectStore,
+  key: string,
+  versionId: string | undefined,
+  config: ActiveImmutability,
+  now: Date,
+): Promise<Protection> {
   const want: Retention = { mode: config.lock, retainUntil: new Date(now.getTime() + config.periodMs) };
   const version = versionId ? { versionId } : {};
   const read = () => store.getRetention(key, version);

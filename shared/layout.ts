@@ -35,7 +35,9 @@ function compactTimestamp(time: Date): string {
 }
 
 function parseStamp(stamp: string): Date {
-  return new Date(`${stamp.slice(0, 4)}-${stamp.slice(4, 6)}-${stamp.slice(6, 8)}T${stamp.slice(9, 11)}:${stamp.slice(11, 13)}:${stamp.slice(13)}`);
+  return new Date(
+    `${stamp.slice(0, 4)}-${stamp.slice(4, 6)}-${stamp.slice(6, 8)}T${stamp.slice(9, 11)}:${stamp.slice(11, 13)}:${stamp.slice(13)}`,
+  );
 }
 
 export function snapshotKey(cluster: string, time: Date, revision: number, random: Buffer = randomBytes(4)): string {
@@ -78,7 +80,12 @@ export function classifyKey(key: string, cluster: string): ClusterObject | undef
   if (manifest) return { kind: 'manifest', snapshot: `${dir}${manifest[1]}${SNAPSHOT_SUFFIX}` };
   const verification = VERIFICATION.exec(name);
   if (verification) {
-    return { kind: 'verification', snapshot: `${dir}${verification[1]}${SNAPSHOT_SUFFIX}`, time: parseStamp(verification[4] as string), ok: verification[5] === 'ok' };
+    return {
+      kind: 'verification',
+      snapshot: `${dir}${verification[1]}${SNAPSHOT_SUFFIX}`,
+      time: parseStamp(verification[4] as string),
+      ok: verification[5] === 'ok',
+    };
   }
   return undefined;
 }

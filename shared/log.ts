@@ -19,7 +19,7 @@ export interface Logger {
  */
 export function createLogger(options: { level?: LogLevel; write?: (line: string) => void; fields?: Record<string, unknown> } = {}): Logger {
   const threshold = ORDER[options.level ?? 'info'];
-  const write = options.write ?? ((line: string) => process.stderr.write(line + '\n'));
+  const write = options.write ?? ((line: string) => process.stderr.write(`${line}\n`));
   const base = options.fields ?? {};
   const emit = (level: LogLevel, message: string, fields: Record<string, unknown> = {}) => {
     if (ORDER[level] < threshold) return;

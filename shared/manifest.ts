@@ -42,5 +42,12 @@ export interface SnapshotManifest {
 
 export function isManifest(value: unknown): value is SnapshotManifest {
   const m = value as SnapshotManifest;
-  return typeof m === 'object' && m !== null && m.format === 1 && typeof m.key === 'string' && typeof m.sha256 === 'string' && typeof m.revision === 'number';
+  return (
+    typeof m === 'object' &&
+    m !== null &&
+    m.format === 1 &&
+    typeof m.key === 'string' &&
+    typeof m.sha256 === 'string' &&
+    typeof m.revision === 'number'
+  );
 }

@@ -67,7 +67,8 @@ export function planRetention(entries: SnapshotEntry[], policy: RetentionPolicy,
 
   for (const d of decisions) {
     if (age(d.entry) < policy.keepWithinMs) keep(d, `younger than keep-within`);
-    if (d.entry.state === 'incomplete' && age(d.entry) < policy.incompleteGraceMs) keep(d, 'incomplete but younger than the grace period (a run may be finishing it)');
+    if (d.entry.state === 'incomplete' && age(d.entry) < policy.incompleteGraceMs)
+      keep(d, 'incomplete but younger than the grace period (a run may be finishing it)');
   }
   const buckets: [number, (t: Date) => string, string][] = [
     [policy.keepHourlyForMs, hourOf, 'newest of hour'],
@@ -84,7 +85,7 @@ export function planRetention(entries: SnapshotEntry[], policy: RetentionPolicy,
       keep(d, `${label} ${bucket}`);
     }
   }
-  good.slice(0, policy.keepLast).forEach((d, i) => keep(d, `keep-last ${i + 1}/${policy.keepLast}`));
+  for (const [i, d] of good.slice(0, policy.keepLast).entries()) keep(d, `keep-last ${i + 1}/${policy.keepLast}`);
 
   if (policy.maxAgeMs !== undefined) {
     for (const d of decisions) {
@@ -94,7 +95,8 @@ export function planRetention(entries: SnapshotEntry[], policy: RetentionPolicy,
       }
     }
   }
-  good.slice(0, policy.keepMin).forEach((d, i) => keep(d, `floor: one of the ${policy.keepMin} newest good snapshots (${i + 1})`));
+  for (const [i, d] of good.slice(0, policy.keepMin).entries())
+    keep(d, `floor: one of the ${policy.keepMin} newest good snapshots (${i + 1})`);
 
   const newestGood = good[0];
   if (newestGood) keep(newestGood, 'invariant: the newest good snapshot');
@@ -107,7 +109,8 @@ export function planRetention(entries: SnapshotEntry[], policy: RetentionPolicy,
     const e = d.entry;
     if (e.state === 'incomplete') d.reasons.push('incomplete (no manifest) and older than the grace period');
     else if (e.state === 'failed-checks') d.reasons.push('failed the checks made while it was taken, and older than keep-within');
-    else if (e.state === 'invalid-manifest') d.reasons.push('its manifest is unreadable or describes another object, and older than keep-within');
+    else if (e.state === 'invalid-manifest')
+      d.reasons.push('its manifest is unreadable or describes another object, and older than keep-within');
     else if (e.excluded) d.reasons.push('excluded, and older than keep-within');
     else if (e.verification && !e.verification.ok) d.reasons.push('failed verification, and older than keep-within');
     else d.reasons.push('kept by no rule');

@@ -80,13 +80,21 @@ function readPem(name: SettingName, value: string | undefined): Buffer | undefin
     return readFileSync(value);
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code ?? 'unreadable';
-    throw new ConfigError(name, `is neither PEM text nor a readable file (${reason})`, 'give a readable file path, the PEM text itself, or the PEM text base64-encoded');
+    throw new ConfigError(
+      name,
+      `is neither PEM text nor a readable file (${reason})`,
+      'give a readable file path, the PEM text itself, or the PEM text base64-encoded',
+    );
   }
 }
 
 function parseEndpoints(text: string): string[] {
-  const endpoints = text.split(',').map((s) => s.trim()).filter(Boolean);
-  if (endpoints.length === 0) throw new ConfigError('ETCD_ENDPOINTS', 'no endpoint given', 'list client URLs such as https://10.0.0.1:2379,https://10.0.0.2:2379');
+  const endpoints = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (endpoints.length === 0)
+    throw new ConfigError('ETCD_ENDPOINTS', 'no endpoint given', 'list client URLs such as https://10.0.0.1:2379,https://10.0.0.2:2379');
   for (const endpoint of endpoints) {
     let url: URL;
     try {
@@ -94,8 +102,10 @@ function parseEndpoints(text: string): string[] {
     } catch {
       throw new ConfigError('ETCD_ENDPOINTS', `"${endpoint}" is not a URL`, 'write http://host:port or https://host:port');
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError('ETCD_ENDPOINTS', `"${endpoint}" must start with http:// or https://`);
-    if (url.pathname !== '/' || url.search || url.username) throw new ConfigError('ETCD_ENDPOINTS', `"${endpoint}" must be scheme://host:port only`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new ConfigError('ETCD_ENDPOINTS', `"${endpoint}" must start with http:// or https://`);
+    if (url.pathname !== '/' || url.search || url.username)
+      throw new ConfigError('ETCD_ENDPOINTS', `"${endpoint}" must be scheme://host:port only`);
   }
   return endpoints;
 }
@@ -119,11 +129,16 @@ export function loadConfig(values: SettingValues, cwd = process.cwd()): Config {
 
   const cluster = required('CLUSTER_NAME');
   if (!CLUSTER_NAME.test(cluster)) {
-    throw new ConfigError('CLUSTER_NAME', `"${cluster}" is not a valid cluster name`, 'use 1-100 letters, digits, ".", "_" or "-", starting with a letter or digit');
+    throw new ConfigError(
+      'CLUSTER_NAME',
+      `"${cluster}" is not a valid cluster name`,
+      'use 1-100 letters, digits, ".", "_" or "-", starting with a letter or digit',
+    );
   }
   const backupUrl = required('BACKUP_URL');
   const logLevel = required('LOG_LEVEL');
-  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new ConfigError('LOG_LEVEL', `"${logLevel}" is not one of debug, info, warn, error`);
+  if (!['debug', 'info', 'warn', 'error'].includes(logLevel))
+    throw new ConfigError('LOG_LEVEL', `"${logLevel}" is not one of debug, info, warn, error`);
   const checksum = required('AWS_REQUEST_CHECKSUM_CALCULATION').toUpperCase();
   if (checksum !== 'WHEN_SUPPORTED' && checksum !== 'WHEN_REQUIRED') {
     throw new ConfigError('AWS_REQUEST_CHECKSUM_CALCULATION', `"${checksum}" is not when_supported or when_required`);
@@ -131,23 +146,36 @@ export function loadConfig(values: SettingValues, cwd = process.cwd()): Config {
   const username = get('ETCD_USERNAME');
   const password = get('ETCD_PASSWORD');
   if ((username === undefined) !== (password === undefined)) {
-    throw new ConfigError(username === undefined ? 'ETCD_USERNAME' : 'ETCD_PASSWORD', 'etcd user and password go together', 'set both ETCD_USERNAME and ETCD_PASSWORD, or neither');
+    throw new ConfigError(
+      username === undefined ? 'ETCD_USERNAME' : 'ETCD_PASSWORD',
+      'etcd user and password go together',
+      'set both ETCD_USERNAME and ETCD_PASSWORD, or neither',
+    );
   }
   const cert = readPem('ETCD_CERT_FILE', get('ETCD_CERT_FILE'));
   const key = readPem('ETCD_KEY_FILE', get('ETCD_KEY_FILE'));
   if ((cert === undefined) !== (key === undefined)) {
-    throw new ConfigError(cert === undefined ? 'ETCD_CERT_FILE' : 'ETCD_KEY_FILE', 'client certificate and key go together', 'set both ETCD_CERT_FILE and ETCD_KEY_FILE, or neither');
+    throw new ConfigError(
+      cert === undefined ? 'ETCD_CERT_FILE' : 'ETCD_KEY_FILE',
+      'client certificate and key go together',
+      'set both ETCD_CERT_FILE and ETCD_KEY_FILE, or neither',
+    );
   }
   // The key as read from a file or decoded from base64 is a secret too, in that form.
   if (key) registerSecret(key.toString());
   const partSize = parseSize('S3_PART_SIZE', required('S3_PART_SIZE'));
-  if (partSize < 5 * 1024 ** 2 || partSize > 5 * 1024 ** 3) throw new ConfigError('S3_PART_SIZE', 'must be between 5MiB and 5GiB (S3 multipart limits)');
+  if (partSize < 5 * 1024 ** 2 || partSize > 5 * 1024 ** 3)
+    throw new ConfigError('S3_PART_SIZE', 'must be between 5MiB and 5GiB (S3 multipart limits)');
 
   const endpoints = parseEndpoints(required('ETCD_ENDPOINTS'));
   const ca = readPem('ETCD_CA_FILE', get('ETCD_CA_FILE'));
   // etcd3 would speak TLS to http:// endpoints once credentials are set; say so instead of guessing.
   if ((ca || cert) && endpoints.some((e) => e.startsWith('http:'))) {
-    throw new ConfigError('ETCD_ENDPOINTS', 'TLS files are set but some endpoints use http://', 'use https:// endpoints with ETCD_CA_FILE / ETCD_CERT_FILE');
+    throw new ConfigError(
+      'ETCD_ENDPOINTS',
+      'TLS files are set but some endpoints use http://',
+      'use https:// endpoints with ETCD_CA_FILE / ETCD_CERT_FILE',
+    );
   }
   const etcd: EtcdConfig = {
     endpoints,
@@ -194,9 +222,11 @@ export function loadConfig(values: SettingValues, cwd = process.cwd()): Config {
  */
 function immutabilityConfig(values: SettingValues, required: (name: SettingName) => string, location: StoreLocation): ImmutabilityConfig {
   const mode = required('IMMUTABILITY');
-  if (mode !== 'off' && mode !== 'bucket' && mode !== 'object') throw new ConfigError('IMMUTABILITY', `"${mode}" is not off, bucket or object`);
+  if (mode !== 'off' && mode !== 'bucket' && mode !== 'object')
+    throw new ConfigError('IMMUTABILITY', `"${mode}" is not off, bucket or object`);
   const lock = required('IMMUTABILITY_LOCK');
-  if (lock !== 'governance' && lock !== 'compliance') throw new ConfigError('IMMUTABILITY_LOCK', `"${lock}" is not governance or compliance`);
+  if (lock !== 'governance' && lock !== 'compliance')
+    throw new ConfigError('IMMUTABILITY_LOCK', `"${lock}" is not governance or compliance`);
   const config: ImmutabilityConfig = {
     mode,
     lock,
@@ -205,10 +235,15 @@ function immutabilityConfig(values: SettingValues, required: (name: SettingName)
   };
   if (mode === 'off') return config;
   if (location.kind === 'file') {
-    throw new ConfigError('IMMUTABILITY', `${mode} needs a store with retention; a local directory has none`, 'use an S3 bucket with Object Lock or a GCS bucket with retention, or IMMUTABILITY=off');
+    throw new ConfigError(
+      'IMMUTABILITY',
+      `${mode} needs a store with retention; a local directory has none`,
+      'use an S3 bucket with Object Lock or a GCS bucket with retention, or IMMUTABILITY=off',
+    );
   }
   const period = values.IMMUTABILITY_PERIOD;
-  if (mode === 'object' && !period) throw new ConfigError('IMMUTABILITY_PERIOD', 'is required with IMMUTABILITY=object', 'e.g. IMMUTABILITY_PERIOD=30d');
+  if (mode === 'object' && !period)
+    throw new ConfigError('IMMUTABILITY_PERIOD', 'is required with IMMUTABILITY=object', 'e.g. IMMUTABILITY_PERIOD=30d');
   if (period) config.periodMs = parseDuration('IMMUTABILITY_PERIOD', period);
   if (config.periodMs !== undefined) checkSchedule(config, config.periodMs);
   return config;
@@ -219,15 +254,31 @@ function immutabilityConfig(values: SettingValues, required: (name: SettingName)
  * on a schedule of one run per interval, leaves no gap only if margin >= interval, and the schedule can
  * only keep up if both are shorter than the period (otherwise every run would copy or extend).
  */
-export function checkSchedule(config: Pick<ImmutabilityConfig, 'reuploadIntervalMs' | 'reuploadMarginMs'>, periodMs: number, periodSetting = 'IMMUTABILITY_PERIOD'): void {
+export function checkSchedule(
+  config: Pick<ImmutabilityConfig, 'reuploadIntervalMs' | 'reuploadMarginMs'>,
+  periodMs: number,
+  periodSetting = 'IMMUTABILITY_PERIOD',
+): void {
   if (config.reuploadIntervalMs >= periodMs) {
-    throw new ConfigError('REUPLOAD_INTERVAL', `the reupload schedule (${config.reuploadIntervalMs} ms) is not shorter than the retention period (${periodMs} ms, ${periodSetting})`, 'run reupload more often than the retention period, or protect for longer: otherwise the latest snapshot becomes deletable between two runs');
+    throw new ConfigError(
+      'REUPLOAD_INTERVAL',
+      `the reupload schedule (${config.reuploadIntervalMs} ms) is not shorter than the retention period (${periodMs} ms, ${periodSetting})`,
+      'run reupload more often than the retention period, or protect for longer: otherwise the latest snapshot becomes deletable between two runs',
+    );
   }
   if (config.reuploadMarginMs < config.reuploadIntervalMs) {
-    throw new ConfigError('REUPLOAD_MARGIN', `is shorter than REUPLOAD_INTERVAL: protection could end between two runs`, 'set REUPLOAD_MARGIN to at least REUPLOAD_INTERVAL');
+    throw new ConfigError(
+      'REUPLOAD_MARGIN',
+      `is shorter than REUPLOAD_INTERVAL: protection could end between two runs`,
+      'set REUPLOAD_MARGIN to at least REUPLOAD_INTERVAL',
+    );
   }
   if (config.reuploadMarginMs >= periodMs) {
-    throw new ConfigError('REUPLOAD_MARGIN', `is not shorter than the retention period (${periodSetting}): every run would renew`, 'set REUPLOAD_MARGIN well below the retention period');
+    throw new ConfigError(
+      'REUPLOAD_MARGIN',
+      `is not shorter than the retention period (${periodSetting}): every run would renew`,
+      'set REUPLOAD_MARGIN well below the retention period',
+    );
   }
 }
 
@@ -255,7 +306,11 @@ function retentionPolicy(values: SettingValues, required: (name: SettingName) =>
   // An outer bound inside the windows that protect recent snapshots would contradict them (and could
   // delete a snapshot whose manifest is being written).
   if (policy.maxAgeMs !== undefined && (policy.maxAgeMs <= policy.keepWithinMs || policy.maxAgeMs <= policy.incompleteGraceMs)) {
-    throw new ConfigError('PRUNE_MAX_AGE', 'must be longer than PRUNE_KEEP_WITHIN and PRUNE_INCOMPLETE_GRACE', 'raise PRUNE_MAX_AGE, or shorten the windows it contradicts');
+    throw new ConfigError(
+      'PRUNE_MAX_AGE',
+      'must be longer than PRUNE_KEEP_WITHIN and PRUNE_INCOMPLETE_GRACE',
+      'raise PRUNE_MAX_AGE, or shorten the windows it contradicts',
+    );
   }
   return policy;
 }

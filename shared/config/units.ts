@@ -16,7 +16,8 @@ const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 
 export function parseSize(setting: string, text: string): number {
   const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text.trim());
   const unit = SIZE_UNITS[match?.[2]?.toLowerCase() ?? 'x'];
-  if (!match || unit === undefined) throw new ConfigError(setting, `"${text}" is not a size`, 'write bytes or a number with a unit: 8MiB, 64MB');
+  if (!match || unit === undefined)
+    throw new ConfigError(setting, `"${text}" is not a size`, 'write bytes or a number with a unit: 8MiB, 64MB');
   return Math.round(Number(match[1]) * unit);
 }
 
@@ -29,6 +30,7 @@ export function parseBoolean(setting: string, text: string): boolean {
 
 export function parseInteger(setting: string, text: string, min: number, max: number): number {
   const n = Number(text.trim());
-  if (!/^\d+$/.test(text.trim()) || n < min || n > max) throw new ConfigError(setting, `"${text}" is not a whole number from ${min} to ${max}`);
+  if (!/^\d+$/.test(text.trim()) || n < min || n > max)
+    throw new ConfigError(setting, `"${text}" is not a whole number from ${min} to ${max}`);
   return n;
 }

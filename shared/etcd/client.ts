@@ -20,7 +20,8 @@ export function etcdClient(config: EtcdConfig, endpoint: string): Etcd3 {
     // this process. The window also bounds what can pile up here while the store applies backpressure.
     grpcOptions: { 'grpc-node.flow_control_window': 1024 * 1024 },
   };
-  if (config.username !== undefined && config.password !== undefined) options.auth = { username: config.username, password: config.password };
+  if (config.username !== undefined && config.password !== undefined)
+    options.auth = { username: config.username, password: config.password };
   if (config.ca || config.cert) {
     options.credentials = {
       rootCertificate: config.ca as Buffer,

@@ -5,7 +5,11 @@ export function etcdError(error: unknown, endpoint: string, action: string): Bac
   if (error instanceof BackupError) return error;
   const name = (error as Error)?.name ?? '';
   const message = (error as Error)?.message ?? String(error);
-  if (name === 'EtcdAuthenticationFailedError' || name === 'EtcdPermissionDeniedError' || /authentication failed|permission denied|invalid auth token|user name is empty/i.test(message)) {
+  if (
+    name === 'EtcdAuthenticationFailedError' ||
+    name === 'EtcdPermissionDeniedError' ||
+    /authentication failed|permission denied|invalid auth token|user name is empty/i.test(message)
+  ) {
     return new BackupError('etcd-auth', `${action} ${endpoint}: etcd refused the credentials (${message})`, {
       cause: error,
       hint: 'check ETCD_USERNAME / ETCD_PASSWORD; the user needs the root role (snapshots read the whole keyspace)',
@@ -17,7 +21,9 @@ export function etcdError(error: unknown, endpoint: string, action: string): Bac
       hint: 'check ETCD_CA_FILE (the CA that signed the server certificate), ETCD_CERT_FILE/ETCD_KEY_FILE and that the endpoint uses https://',
     });
   }
-  if (/UNAVAILABLE|ECONNREFUSED|No connection established|DEADLINE_EXCEEDED|Deadline exceeded|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT/i.test(message)) {
+  if (
+    /UNAVAILABLE|ECONNREFUSED|No connection established|DEADLINE_EXCEEDED|Deadline exceeded|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT/i.test(message)
+  ) {
     return new BackupError('etcd-unreachable', `${action} ${endpoint}: member unreachable (${message})`, {
       cause: error,
       hint: 'check ETCD_ENDPOINTS, that the member runs, and that this function can reach its client port',

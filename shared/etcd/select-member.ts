@@ -61,19 +61,31 @@ export function rankMembers(probes: Probe[]): { ranked: MemberStatus[]; rejected
   const healthy = probes.filter((p): p is Probe & { status: MemberStatus } => p.status !== undefined && p.error === undefined);
   const clusters = new Set(probes.flatMap((p) => (p.status ? [p.status.clusterId] : [])));
   if (clusters.size > 1) {
-    throw new ConfigError('ETCD_ENDPOINTS', `the endpoints belong to ${clusters.size} different etcd clusters (${[...clusters].join(', ')})`, 'list the members of one cluster only; back up each cluster with its own CLUSTER_NAME');
+    throw new ConfigError(
+      'ETCD_ENDPOINTS',
+      `the endpoints belong to ${clusters.size} different etcd clusters (${[...clusters].join(', ')})`,
+      'list the members of one cluster only; back up each cluster with its own CLUSTER_NAME',
+    );
   }
   const best = Math.max(0, ...healthy.map((p) => p.status.raftAppliedIndex));
   const rejected = probes.filter((p) => p.status === undefined || p.error !== undefined);
   const ranked: MemberStatus[] = [];
   for (const p of healthy) {
     if (best - p.status.raftAppliedIndex > MAX_APPLIED_LAG) {
-      rejected.push({ ...p, error: new BackupError('etcd-unreachable', `${p.endpoint} lags ${best - p.status.raftAppliedIndex} raft entries behind`) });
+      rejected.push({
+        ...p,
+        error: new BackupError('etcd-unreachable', `${p.endpoint} lags ${best - p.status.raftAppliedIndex} raft entries behind`),
+      });
     } else {
       ranked.push(p.status);
     }
   }
   const order = new Map(probes.map((p, i) => [p.endpoint, i]));
-  ranked.sort((a, b) => Number(a.isLeader) - Number(b.isLeader) || b.raftAppliedIndex - a.raftAppliedIndex || (order.get(a.endpoint) ?? 0) - (order.get(b.endpoint) ?? 0));
+  ranked.sort(
+    (a, b) =>
+      Number(a.isLeader) - Number(b.isLeader) ||
+      b.raftAppliedIndex - a.raftAppliedIndex ||
+      (order.get(a.endpoint) ?? 0) - (order.get(b.endpoint) ?? 0),
+  );
   return { ranked, rejected };
 }

@@ -17,7 +17,13 @@ export interface SnapshotStream {
  */
 type GrpcStream = Readable & { cancel(): void };
 interface GrpcClient {
-  makeServerStreamRequest(method: string, serialize: () => Buffer, deserialize: (message: Buffer) => Buffer, request: object, metadata: unknown): GrpcStream;
+  makeServerStreamRequest(
+    method: string,
+    serialize: () => Buffer,
+    deserialize: (message: Buffer) => Buffer,
+    request: object,
+    metadata: unknown,
+  ): GrpcStream;
 }
 interface ConnectionPool {
   withConnection<T>(service: 'Maintenance', fn: (args: { client: GrpcClient; metadata: unknown }) => T): Promise<T>;
@@ -64,7 +70,12 @@ export async function openSnapshotStream(client: Etcd3, endpoint: string, option
       return;
     }
     timer = setTimeout(
-      () => cancel(new BackupError('etcd-stream', `snapshot from ${endpoint}: no data for ${options.idleTimeoutMs} ms`, { hint: 'the member may be overloaded or hung; raise ETCD_STREAM_IDLE_TIMEOUT if this is expected' })),
+      () =>
+        cancel(
+          new BackupError('etcd-stream', `snapshot from ${endpoint}: no data for ${options.idleTimeoutMs} ms`, {
+            hint: 'the member may be overloaded or hung; raise ETCD_STREAM_IDLE_TIMEOUT if this is expected',
+          }),
+        ),
       options.idleTimeoutMs,
     );
   };

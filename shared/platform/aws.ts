@@ -28,9 +28,13 @@ function deadlineSignal(remainingMs: number, log: Logger): { signal: AbortSignal
   const timer = setTimeout(() => {
     log.warn('Lambda deadline near: aborting the task', { marginMs: margin });
     controller.abort(
-      new BackupError('aborted', `Lambda deadline: stopped ${margin} ms before the function timeout so the upload could be aborted cleanly`, {
-        hint: 'raise the function timeout (at most 900 s) or its memory (more memory brings more CPU and network)',
-      }),
+      new BackupError(
+        'aborted',
+        `Lambda deadline: stopped ${margin} ms before the function timeout so the upload could be aborted cleanly`,
+        {
+          hint: 'raise the function timeout (at most 900 s) or its memory (more memory brings more CPU and network)',
+        },
+      ),
     );
   }, remainingMs - margin);
   // A frozen execution environment keeps its timers: one left over would fire in the next invocation.
@@ -51,8 +55,14 @@ async function settingsFromSsm(path: string, env: SettingValues): Promise<Settin
     for await (const page of paginateGetParametersByPath({ client }, { Path: base, WithDecryption: true, Recursive: false })) {
       for (const parameter of page.Parameters ?? []) {
         const name = (parameter.Name ?? '').slice(base.length + 1);
-        if (!SSM_SETTINGS.has(name)) throw new ConfigError('SSM_SECRETS_PATH', `parameter ${parameter.Name} names no setting it may supply`, `name parameters after ${[...SSM_SETTINGS].join(', ')}`);
-        if (env[name as keyof SettingValues]) throw new ConfigError(name, `is set both in the environment and as ${parameter.Name}`, 'keep one of them');
+        if (!SSM_SETTINGS.has(name))
+          throw new ConfigError(
+            'SSM_SECRETS_PATH',
+            `parameter ${parameter.Name} names no setting it may supply`,
+            `name parameters after ${[...SSM_SETTINGS].join(', ')}`,
+          );
+        if (env[name as keyof SettingValues])
+          throw new ConfigError(name, `is set both in the environment and as ${parameter.Name}`, 'keep one of them');
         values[name as keyof SettingValues] = parameter.Value;
       }
     }
@@ -87,7 +97,10 @@ function clusterName(): string {
 export function lambdaHandler(task: TaskName) {
   return async (event: unknown, context?: LambdaContext): Promise<Record<string, unknown>> => {
     const started = Date.now();
-    const log = createLogger({ level: (process.env.LOG_LEVEL as never) ?? 'info', fields: context?.awsRequestId ? { requestId: context.awsRequestId } : {} });
+    const log = createLogger({
+      level: (process.env.LOG_LEVEL as never) ?? 'info',
+      fields: context?.awsRequestId ? { requestId: context.awsRequestId } : {},
+    });
     const deadline = context ? deadlineSignal(context.getRemainingTimeInMillis(), log) : undefined;
     let outcome: TaskOutcome;
     try {
@@ -101,7 +114,7 @@ export function lambdaHandler(task: TaskName) {
     } finally {
       deadline?.clear();
     }
-    process.stdout.write(JSON.stringify(emfDocument(clusterName(), outcome)) + '\n');
+    process.stdout.write(`${JSON.stringify(emfDocument(clusterName(), outcome))}\n`);
     if (!outcome.result || (!outcome.ok && outcome.error)) throw new Error(redactSecrets(formatError(outcome.error)));
     if (!outcome.ok) throw new Error(`${task} finished with problems: ${redactSecrets(JSON.stringify(outcome.result))}`);
     return outcome.result;

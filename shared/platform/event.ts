@@ -12,13 +12,19 @@ const MAX_VALUE_LENGTH = 1024;
 export function argsFromPayload(payload: unknown): TaskArgs {
   if (payload === undefined || payload === null || payload === '') return {};
   if (typeof payload !== 'object' || Array.isArray(payload)) {
-    throw new ConfigError('event', `the payload must be a JSON object, got ${Array.isArray(payload) ? 'an array' : typeof payload}`, 'send {} or an object of task arguments');
+    throw new ConfigError(
+      'event',
+      `the payload must be a JSON object, got ${Array.isArray(payload) ? 'an array' : typeof payload}`,
+      'send {} or an object of task arguments',
+    );
   }
-  if (JSON.stringify(payload).length > MAX_PAYLOAD_BYTES) throw new ConfigError('event', `the payload is larger than ${MAX_PAYLOAD_BYTES} bytes`);
+  if (JSON.stringify(payload).length > MAX_PAYLOAD_BYTES)
+    throw new ConfigError('event', `the payload is larger than ${MAX_PAYLOAD_BYTES} bytes`);
   const record = payload as Record<string, unknown>;
   const scheduled = (record.source === 'aws.events' || record.source === 'aws.scheduler') && typeof record['detail-type'] === 'string';
   const source = scheduled ? (record.detail ?? {}) : record;
-  if (typeof source !== 'object' || source === null || Array.isArray(source)) throw new ConfigError('event.detail', 'must be a JSON object');
+  if (typeof source !== 'object' || source === null || Array.isArray(source))
+    throw new ConfigError('event.detail', 'must be a JSON object');
   const args: TaskArgs = {};
   for (const [name, value] of Object.entries(source)) {
     if (typeof value === 'boolean') args[name] = value;

@@ -70,7 +70,9 @@ export function emfDocument(cluster: string, outcome: RunOutcome, now: Date = ne
   return {
     _aws: {
       Timestamp: now.getTime(),
-      CloudWatchMetrics: [{ Namespace: METRICS_NAMESPACE, Dimensions: [['Cluster', 'Task']], Metrics: metrics.map((m) => ({ Name: m.name, Unit: m.unit })) }],
+      CloudWatchMetrics: [
+        { Namespace: METRICS_NAMESPACE, Dimensions: [['Cluster', 'Task']], Metrics: metrics.map((m) => ({ Name: m.name, Unit: m.unit })) },
+      ],
     },
     Cluster: cluster,
     Task: outcome.task,

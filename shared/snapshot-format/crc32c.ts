@@ -31,10 +31,22 @@ export function crc32c(crc: number, bytes: Uint8Array, start: number, end: numbe
   for (; i < fastEnd; i += SLICES) {
     const a = (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24)) ^ c;
     c =
-      t[3840 + (a & 0xff)]! ^ t[3584 + ((a >>> 8) & 0xff)]! ^ t[3328 + ((a >>> 16) & 0xff)]! ^ t[3072 + (a >>> 24)]! ^
-      t[2816 + bytes[i + 4]!]! ^ t[2560 + bytes[i + 5]!]! ^ t[2304 + bytes[i + 6]!]! ^ t[2048 + bytes[i + 7]!]! ^
-      t[1792 + bytes[i + 8]!]! ^ t[1536 + bytes[i + 9]!]! ^ t[1280 + bytes[i + 10]!]! ^ t[1024 + bytes[i + 11]!]! ^
-      t[768 + bytes[i + 12]!]! ^ t[512 + bytes[i + 13]!]! ^ t[256 + bytes[i + 14]!]! ^ t[bytes[i + 15]!]!;
+      t[3840 + (a & 0xff)]! ^
+      t[3584 + ((a >>> 8) & 0xff)]! ^
+      t[3328 + ((a >>> 16) & 0xff)]! ^
+      t[3072 + (a >>> 24)]! ^
+      t[2816 + bytes[i + 4]!]! ^
+      t[2560 + bytes[i + 5]!]! ^
+      t[2304 + bytes[i + 6]!]! ^
+      t[2048 + bytes[i + 7]!]! ^
+      t[1792 + bytes[i + 8]!]! ^
+      t[1536 + bytes[i + 9]!]! ^
+      t[1280 + bytes[i + 10]!]! ^
+      t[1024 + bytes[i + 11]!]! ^
+      t[768 + bytes[i + 12]!]! ^
+      t[512 + bytes[i + 13]!]! ^
+      t[256 + bytes[i + 14]!]! ^
+      t[bytes[i + 15]!]!;
   }
   for (; i < end; i++) c = t[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
   return ~c >>> 0;

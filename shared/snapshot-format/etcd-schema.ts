@@ -6,7 +6,16 @@
  * empty 3.4.23 cluster, all ten inline.
  */
 export const REQUIRED_BUCKETS = [
-  'alarm', 'auth', 'authRoles', 'authUsers', 'cluster', 'key', 'lease', 'members', 'members_removed', 'meta',
+  'alarm',
+  'auth',
+  'authRoles',
+  'authUsers',
+  'cluster',
+  'key',
+  'lease',
+  'members',
+  'members_removed',
+  'meta',
 ] as const;
 
 export const KEY_BUCKET = 'key';

@@ -34,8 +34,19 @@
 
 import { createHash, type Hash } from 'node:crypto';
 import {
-  BRANCH_PAGE, DEFAULT_PAGE_SIZE, FREELIST_PAGE, LEAF_PAGE, MAGIC, META_END, META_PAGE, PAGE_HEADER_SIZE, decodeMeta,
-  u16, u32, u64, type Meta,
+  BRANCH_PAGE,
+  DEFAULT_PAGE_SIZE,
+  FREELIST_PAGE,
+  LEAF_PAGE,
+  MAGIC,
+  META_END,
+  META_PAGE,
+  PAGE_HEADER_SIZE,
+  decodeMeta,
+  u16,
+  u32,
+  u64,
+  type Meta,
 } from './bbolt-page.js';
 import { KeyPool } from './key-pool.js';
 import { FilePageTable, PageKind, PageTable } from './page-table.js';
@@ -373,12 +384,18 @@ export class SnapshotInspector {
     }
     report.trailerSha256 = Buffer.from(this.tail).toString('hex');
     if (size % SIZE_ALIGNMENT !== TRAILER_SIZE) {
-      problems.add('size', `${size} bytes is not n * ${SIZE_ALIGNMENT} + ${TRAILER_SIZE} (database pages followed by the sha256 trailer)`, { offset: size });
+      problems.add('size', `${size} bytes is not n * ${SIZE_ALIGNMENT} + ${TRAILER_SIZE} (database pages followed by the sha256 trailer)`, {
+        offset: size,
+      });
     }
     if (report.trailerSha256 !== report.sha256) {
-      problems.add('trailer-mismatch', `sha256 of the first ${this.dbLength} bytes is ${report.sha256}, the trailer says ${report.trailerSha256}`, {
-        offset: this.dbLength,
-      });
+      problems.add(
+        'trailer-mismatch',
+        `sha256 of the first ${this.dbLength} bytes is ${report.sha256}, the trailer says ${report.trailerSha256}`,
+        {
+          offset: this.dbLength,
+        },
+      );
     }
     return true;
   }
@@ -387,13 +404,18 @@ export class SnapshotInspector {
     const [first, second] = this.metas;
     if (!first) {
       // Fewer than META_END database bytes: say "not bbolt" only if the magic's place shows it.
-      if (this.preludeLength >= 20 && u32(this.prelude, 16) !== MAGIC) problems.add('not-bbolt', 'no bbolt magic at offset 16', { page: 0, offset: 16 });
+      if (this.preludeLength >= 20 && u32(this.prelude, 16) !== MAGIC)
+        problems.add('not-bbolt', 'no bbolt magic at offset 16', { page: 0, offset: 16 });
       else problems.add('truncated', `the stream ends inside meta page 0, at offset ${this.dbLength}`, { page: 0, offset: this.dbLength });
       return;
     }
     if (!second) {
       if (first.meta.invalid === 'meta-magic') problems.add('not-bbolt', 'no bbolt magic at offset 16', { page: 0, offset: 16 });
-      else problems.add('truncated', `the stream ends before meta page 1 is complete, at offset ${this.dbLength}`, { page: 1, offset: this.dbLength });
+      else
+        problems.add('truncated', `the stream ends before meta page 1 is complete, at offset ${this.dbLength}`, {
+          page: 1,
+          offset: this.dbLength,
+        });
       return;
     }
     if (first.meta.invalid === 'meta-magic' && second.meta.invalid === 'meta-magic') {
@@ -407,15 +429,26 @@ export class SnapshotInspector {
         problems.add(meta.invalid, `meta page ${page}: ${field}`, { page, offset: pageStart + offset });
       }
       if (headerId !== page) problems.add('page-id', `meta page ${page}: header id is ${headerId}`, { page, offset: pageStart });
-      if (headerFlags !== META_PAGE) problems.add('page-flags', `meta page ${page}: header flags are 0x${headerFlags.toString(16)}, not meta`, { page, offset: pageStart + 8 });
+      if (headerFlags !== META_PAGE)
+        problems.add('page-flags', `meta page ${page}: header flags are 0x${headerFlags.toString(16)}, not meta`, {
+          page,
+          offset: pageStart + 8,
+        });
     });
     const [a, b] = [first.meta, second.meta];
     if (!a.invalid && !b.invalid && (a.root !== b.root || a.pgid !== b.pgid || a.freelist !== b.freelist || a.pageSize !== b.pageSize)) {
-      problems.add('meta-mismatch', `meta pages 0 and 1 disagree (root ${a.root}/${b.root}, pgid ${a.pgid}/${b.pgid}, freelist ${a.freelist}/${b.freelist})`, { page: 1, offset: this.pageSize });
+      problems.add(
+        'meta-mismatch',
+        `meta pages 0 and 1 disagree (root ${a.root}/${b.root}, pgid ${a.pgid}/${b.pgid}, freelist ${a.freelist}/${b.freelist})`,
+        { page: 1, offset: this.pageSize },
+      );
     }
     if (!this.structure && (!a.invalid || !b.invalid)) {
       // A valid meta whose page size is not the one the file was scanned with (meta 0 was unreadable).
-      problems.add('meta-page-size', `the valid meta page gives a page size other than ${this.pageSize}: structure not checked`, { page: 1, offset: this.pageSize + 24 });
+      problems.add('meta-page-size', `the valid meta page gives a page size other than ${this.pageSize}: structure not checked`, {
+        page: 1,
+        offset: this.pageSize + 24,
+      });
     }
   }
 
@@ -429,10 +462,20 @@ export class SnapshotInspector {
         offset: this.dbLength,
       });
     } else if (this.dbLength > report.totalSize) {
-      problems.add('size', `${this.dbLength - report.totalSize} bytes follow the last page meta.pgid accounts for`, { offset: report.totalSize });
+      problems.add('size', `${this.dbLength - report.totalSize} bytes follow the last page meta.pgid accounts for`, {
+        offset: report.totalSize,
+      });
     }
     const facts = checkTree(
-      { pages: s.pages, inline: s.context.inline, pool: s.context.pool, meta, pageSize: this.pageSize, freelist: s.freelist, hash: this.hashRows },
+      {
+        pages: s.pages,
+        inline: s.context.inline,
+        pool: s.context.pool,
+        meta,
+        pageSize: this.pageSize,
+        freelist: s.freelist,
+        hash: this.hashRows,
+      },
       problems,
     );
     report.totalKey = facts.totalKey;

@@ -1,5 +1,14 @@
 import {
-  BUCKET_HEADER_SIZE, BUCKET_LEAF_FLAG, ELEMENT_SIZE, LEAF_PAGE, PAGE_HEADER_SIZE, compareBytes, copyBytes, u16, u32, u64,
+  BUCKET_HEADER_SIZE,
+  BUCKET_LEAF_FLAG,
+  ELEMENT_SIZE,
+  LEAF_PAGE,
+  PAGE_HEADER_SIZE,
+  compareBytes,
+  copyBytes,
+  u16,
+  u32,
+  u64,
 } from './bbolt-page.js';
 import { crc32c } from './crc32c.js';
 import { isFinishedCompactRevKey, isRevisionKey } from './etcd-schema.js';
@@ -37,7 +46,13 @@ function elementsFit(table: PageTable, slot: number, declared: number, start: nu
 }
 
 export function summarizeBranch(
-  ctx: SummaryContext, table: PageTable, slot: number, b: Uint8Array, start: number, length: number, fileOffset: number,
+  ctx: SummaryContext,
+  table: PageTable,
+  slot: number,
+  b: Uint8Array,
+  start: number,
+  length: number,
+  fileOffset: number,
 ): void {
   const end = start + length;
   table.ensure(slot);
@@ -54,11 +69,19 @@ export function summarizeBranch(
     const keyStart = e + u32(b, e);
     const keyEnd = keyStart + u32(b, e + 4);
     if (keyEnd > end) {
-      table.addDefect(slot, { kind: 'page-malformed', message: `branch element ${i} points past the end of its page`, offset: fileOffset + e - start });
+      table.addDefect(slot, {
+        kind: 'page-malformed',
+        message: `branch element ${i} points past the end of its page`,
+        offset: fileOffset + e - start,
+      });
       break;
     }
     if (i > 0 && compareBytes(b, previousStart, previousEnd, b, keyStart, keyEnd) >= 0) {
-      table.addDefect(slot, { kind: 'key-order', message: `branch key ${i} is not greater than key ${i - 1}`, offset: fileOffset + e - start });
+      table.addDefect(slot, {
+        kind: 'key-order',
+        message: `branch key ${i} is not greater than key ${i - 1}`,
+        offset: fileOffset + e - start,
+      });
     }
     table.addBranchElement(Math.min(u64(b, e + 8), ID_OUT_OF_RANGE), ctx.pool.add(b, keyStart, keyEnd));
     previousStart = keyStart;
@@ -69,7 +92,13 @@ export function summarizeBranch(
 }
 
 export function summarizeLeaf(
-  ctx: SummaryContext, table: PageTable, slot: number, b: Uint8Array, start: number, length: number, fileOffset: number,
+  ctx: SummaryContext,
+  table: PageTable,
+  slot: number,
+  b: Uint8Array,
+  start: number,
+  length: number,
+  fileOffset: number,
   depth = 0,
 ): void {
   const end = start + length;
@@ -91,13 +120,21 @@ export function summarizeLeaf(
     const keyEnd = keyStart + u32(b, e + 8);
     const valueEnd = keyEnd + u32(b, e + 12);
     if (valueEnd > end) {
-      table.addDefect(slot, { kind: 'page-malformed', message: `leaf element ${i} points past the end of its page`, offset: fileOffset + e - start });
+      table.addDefect(slot, {
+        kind: 'page-malformed',
+        message: `leaf element ${i} points past the end of its page`,
+        offset: fileOffset + e - start,
+      });
       break;
     }
     if (i === 0) {
       table.first[slot] = ctx.pool.add(b, keyStart, keyEnd);
     } else if (compareBytes(b, previousStart, previousEnd, b, keyStart, keyEnd) >= 0) {
-      table.addDefect(slot, { kind: 'key-order', message: `leaf key ${i} is not greater than key ${i - 1}`, offset: fileOffset + e - start });
+      table.addDefect(slot, {
+        kind: 'key-order',
+        message: `leaf key ${i} is not greater than key ${i - 1}`,
+        offset: fileOffset + e - start,
+      });
     }
     if (revisionKeys && !isRevisionKey(b, keyStart, keyEnd)) revisionKeys = false;
     // etcdctl hashes a row's key and value; for a nested bucket ForEach gives a nil value.
@@ -157,8 +194,16 @@ export function leafBytesRead(head: Uint8Array, length: number): number {
  * follows. `base` turns buffer positions into file offsets.
  */
 function summarizeBucketElement(
-  ctx: SummaryContext, table: PageTable, slot: number, b: Uint8Array, keyStart: number, keyEnd: number, valueEnd: number,
-  base: number, elementOffset: number, depth: number,
+  ctx: SummaryContext,
+  table: PageTable,
+  slot: number,
+  b: Uint8Array,
+  keyStart: number,
+  keyEnd: number,
+  valueEnd: number,
+  base: number,
+  elementOffset: number,
+  depth: number,
 ): void {
   if (valueEnd - keyEnd < BUCKET_HEADER_SIZE) {
     table.addDefect(slot, { kind: 'page-malformed', message: 'bucket value shorter than a bucket header', offset: elementOffset });
@@ -175,12 +220,20 @@ function summarizeBucketElement(
     const pageLength = valueEnd - pageStart;
     if (pageLength < PAGE_HEADER_SIZE) {
       ctx.inline.kind[inlineSlot] = PageKind.LEAF;
-      ctx.inline.addDefect(inlineSlot, { kind: 'page-malformed', message: 'inline bucket shorter than a page header', offset: elementOffset });
+      ctx.inline.addDefect(inlineSlot, {
+        kind: 'page-malformed',
+        message: 'inline bucket shorter than a page header',
+        offset: elementOffset,
+      });
     } else if (u16(b, pageStart + 8) !== LEAF_PAGE) {
       ctx.inline.kind[inlineSlot] = PageKind.BAD_FLAGS;
     } else if (depth >= MAX_INLINE_DEPTH) {
       ctx.inline.kind[inlineSlot] = PageKind.LEAF;
-      ctx.inline.addDefect(inlineSlot, { kind: 'unsupported', message: `inline buckets nested deeper than ${MAX_INLINE_DEPTH}`, offset: elementOffset });
+      ctx.inline.addDefect(inlineSlot, {
+        kind: 'unsupported',
+        message: `inline buckets nested deeper than ${MAX_INLINE_DEPTH}`,
+        offset: elementOffset,
+      });
     } else {
       summarizeLeaf(ctx, ctx.inline, inlineSlot, b, pageStart, pageLength, base + pageStart, depth + 1);
     }

@@ -78,7 +78,10 @@ export class PageTable {
   readonly watched = new Map<number, Uint8Array>();
   readonly defects = new Map<number, Defect>();
 
-  constructor(withHash: boolean, private readonly capacityHint = 0) {
+  constructor(
+    withHash: boolean,
+    private readonly capacityHint = 0,
+  ) {
     if (withHash) {
       this.crc = new Int32Array(0);
       this.crcBytes = new Uint32Array(0);
@@ -134,7 +137,16 @@ export class PageTable {
 
   /** Bytes of the columns in use (slots handed out, branch elements), for the memory bound. */
   get byteLength(): number {
-    const perSlot: (Column | undefined)[] = [this.kind, this.count, this.overflow, this.first, this.last, this.traits, this.crc, this.crcBytes];
+    const perSlot: (Column | undefined)[] = [
+      this.kind,
+      this.count,
+      this.overflow,
+      this.first,
+      this.last,
+      this.traits,
+      this.crc,
+      this.crcBytes,
+    ];
     const slotBytes = perSlot.reduce((sum, c) => sum + (c?.BYTES_PER_ELEMENT ?? 0), 0);
     return this.length * slotBytes + this.branchLength * (this.branchChild.BYTES_PER_ELEMENT + this.branchKey.BYTES_PER_ELEMENT);
   }

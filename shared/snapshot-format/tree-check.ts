@@ -47,7 +47,11 @@ class BucketWalk {
   /** finishedCompactRev's value, and the page it sits in. */
   compactValue: { value: Uint8Array; page: number } | undefined;
   readonly buckets: { element: BucketElement; host: number }[] = [];
-  constructor(readonly name: string, readonly hashed: boolean, readonly isRoot = false) {}
+  constructor(
+    readonly name: string,
+    readonly hashed: boolean,
+    readonly isRoot = false,
+  ) {}
 }
 
 const decoder = new TextDecoder();
@@ -64,7 +68,10 @@ class TreeCheck {
   private missing = 0;
   private firstMissing = -1;
 
-  constructor(private readonly input: TreeInput, private readonly problems: ProblemList) {
+  constructor(
+    private readonly input: TreeInput,
+    private readonly problems: ProblemList,
+  ) {
     this.pgid = input.meta.pgid;
     this.reachable = new Uint8Array(Math.min(this.pgid, input.pages.examined));
   }
@@ -99,10 +106,14 @@ class TreeCheck {
     }
     if (free) this.checkCoverage(free);
     if (this.missing > 0) {
-      this.problems.add('truncated', `${this.missing} reachable pages lie past the end of the stream, the first is page ${this.firstMissing}`, {
-        page: this.firstMissing,
-        offset: this.firstMissing * this.input.pageSize,
-      });
+      this.problems.add(
+        'truncated',
+        `${this.missing} reachable pages lie past the end of the stream, the first is page ${this.firstMissing}`,
+        {
+          page: this.firstMissing,
+          offset: this.firstMissing * this.input.pageSize,
+        },
+      );
     }
     if (this.input.hash) facts.hash = this.hash;
     return facts;
@@ -114,9 +125,8 @@ class TreeCheck {
 
   /** Walks a bucket's tree, then (for reachability and order only) any buckets nested in it. */
   private walkBucket(element: BucketElement, host: number, walk: BucketWalk, depth: number): void {
-    const ref: PageRef = element.root === 0
-      ? { table: this.input.inline, slot: element.inlineSlot, page: host, inline: true }
-      : this.physical(element.root);
+    const ref: PageRef =
+      element.root === 0 ? { table: this.input.inline, slot: element.inlineSlot, page: host, inline: true } : this.physical(element.root);
     this.visit(ref, NO_KEY, NO_KEY, depth, walk, `bucket '${walk.name}' in page ${host}`, host);
     for (const nested of walk.buckets) {
       this.walkBucket(nested.element, nested.host, new BucketWalk(`${walk.name}/${decoder.decode(nested.element.name)}`, false), depth + 1);
@@ -203,11 +213,17 @@ class TreeCheck {
       if (runningMin !== NO_KEY) {
         const order = pool.compare(runningMin, key);
         if (order !== undefined && (i === 0 ? order > 0 : order >= 0)) {
-          this.problems.add('key-order', `bucket '${walk.name}': branch page ${page} key ${i} is below keys that come before it`, { page, offset: page * pageSize });
+          this.problems.add('key-order', `bucket '${walk.name}': branch page ${page} key ${i} is below keys that come before it`, {
+            page,
+            offset: page * pageSize,
+          });
         }
       }
       if (upper !== NO_KEY && (pool.compare(key, upper) ?? -1) >= 0) {
-        this.problems.add('key-order', `bucket '${walk.name}': branch page ${page} key ${i} is not below its parent's next key`, { page, offset: page * pageSize });
+        this.problems.add('key-order', `bucket '${walk.name}': branch page ${page} key ${i} is not below its parent's next key`, {
+          page,
+          offset: page * pageSize,
+        });
       }
       const childUpper = i + 1 < count ? table.branchKey[first + i + 1]! : upper;
       const child = this.physical(table.branchChild[first + i]!);
@@ -238,7 +254,11 @@ class TreeCheck {
       this.problems.add('key-order', `bucket '${walk.name}': leaf page ${page} ends at or above its parent's next key`, at);
     }
     if (walk.name === KEY_BUCKET && !(table.traits[slot]! & REVISION_KEYS)) {
-      this.problems.add('etcd-key-format', `bucket 'key': leaf ${ref.inline ? `inline in page ${page}` : `page ${page}`} holds keys that are not revisions`, at);
+      this.problems.add(
+        'etcd-key-format',
+        `bucket 'key': leaf ${ref.inline ? `inline in page ${page}` : `page ${page}`} holds keys that are not revisions`,
+        at,
+      );
     }
     const watched = table.watched.get(slot);
     if (walk.name === META_BUCKET && watched) walk.compactValue = { value: watched, page };
@@ -275,7 +295,10 @@ class TreeCheck {
     const slot = pages.slotOf(id);
     if (!this.reach(id, slot, 'meta.freelist', 0)) return undefined;
     if (pages.kindAt(slot) !== PageKind.FREELIST || freelist === undefined) {
-      this.problems.add('page-flags', `meta.freelist points to page ${id}, which is not a freelist page`, { page: id, offset: id * pageSize });
+      this.problems.add('page-flags', `meta.freelist points to page ${id}, which is not a freelist page`, {
+        page: id,
+        offset: id * pageSize,
+      });
       return undefined;
     }
     // reach() counted a freelist as one page; its overflow belongs to it too.
@@ -287,9 +310,13 @@ class TreeCheck {
     const free = new Uint8Array(this.reachable.length);
     for (const pageId of freelist) {
       if (pageId < 2 || pageId >= this.pgid) {
-        this.problems.add('page-out-of-range', `freelist lists page ${pageId}, outside [2, meta.pgid ${this.pgid})`, { page: id, offset: id * pageSize });
+        this.problems.add('page-out-of-range', `freelist lists page ${pageId}, outside [2, meta.pgid ${this.pgid})`, {
+          page: id,
+          offset: id * pageSize,
+        });
       } else if (pageId < free.length) {
-        if (free[pageId]) this.problems.add('freelist-duplicate', `freelist lists page ${pageId} twice`, { page: pageId, offset: pageId * pageSize });
+        if (free[pageId])
+          this.problems.add('freelist-duplicate', `freelist lists page ${pageId} twice`, { page: pageId, offset: pageId * pageSize });
         free[pageId] = 1;
       }
     }

@@ -4,7 +4,15 @@ import { pipeline } from 'node:stream/promises';
 import { BackupError } from '../errors.js';
 import { crc32c } from '../snapshot-format/crc32c.js';
 import type { GcsConfig } from '../config/config.js';
-import { assertDir, type BucketProtection, type GetOptions, type ObjectInfo, type ObjectStore, type PutOptions, type Retention } from './types.js';
+import {
+  assertDir,
+  type BucketProtection,
+  type GetOptions,
+  type ObjectInfo,
+  type ObjectStore,
+  type PutOptions,
+  type Retention,
+} from './types.js';
 
 export function createGcsClient(config: GcsConfig): Storage {
   const storage = new Storage({
@@ -24,15 +32,28 @@ export function gcsError(error: unknown, action: string, bucket: string, key: st
   const message = (error as Error)?.message ?? String(error);
   const where = `gs://${bucket}/${key}`;
   if (status === 404 && /bucket/i.test(message)) {
-    return new BackupError('store-bucket-missing', `${action} ${where}: bucket "${bucket}" does not exist`, { cause: error, hint: 'create the bucket or fix BACKUP_URL' });
+    return new BackupError('store-bucket-missing', `${action} ${where}: bucket "${bucket}" does not exist`, {
+      cause: error,
+      hint: 'create the bucket or fix BACKUP_URL',
+    });
   }
   if (status === 404) return new BackupError('store-not-found', `${action} ${where}: no such object`, { cause: error });
-  if (status === 412) return new BackupError('store-exists', `${action} ${where}: the object already exists`, { cause: error, hint: 'objects are never overwritten' });
+  if (status === 412)
+    return new BackupError('store-exists', `${action} ${where}: the object already exists`, {
+      cause: error,
+      hint: 'objects are never overwritten',
+    });
   if (status === 403 || status === 401) {
-    return new BackupError('store-access-denied', `${action} ${where}: access denied`, { cause: error, hint: 'check the service account roles on this bucket; an object under retention cannot be deleted' });
+    return new BackupError('store-access-denied', `${action} ${where}: access denied`, {
+      cause: error,
+      hint: 'check the service account roles on this bucket; an object under retention cannot be deleted',
+    });
   }
   if (status === 'ECONNREFUSED' || status === 'ENOTFOUND' || status === 'ETIMEDOUT' || status === 'ECONNRESET') {
-    return new BackupError('store-unreachable', `${action} ${where}: cannot reach Cloud Storage (${status})`, { cause: error, hint: 'check STORAGE_EMULATOR_HOST / network access to Cloud Storage' });
+    return new BackupError('store-unreachable', `${action} ${where}: cannot reach Cloud Storage (${status})`, {
+      cause: error,
+      hint: 'check STORAGE_EMULATOR_HOST / network access to Cloud Storage',
+    });
   }
   return new BackupError('store', `${action} ${where} failed: ${message}`, { cause: error });
 }
@@ -85,7 +106,12 @@ export class GcsStore implements ObjectStore {
   readonly description: string;
   private readonly bucketHandle: Bucket;
 
-  constructor(storage: Storage, private readonly bucket: string, private readonly prefix: string, private readonly listPageSize = 1000) {
+  constructor(
+    storage: Storage,
+    private readonly bucket: string,
+    private readonly prefix: string,
+    private readonly listPageSize = 1000,
+  ) {
     this.bucketHandle = storage.bucket(bucket);
     this.description = `gs://${bucket}/${prefix}`;
   }
@@ -126,7 +152,11 @@ export class GcsStore implements ObjectStore {
     } catch (error) {
       throw gcsError(error, 'download', this.bucket, this.full(key));
     }
-    return file.createReadStream({ ...(options.start !== undefined ? { start: options.start } : {}), ...(options.end !== undefined ? { end: options.end } : {}), validation: false });
+    return file.createReadStream({
+      ...(options.start !== undefined ? { start: options.start } : {}),
+      ...(options.end !== undefined ? { end: options.end } : {}),
+      validation: false,
+    });
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {
@@ -149,13 +179,23 @@ export class GcsStore implements ObjectStore {
       let files: File[];
       let next: { pageToken?: string } | null | undefined;
       try {
-        [files, next] = await this.bucketHandle.getFiles({ prefix, delimiter: '/', autoPaginate: false, maxResults: this.listPageSize, ...(pageToken ? { pageToken } : {}) });
+        [files, next] = await this.bucketHandle.getFiles({
+          prefix,
+          delimiter: '/',
+          autoPaginate: false,
+          maxResults: this.listPageSize,
+          ...(pageToken ? { pageToken } : {}),
+        });
       } catch (error) {
         throw gcsError(error, 'list', this.bucket, prefix);
       }
       for (const file of files) {
         if (file.name === prefix) continue;
-        yield { key: this.prefix ? file.name.slice(this.prefix.length + 1) : file.name, size: Number(file.metadata.size ?? 0), lastModified: new Date(file.metadata.updated ?? 0) };
+        yield {
+          key: this.prefix ? file.name.slice(this.prefix.length + 1) : file.name,
+          size: Number(file.metadata.size ?? 0),
+          lastModified: new Date(file.metadata.updated ?? 0),
+        };
       }
       pageToken = next?.pageToken;
     } while (pageToken);
@@ -170,7 +210,9 @@ export class GcsStore implements ObjectStore {
     try {
       const generations = options.versionId
         ? [Number(options.versionId)]
-        : (await this.bucketHandle.getFiles({ prefix: name, versions: true }))[0].filter((f) => f.name === name).map((f) => Number(f.metadata.generation));
+        : (await this.bucketHandle.getFiles({ prefix: name, versions: true }))[0]
+            .filter((f) => f.name === name)
+            .map((f) => Number(f.metadata.generation));
       for (const generation of generations.length > 0 ? generations : [undefined]) {
         await this.bucketHandle.file(name, generation === undefined ? {} : { generation }).delete({ ignoreNotFound: true });
       }
@@ -218,8 +260,15 @@ export class GcsStore implements ObjectStore {
       const [m] = await file.getMetadata();
       // Two protections can apply: the object's own retention, and the bucket retention policy, which
       // shows on the object as retentionExpirationTime. Whichever ends later is what keeps it.
-      const own = m.retention?.retainUntilTime ? { mode: m.retention.mode === 'Locked' ? 'compliance' : 'governance', retainUntil: new Date(m.retention.retainUntilTime) } as const : undefined;
-      const policy = m.retentionExpirationTime ? { mode: 'governance', retainUntil: new Date(m.retentionExpirationTime) } as const : undefined;
+      const own = m.retention?.retainUntilTime
+        ? ({
+            mode: m.retention.mode === 'Locked' ? 'compliance' : 'governance',
+            retainUntil: new Date(m.retention.retainUntilTime),
+          } as const)
+        : undefined;
+      const policy = m.retentionExpirationTime
+        ? ({ mode: 'governance', retainUntil: new Date(m.retentionExpirationTime) } as const)
+        : undefined;
       if (!own || !policy) return own ?? policy;
       return own.retainUntil >= policy.retainUntil ? own : policy;
     } catch (error) {
@@ -237,11 +286,15 @@ export class GcsStore implements ObjectStore {
       const protection: BucketProtection = { objectRetention: m.objectRetention?.mode === 'Enabled', versioning: 'n/a' };
       const seconds = Number(m.retentionPolicy?.retentionPeriod ?? 0);
       // A locked bucket retention policy cannot be shortened or removed: the compliance equivalent.
-      if (seconds > 0) protection.defaultRetention = { mode: m.retentionPolicy?.isLocked ? 'compliance' : 'governance', periodMs: seconds * 1000 };
+      if (seconds > 0)
+        protection.defaultRetention = { mode: m.retentionPolicy?.isLocked ? 'compliance' : 'governance', periodMs: seconds * 1000 };
       return protection;
     } catch (error) {
       if ((error as { code?: unknown }).code === 404) {
-        throw new BackupError('store-bucket-missing', `bucket "${this.bucket}" does not exist`, { cause: error, hint: 'create the bucket (with a retention policy or object retention for immutable backups) or fix BACKUP_URL' });
+        throw new BackupError('store-bucket-missing', `bucket "${this.bucket}" does not exist`, {
+          cause: error,
+          hint: 'create the bucket (with a retention policy or object retention for immutable backups) or fix BACKUP_URL',
+        });
       }
       throw gcsError(error, 'read the retention settings of', this.bucket, '');
     }

@@ -15,7 +15,10 @@ export async function openStore(config: Pick<Config, 'location' | 's3' | 'gcs'>)
       return new LocalStore(location.root);
     case 's3': {
       const { S3Store, createS3Client } = await import('./s3.js');
-      return new S3Store(createS3Client(config.s3), location.bucket, location.prefix, { partSize: config.s3.partSize, queueSize: config.s3.queueSize });
+      return new S3Store(createS3Client(config.s3), location.bucket, location.prefix, {
+        partSize: config.s3.partSize,
+        queueSize: config.s3.queueSize,
+      });
     }
     case 'gcs': {
       const { GcsStore, createGcsClient } = await import('./gcs.js');

@@ -5,7 +5,15 @@ import { dirname, join, posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BackupError } from '../errors.js';
-import { assertDir, type BucketProtection, type GetOptions, type ObjectInfo, type ObjectStore, type PutOptions, type Retention } from './types.js';
+import {
+  assertDir,
+  type BucketProtection,
+  type GetOptions,
+  type ObjectInfo,
+  type ObjectStore,
+  type PutOptions,
+  type Retention,
+} from './types.js';
 
 interface Sidecar {
   metadata: Record<string, string>;
@@ -15,11 +23,22 @@ interface Sidecar {
 function fsError(error: unknown, action: string, key: string): BackupError {
   const code = (error as NodeJS.ErrnoException).code;
   if (code === 'ENOENT') return new BackupError('store-not-found', `${action} ${key}: no such object`, { cause: error });
-  if (code === 'EEXIST') return new BackupError('store-exists', `${action} ${key}: the object already exists`, { cause: error, hint: 'objects are never overwritten' });
+  if (code === 'EEXIST')
+    return new BackupError('store-exists', `${action} ${key}: the object already exists`, {
+      cause: error,
+      hint: 'objects are never overwritten',
+    });
   if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-    return new BackupError('store-access-denied', `${action} ${key}: permission denied`, { cause: error, hint: 'check that the directory of BACKUP_URL is writable by this user' });
+    return new BackupError('store-access-denied', `${action} ${key}: permission denied`, {
+      cause: error,
+      hint: 'check that the directory of BACKUP_URL is writable by this user',
+    });
   }
-  if (code === 'ENOTDIR') return new BackupError('store', `${action} ${key}: part of the path is a file, not a directory`, { cause: error, hint: 'BACKUP_URL must name a directory' });
+  if (code === 'ENOTDIR')
+    return new BackupError('store', `${action} ${key}: part of the path is a file, not a directory`, {
+      cause: error,
+      hint: 'BACKUP_URL must name a directory',
+    });
   return new BackupError('store', `${action} ${key} failed: ${(error as Error).message}`, { cause: error });
 }
 
@@ -119,7 +138,10 @@ export class LocalStore implements ObjectStore {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw fsError(error, 'list', dir);
     }
-    const files = entries.filter((e) => e.isFile() && !e.name.startsWith('.')).map((e) => e.name).sort();
+    const files = entries
+      .filter((e) => e.isFile() && !e.name.startsWith('.'))
+      .map((e) => e.name)
+      .sort();
     for (const name of files) {
       const key = dir === '/' ? name : dir + name;
       const s = await stat(join(path, name)).catch(() => undefined);

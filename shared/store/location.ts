@@ -16,8 +16,13 @@ function parsePrefix(raw: string): string {
   const segments = trimmed.split('/');
   for (const segment of segments) {
     if (segment === '' || segment === '.' || segment === '..') {
-      throw new ConfigError(SETTING, `the prefix "${raw}" has an empty, "." or ".." segment`, 'write the prefix as plain names separated by single slashes');
+      throw new ConfigError(
+        SETTING,
+        `the prefix "${raw}" has an empty, "." or ".." segment`,
+        'write the prefix as plain names separated by single slashes',
+      );
     }
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this refuses
     if (/[\u0000-\u001f\u007f\\]/.test(segment)) throw new ConfigError(SETTING, `the prefix "${raw}" has a control character or backslash`);
   }
   if (trimmed.length > 512) throw new ConfigError(SETTING, 'the prefix is longer than 512 characters');
@@ -31,12 +36,17 @@ export function parseBackupUrl(url: string): StoreLocation {
   if (scheme === 's3' || scheme === 'gs') {
     // S3 and GCS bucket names: 3-63 lower-case letters, digits, dots and dashes.
     if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(host) || host.includes('..')) {
-      throw new ConfigError(SETTING, `"${host}" is not a valid bucket name`, 'bucket names are 3-63 lower-case letters, digits, dots and dashes');
+      throw new ConfigError(
+        SETTING,
+        `"${host}" is not a valid bucket name`,
+        'bucket names are 3-63 lower-case letters, digits, dots and dashes',
+      );
     }
     return { kind: scheme === 's3' ? 's3' : 'gcs', bucket: host, prefix: parsePrefix(path) };
   }
   if (scheme === 'file') {
-    if (host !== '' && host !== 'localhost') throw new ConfigError(SETTING, `file URLs name no host ("${host}")`, 'write file:///absolute/dir (three slashes)');
+    if (host !== '' && host !== 'localhost')
+      throw new ConfigError(SETTING, `file URLs name no host ("${host}")`, 'write file:///absolute/dir (three slashes)');
     const root = decodeURIComponent(path);
     if (!isAbsolute(root) || root.split('/').some((s) => s === '..' || s === '.')) {
       throw new ConfigError(SETTING, `"${root}" is not an absolute directory`, 'write file:///absolute/dir');

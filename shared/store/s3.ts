@@ -18,7 +18,7 @@ import {
   PutObjectRetentionCommand,
   PutObjectTaggingCommand,
   S3Client,
-  S3ServiceException,
+  type S3ServiceException,
   UploadPartCommand,
   UploadPartCopyCommand,
   type CompletedPart,
@@ -28,7 +28,15 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BackupError } from '../errors.js';
 import type { S3Config } from '../config/config.js';
-import { assertDir, type BucketProtection, type GetOptions, type ObjectInfo, type ObjectStore, type PutOptions, type Retention } from './types.js';
+import {
+  assertDir,
+  type BucketProtection,
+  type GetOptions,
+  type ObjectInfo,
+  type ObjectStore,
+  type PutOptions,
+  type Retention,
+} from './types.js';
 
 /** How long a request may see no byte either way before it fails (the server stopped answering). */
 const IDLE_TIMEOUT_MS = 120_000;
@@ -60,16 +68,30 @@ export function s3Error(error: unknown, action: string, bucket: string, key: str
   const status = (error as S3ServiceException)?.$metadata?.httpStatusCode;
   const where = `s3://${bucket}/${key}`;
   if (name === 'NoSuchBucket') {
-    return new BackupError('store-bucket-missing', `${action} ${where}: bucket "${bucket}" does not exist`, { cause: error, hint: 'create the bucket (with Object Lock if you want immutable backups) or fix BACKUP_URL' });
+    return new BackupError('store-bucket-missing', `${action} ${where}: bucket "${bucket}" does not exist`, {
+      cause: error,
+      hint: 'create the bucket (with Object Lock if you want immutable backups) or fix BACKUP_URL',
+    });
   }
-  if (NOT_FOUND.has(name) || status === 404) return new BackupError('store-not-found', `${action} ${where}: no such object`, { cause: error });
-  if (name === 'PreconditionFailed' || status === 412) return new BackupError('store-exists', `${action} ${where}: the object already exists`, { cause: error, hint: 'objects are never overwritten' });
+  if (NOT_FOUND.has(name) || status === 404)
+    return new BackupError('store-not-found', `${action} ${where}: no such object`, { cause: error });
+  if (name === 'PreconditionFailed' || status === 412)
+    return new BackupError('store-exists', `${action} ${where}: the object already exists`, {
+      cause: error,
+      hint: 'objects are never overwritten',
+    });
   if (name === 'AccessDenied' || status === 403) {
-    return new BackupError('store-access-denied', `${action} ${where}: access denied (${name})`, { cause: error, hint: 'check the credentials and the IAM policy for this bucket prefix; a locked object version cannot be deleted until its retention ends' });
+    return new BackupError('store-access-denied', `${action} ${where}: access denied (${name})`, {
+      cause: error,
+      hint: 'check the credentials and the IAM policy for this bucket prefix; a locked object version cannot be deleted until its retention ends',
+    });
   }
   const code = (error as NodeJS.ErrnoException)?.code;
   if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'ETIMEDOUT' || code === 'ECONNRESET' || name === 'TimeoutError') {
-    return new BackupError('store-unreachable', `${action} ${where}: cannot reach the S3 endpoint (${code ?? name})`, { cause: error, hint: 'check AWS_ENDPOINT_URL_S3 / network access to S3' });
+    return new BackupError('store-unreachable', `${action} ${where}: cannot reach the S3 endpoint (${code ?? name})`, {
+      cause: error,
+      hint: 'check AWS_ENDPOINT_URL_S3 / network access to S3',
+    });
   }
   return new BackupError('store', `${action} ${where} failed: ${name}${status ? ` (HTTP ${status})` : ''}`, { cause: error });
 }
@@ -155,7 +177,10 @@ async function uploadObject(
   const startPart = (PartNumber: number, data: Buffer, pooled: Buffer | undefined, sha256Hex: string | undefined) => {
     const sent = (async () => {
       try {
-        const command = withPayloadHash(new UploadPartCommand({ Bucket, Key, UploadId: uploadId, PartNumber, Body: data, ...checksum }), sha256Hex);
+        const command = withPayloadHash(
+          new UploadPartCommand({ Bucket, Key, UploadId: uploadId, PartNumber, Body: data, ...checksum }),
+          sha256Hex,
+        );
         const r = await client.send(command, requestOptions);
         if (!r.ETag) throw new BackupError('store', `s3://${Bucket}/${Key}: part ${PartNumber} came back without an ETag`);
         // With part checksums on, S3 expects each part's checksum back in CompleteMultipartUpload.
@@ -172,10 +197,13 @@ async function uploadObject(
   let partNumber = 0;
   /** Sends one part once fewer than queueSize are in flight; the first creates the multipart upload. */
   const send = async (data: Buffer, pooled: Buffer | undefined, sha256Hex?: string) => {
-    if (++partNumber > MAX_PARTS) throw new BackupError('store', `s3://${Bucket}/${Key}: more than ${MAX_PARTS} parts of ${partSize} bytes; raise S3_PART_SIZE`);
+    if (++partNumber > MAX_PARTS)
+      throw new BackupError('store', `s3://${Bucket}/${Key}: more than ${MAX_PARTS} parts of ${partSize} bytes; raise S3_PART_SIZE`);
     if (uploadId === undefined) {
       // Not cancellable: its upload id is what lets the cleanup below abort it.
-      const created = await client.send(new CreateMultipartUploadCommand({ Bucket, Key, ContentType: params.ContentType, Metadata: params.Metadata, ...checksum }));
+      const created = await client.send(
+        new CreateMultipartUploadCommand({ Bucket, Key, ContentType: params.ContentType, Metadata: params.Metadata, ...checksum }),
+      );
       if (!created.UploadId) throw new BackupError('store', `s3://${Bucket}/${Key}: CreateMultipartUpload returned no upload id`);
       uploadId = created.UploadId;
     }
@@ -245,7 +273,13 @@ async function uploadObject(
     if (failure) throw failure.error;
     parts.sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
     const done = await client.send(
-      new CompleteMultipartUploadCommand({ Bucket, Key, UploadId: uploadId, IfNoneMatch: params.IfNoneMatch, MultipartUpload: { Parts: parts } }),
+      new CompleteMultipartUploadCommand({
+        Bucket,
+        Key,
+        UploadId: uploadId,
+        IfNoneMatch: params.IfNoneMatch,
+        MultipartUpload: { Parts: parts },
+      }),
       requestOptions,
     );
     return done.VersionId;
@@ -351,7 +385,10 @@ export class S3Store implements ObjectStore {
     assertDir(dir);
     const Prefix = this.full(dir);
     try {
-      for await (const page of paginateListObjectsV2({ client: this.client, pageSize: this.listPageSize }, { Bucket: this.bucket, Prefix, Delimiter: '/' })) {
+      for await (const page of paginateListObjectsV2(
+        { client: this.client, pageSize: this.listPageSize },
+        { Bucket: this.bucket, Prefix, Delimiter: '/' },
+      )) {
         for (const o of page.Contents ?? []) {
           if (!o.Key || o.Key === Prefix) continue;
           yield { key: this.relative(o.Key), size: o.Size ?? 0, lastModified: o.LastModified ?? new Date(0) };
@@ -382,7 +419,9 @@ export class S3Store implements ObjectStore {
     const versions: (string | undefined)[] = [];
     let markers: { KeyMarker?: string; VersionIdMarker?: string } = {};
     for (;;) {
-      const page = await this.client.send(new ListObjectVersionsCommand({ Bucket: this.bucket, Prefix: Key, MaxKeys: this.listPageSize, ...markers }));
+      const page = await this.client.send(
+        new ListObjectVersionsCommand({ Bucket: this.bucket, Prefix: Key, MaxKeys: this.listPageSize, ...markers }),
+      );
       for (const v of [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])]) {
         if (v.Key === Key) versions.push(v.VersionId === 'null' ? undefined : v.VersionId);
       }
@@ -401,7 +440,18 @@ export class S3Store implements ObjectStore {
       const metadata = options.metadata ?? from.metadata ?? {};
       const versionId =
         from.size <= this.copyLimits.single
-          ? (await this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key, CopySource, IfNoneMatch: '*', Metadata: metadata, MetadataDirective: 'REPLACE' }))).VersionId
+          ? (
+              await this.client.send(
+                new CopyObjectCommand({
+                  Bucket: this.bucket,
+                  Key,
+                  CopySource,
+                  IfNoneMatch: '*',
+                  Metadata: metadata,
+                  MetadataDirective: 'REPLACE',
+                }),
+              )
+            ).VersionId
           : await this.copyInParts(CopySource, Key, from.size, metadata);
       const info = await this.head(destination);
       if (!info) throw new BackupError('store', `s3://${this.bucket}/${Key} is missing right after copy`);
@@ -415,15 +465,21 @@ export class S3Store implements ObjectStore {
   /** Server-side multipart copy; aborted on any failure so that no parts are left behind. */
   private async copyInParts(CopySource: string, Key: string, size: number, Metadata: Record<string, string>): Promise<string | undefined> {
     const Bucket = this.bucket;
-    const { UploadId } = await this.client.send(new CreateMultipartUploadCommand({ Bucket, Key, Metadata, ContentType: 'application/octet-stream' }));
+    const { UploadId } = await this.client.send(
+      new CreateMultipartUploadCommand({ Bucket, Key, Metadata, ContentType: 'application/octet-stream' }),
+    );
     try {
       const Parts: CompletedPart[] = [];
       for (let start = 0, PartNumber = 1; start < size; start += this.copyLimits.part, PartNumber++) {
         const end = Math.min(start + this.copyLimits.part, size) - 1;
-        const r = await this.client.send(new UploadPartCopyCommand({ Bucket, Key, UploadId, PartNumber, CopySource, CopySourceRange: `bytes=${start}-${end}` }));
+        const r = await this.client.send(
+          new UploadPartCopyCommand({ Bucket, Key, UploadId, PartNumber, CopySource, CopySourceRange: `bytes=${start}-${end}` }),
+        );
         Parts.push({ PartNumber, ETag: r.CopyPartResult?.ETag });
       }
-      const done = await this.client.send(new CompleteMultipartUploadCommand({ Bucket, Key, UploadId, IfNoneMatch: '*', MultipartUpload: { Parts } }));
+      const done = await this.client.send(
+        new CompleteMultipartUploadCommand({ Bucket, Key, UploadId, IfNoneMatch: '*', MultipartUpload: { Parts } }),
+      );
       return done.VersionId;
     } catch (error) {
       await this.client.send(new AbortMultipartUploadCommand({ Bucket, Key, UploadId })).catch(() => undefined);
@@ -445,7 +501,11 @@ export class S3Store implements ObjectStore {
     const Key = this.full(key);
     try {
       await this.client.send(
-        new PutObjectTaggingCommand({ Bucket: this.bucket, Key, Tagging: { TagSet: Object.entries(tags).map(([k, v]) => ({ Key: k, Value: v })) } }),
+        new PutObjectTaggingCommand({
+          Bucket: this.bucket,
+          Key,
+          Tagging: { TagSet: Object.entries(tags).map(([k, v]) => ({ Key: k, Value: v })) },
+        }),
       );
     } catch (error) {
       throw s3Error(error, 'tag', this.bucket, Key);
@@ -460,7 +520,8 @@ export class S3Store implements ObjectStore {
     } catch (error) {
       // No retention configured reads as an error on S3 (NoSuchObjectLockConfiguration / InvalidRequest).
       const name = (error as Error).name;
-      if (name === 'NoSuchObjectLockConfiguration' || name === 'ObjectLockConfigurationNotFoundError' || name === 'InvalidRequest') return undefined;
+      if (name === 'NoSuchObjectLockConfiguration' || name === 'ObjectLockConfigurationNotFoundError' || name === 'InvalidRequest')
+        return undefined;
       throw s3Error(error, 'read retention of', this.bucket, Key);
     }
   }
@@ -531,7 +592,8 @@ export class S3Store implements ObjectStore {
         protection.objectRetention = lock?.ObjectLockEnabled === 'Enabled';
         const rule = lock?.Rule?.DefaultRetention;
         const days = (rule?.Days ?? 0) + (rule?.Years ?? 0) * 365;
-        if (rule?.Mode && days > 0) protection.defaultRetention = { mode: rule.Mode === 'COMPLIANCE' ? 'compliance' : 'governance', periodMs: days * 86_400_000 };
+        if (rule?.Mode && days > 0)
+          protection.defaultRetention = { mode: rule.Mode === 'COMPLIANCE' ? 'compliance' : 'governance', periodMs: days * 86_400_000 };
       } catch (error) {
         if ((error as Error).name !== 'ObjectLockConfigurationNotFoundError') throw error;
       }

@@ -12,7 +12,10 @@ export interface ExcludeResult {
 
 /** S3 tag values allow letters, digits, spaces and + - = . _ : / @ (256 characters). */
 function tagValue(reason: string): string {
-  return reason.replace(/[^\p{L}\p{N} +\-=._:/@]/gu, ' ').trim().slice(0, 256);
+  return reason
+    .replace(/[^\p{L}\p{N} +\-=._:/@]/gu, ' ')
+    .trim()
+    .slice(0, 256);
 }
 
 /**
@@ -20,13 +23,19 @@ function tagValue(reason: string): string {
  * object's tags change (S3 object tags, GCS custom metadata): allowed on locked objects, and the snapshot
  * itself is neither modified nor deleted.
  */
-export async function excludeTask(deps: { config: { cluster: string }; store: ObjectStore }, args: { key?: string | boolean; reason?: string | boolean; undo?: string | boolean }): Promise<ExcludeResult> {
+export async function excludeTask(
+  deps: { config: { cluster: string }; store: ObjectStore },
+  args: { key?: string | boolean; reason?: string | boolean; undo?: string | boolean },
+): Promise<ExcludeResult> {
   const { store, config } = deps;
   const key = args.key;
-  if (typeof key !== 'string') throw new ConfigError('key', 'is required', 'name the snapshot with --key (a key printed by etcd-backup list)');
-  if (!parseSnapshotKey(key, config.cluster)) throw new ConfigError('key', `"${key}" is not a snapshot key of cluster "${config.cluster}"`, 'use a key printed by etcd-backup list');
+  if (typeof key !== 'string')
+    throw new ConfigError('key', 'is required', 'name the snapshot with --key (a key printed by etcd-backup list)');
+  if (!parseSnapshotKey(key, config.cluster))
+    throw new ConfigError('key', `"${key}" is not a snapshot key of cluster "${config.cluster}"`, 'use a key printed by etcd-backup list');
   if (args.undo === true && args.reason !== undefined) throw new ConfigError('reason', 'does not go with --undo');
-  if (!(await store.head(key))) throw new BackupError('not-found', `no snapshot ${key} in ${store.description}`, { hint: 'use a key printed by etcd-backup list' });
+  if (!(await store.head(key)))
+    throw new BackupError('not-found', `no snapshot ${key} in ${store.description}`, { hint: 'use a key printed by etcd-backup list' });
   // Read-modify-write: on GCS the "tags" are the object's custom metadata, which must be kept.
   const tags = await store.getTags(key);
   delete tags[EXCLUDE_TAG];

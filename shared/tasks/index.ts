@@ -43,12 +43,14 @@ export const TASKS = {
     run: async (context, args) => (await import('./verify.js')).verifyTask(context, args),
   },
   prune: {
-    description: 'Apply the retention policy (PRUNE_* settings): delete what no rule keeps, never the newest good snapshot, never a locked object',
+    description:
+      'Apply the retention policy (PRUNE_* settings): delete what no rule keeps, never the newest good snapshot, never a locked object',
     args: { dryRun: { type: 'boolean', description: 'print the plan (kept, deleted, with reasons) and delete nothing' } },
     run: async (context, args) => (await import('./prune.js')).pruneTask(context, args),
   },
   reupload: {
-    description: 'Keep the newest good snapshot protected while no new ones come (hibernation): extend its retention (object mode) or make a protected server-side copy (bucket mode)',
+    description:
+      'Keep the newest good snapshot protected while no new ones come (hibernation): extend its retention (object mode) or make a protected server-side copy (bucket mode)',
     args: {},
     run: async (context) => (await import('./reupload.js')).reuploadTask(context),
   },
@@ -114,7 +116,8 @@ export async function runTask(task: TaskName, settings: SettingValues, options: 
     const definition: TaskDefinition = TASKS[task];
     const accepted = Object.keys(definition.args);
     const unknown = Object.keys(args).filter((k) => !accepted.includes(k));
-    if (unknown.length > 0) throw new ConfigError('event', `unknown field(s) for ${task}: ${unknown.join(', ')}`, `accepted: ${accepted.join(', ') || 'none'}`);
+    if (unknown.length > 0)
+      throw new ConfigError('event', `unknown field(s) for ${task}: ${unknown.join(', ')}`, `accepted: ${accepted.join(', ') || 'none'}`);
     for (const [name, spec] of Object.entries(definition.args)) {
       const value = args[name];
       if (value !== undefined && typeof value !== spec.type) throw new ConfigError(name, `must be a ${spec.type}`);
@@ -123,7 +126,11 @@ export async function runTask(task: TaskName, settings: SettingValues, options: 
     const context: TaskContext = { config, store, log, ...(options.signal ? { signal: options.signal } : {}) };
     const result = (await definition.run(context, args)) as unknown as Record<string, unknown>;
     const outcome: TaskOutcome = { task, ok: result.ok === true, durationMs: Date.now() - started, result };
-    log.info(`${task} ${outcome.ok ? 'succeeded' : 'finished with problems'}`, { outcome: outcome.ok ? 'success' : 'failure', durationMs: outcome.durationMs, ...summary(result) });
+    log.info(`${task} ${outcome.ok ? 'succeeded' : 'finished with problems'}`, {
+      outcome: outcome.ok ? 'success' : 'failure',
+      durationMs: outcome.durationMs,
+      ...summary(result),
+    });
     return outcome;
   } catch (error) {
     const outcome: TaskOutcome = { task, ok: false, durationMs: Date.now() - started, error };

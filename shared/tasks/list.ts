@@ -42,8 +42,23 @@ export async function listTask(deps: { store: ObjectStore; config: { cluster: st
     store: deps.store.description,
     snapshots: entries.map((e, i) => {
       const m = e.manifest;
-      const listed: ListedSnapshot = { key: e.key, time: e.time.toISOString(), state: e.state, size: e.size, requestedRevision: e.requestedRevision };
-      if (m) Object.assign(listed, { createdAt: m.createdAt, revision: m.revision, totalKey: m.totalKey, sha256: m.sha256, etcdVersion: m.etcd.version, memberId: m.etcd.memberId, clusterId: m.etcd.clusterId });
+      const listed: ListedSnapshot = {
+        key: e.key,
+        time: e.time.toISOString(),
+        state: e.state,
+        size: e.size,
+        requestedRevision: e.requestedRevision,
+      };
+      if (m)
+        Object.assign(listed, {
+          createdAt: m.createdAt,
+          revision: m.revision,
+          totalKey: m.totalKey,
+          sha256: m.sha256,
+          etcdVersion: m.etcd.version,
+          memberId: m.etcd.memberId,
+          clusterId: m.etcd.clusterId,
+        });
       if (m?.copyOf) listed.copyOf = m.copyOf;
       if (e.verification) listed.verified = { ok: e.verification.ok, at: e.verification.time.toISOString() };
       if (e.excluded) listed.excluded = e.excluded;

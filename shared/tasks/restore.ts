@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { constants, createWriteStream } from 'node:fs';
-import { access, link, lstat, mkdir, open, readdir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
+import { access, link, lstat, open, readdir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { basename, delimiter, dirname, join, resolve } from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -22,17 +22,45 @@ const execFileP = promisify(execFile);
  * Exported so that the task registry and the tests declare exactly the same thing.
  */
 export const RESTORE_ARGS = {
-  output: { type: 'string', description: 'write the snapshot to this file (required; must not exist; written to a temporary file next to it and renamed only once the sha256 trailer and structure check out)' },
-  key: { type: 'string', description: 'restore this snapshot (a key printed by list), even if it was never verified; an excluded one needs --allow-excluded' },
-  before: { type: 'string', description: 'newest good snapshot taken at or before this time (ISO-8601 with a zone, e.g. 2026-01-31T12:00:00Z)' },
-  revision: { type: 'string', description: 'newest good snapshot whose revision is at or below this one (it contains no change made after it)' },
-  allowUnverified: { type: 'boolean', description: 'also consider snapshots that were never verified (they are still fully checked while downloading)' },
+  output: {
+    type: 'string',
+    description:
+      'write the snapshot to this file (required; must not exist; written to a temporary file next to it and renamed only once the sha256 trailer and structure check out)',
+  },
+  key: {
+    type: 'string',
+    description: 'restore this snapshot (a key printed by list), even if it was never verified; an excluded one needs --allow-excluded',
+  },
+  before: {
+    type: 'string',
+    description: 'newest good snapshot taken at or before this time (ISO-8601 with a zone, e.g. 2026-01-31T12:00:00Z)',
+  },
+  revision: {
+    type: 'string',
+    description: 'newest good snapshot whose revision is at or below this one (it contains no change made after it)',
+  },
+  allowUnverified: {
+    type: 'boolean',
+    description: 'also consider snapshots that were never verified (they are still fully checked while downloading)',
+  },
   allowExcluded: { type: 'boolean', description: 'with --key: restore it even if it is marked excluded' },
-  dataDir: { type: 'string', description: 'also restore into this etcd data directory (must be empty or absent) with etcdutl, or etcdctl if there is no etcdutl' },
+  dataDir: {
+    type: 'string',
+    description: 'also restore into this etcd data directory (must be empty or absent) with etcdutl, or etcdctl if there is no etcdutl',
+  },
   name: { type: 'string', description: 'with --data-dir: member name (etcd --name)' },
-  initialCluster: { type: 'string', description: 'with --data-dir: every member as name=peer-url, comma-separated (etcd --initial-cluster)' },
-  initialClusterToken: { type: 'string', description: 'with --data-dir: a token unique to the restored cluster (etcd --initial-cluster-token)' },
-  initialAdvertisePeerUrls: { type: 'string', description: "with --data-dir: this member's peer URLs (etcd --initial-advertise-peer-urls)" },
+  initialCluster: {
+    type: 'string',
+    description: 'with --data-dir: every member as name=peer-url, comma-separated (etcd --initial-cluster)',
+  },
+  initialClusterToken: {
+    type: 'string',
+    description: 'with --data-dir: a token unique to the restored cluster (etcd --initial-cluster-token)',
+  },
+  initialAdvertisePeerUrls: {
+    type: 'string',
+    description: "with --data-dir: this member's peer URLs (etcd --initial-advertise-peer-urls)",
+  },
 } as const satisfies Record<string, ArgSpec>;
 
 /** Registry entry (description and args) for shared/tasks/index.ts. */
@@ -129,14 +157,16 @@ function parseUrls(setting: string, text: string): void {
     } catch {
       throw new ConfigError(setting, `"${url}" is not a URL`, 'write http://host:port or https://host:port');
     }
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ConfigError(setting, `"${url}" must start with http:// or https://`);
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+      throw new ConfigError(setting, `"${url}" must start with http:// or https://`);
   }
 }
 
 /** Everything that can be checked without I/O. */
 function parseArgs(args: RestoreArgs, cluster: string): Options {
   const output = stringArg(args, 'output');
-  if (output === undefined) throw new ConfigError('output', 'is required', 'name the file to write the snapshot to, e.g. --output /var/tmp/etcd-restore.db');
+  if (output === undefined)
+    throw new ConfigError('output', 'is required', 'name the file to write the snapshot to, e.g. --output /var/tmp/etcd-restore.db');
   const options: Options = {
     output: resolve(output),
     allowUnverified: booleanArg(args, 'allowUnverified'),
@@ -145,14 +175,19 @@ function parseArgs(args: RestoreArgs, cluster: string): Options {
   };
   const key = stringArg(args, 'key');
   if (key !== undefined) {
-    if (!parseSnapshotKey(key, cluster)) throw new ConfigError('key', `"${key}" is not a snapshot key of cluster "${cluster}"`, 'use a key printed by etcd-backup list');
+    if (!parseSnapshotKey(key, cluster))
+      throw new ConfigError('key', `"${key}" is not a snapshot key of cluster "${cluster}"`, 'use a key printed by etcd-backup list');
     options.key = key;
   }
   const before = stringArg(args, 'before');
   if (before !== undefined) {
     const time = new Date(before);
     if (!ISO_TIME.test(before) || Number.isNaN(time.getTime())) {
-      throw new ConfigError('before', `"${before}" is not an ISO-8601 time with a zone`, 'write e.g. 2026-01-31T12:00:00Z or 2026-01-31T13:00:00+01:00');
+      throw new ConfigError(
+        'before',
+        `"${before}" is not an ISO-8601 time with a zone`,
+        'write e.g. 2026-01-31T12:00:00Z or 2026-01-31T13:00:00+01:00',
+      );
     }
     options.before = time;
   }
@@ -166,10 +201,15 @@ function parseArgs(args: RestoreArgs, cluster: string): Options {
   if (options.key !== undefined) {
     // (allowUnverified is implied by an explicit key and harmless with it.)
     for (const name of ['before', 'revision'] as const) {
-      if (args[name] !== undefined) throw new ConfigError(name, 'cannot be combined with key', 'an explicit key names the snapshot; drop one of them');
+      if (args[name] !== undefined)
+        throw new ConfigError(name, 'cannot be combined with key', 'an explicit key names the snapshot; drop one of them');
     }
   } else if (options.allowExcluded) {
-    throw new ConfigError('allowExcluded', 'only applies with key', 'excluded snapshots are never chosen automatically; name the one you want with --key');
+    throw new ConfigError(
+      'allowExcluded',
+      'only applies with key',
+      'excluded snapshots are never chosen automatically; name the one you want with --key',
+    );
   }
   const dataDir = stringArg(args, 'dataDir');
   if (dataDir !== undefined) options.dataDir = resolve(dataDir);
@@ -185,13 +225,23 @@ function parseArgs(args: RestoreArgs, cluster: string): Options {
     const names = new Set<string>();
     for (const member of initialCluster.split(',')) {
       const eq = member.indexOf('=');
-      if (eq <= 0) throw new ConfigError('initialCluster', `"${member}" is not name=peer-url`, 'write m1=https://10.0.0.1:2380,m2=https://10.0.0.2:2380,...');
+      if (eq <= 0)
+        throw new ConfigError(
+          'initialCluster',
+          `"${member}" is not name=peer-url`,
+          'write m1=https://10.0.0.1:2380,m2=https://10.0.0.2:2380,...',
+        );
       parseUrls('initialCluster', member.slice(eq + 1));
       names.add(member.slice(0, eq).trim());
     }
     // etcd's own default name is "default": a cluster list without this member cannot bootstrap it.
     const self = name ?? 'default';
-    if (!names.has(self)) throw new ConfigError('initialCluster', `has no member named "${self}"`, `list this member as ${self}=<its peer URL>, and give the same --name`);
+    if (!names.has(self))
+      throw new ConfigError(
+        'initialCluster',
+        `has no member named "${self}"`,
+        `list this member as ${self}=<its peer URL>, and give the same --name`,
+      );
   } else if (name !== undefined && name !== 'default') {
     throw new ConfigError('initialCluster', `is required with name "${name}"`, `give --initial-cluster ${name}=<its peer URL>,...`);
   }
@@ -209,7 +259,12 @@ async function exists(path: string): Promise<boolean> {
 }
 
 async function checkOutput(output: string): Promise<void> {
-  if (await exists(output)) throw new ConfigError('output', `${output} already exists`, 'restore never overwrites a file: choose a new path, or move the old file away');
+  if (await exists(output))
+    throw new ConfigError(
+      'output',
+      `${output} already exists`,
+      'restore never overwrites a file: choose a new path, or move the old file away',
+    );
   const dir = dirname(output);
   let info;
   try {
@@ -259,7 +314,11 @@ async function findTool(searchPath: string): Promise<Tool> {
     }
     return version ? { tool, path, version } : { tool, path };
   }
-  throw new ConfigError('dataDir', 'needs etcdutl (etcd 3.5+) or etcdctl (3.4/3.5) on the PATH to restore a data directory', 'install the etcd client tools, or restore without --data-dir and run etcdutl snapshot restore yourself (see the restore runbook in the README)');
+  throw new ConfigError(
+    'dataDir',
+    'needs etcdutl (etcd 3.5+) or etcdctl (3.4/3.5) on the PATH to restore a data directory',
+    'install the etcd client tools, or restore without --data-dir and run etcdutl snapshot restore yourself (see the restore runbook in the README)',
+  );
 }
 
 /** A data dir must be absent or empty: a restore never mixes with or replaces an existing member's data. */
@@ -268,16 +327,26 @@ async function checkDataDir(dataDir: string): Promise<void> {
   try {
     info = await lstat(dataDir);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new ConfigError('dataDir', `cannot read ${dataDir}: ${(error as Error).message}`);
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw new ConfigError('dataDir', `cannot read ${dataDir}: ${(error as Error).message}`);
     const parent = dirname(dataDir);
-    if (!(await stat(parent).then((s) => s.isDirectory(), () => false))) throw new ConfigError('dataDir', `parent directory ${parent} does not exist`, 'create it first');
+    if (
+      !(await stat(parent).then(
+        (s) => s.isDirectory(),
+        () => false,
+      ))
+    )
+      throw new ConfigError('dataDir', `parent directory ${parent} does not exist`, 'create it first');
     return;
   }
   if (!info.isDirectory()) throw new ConfigError('dataDir', `${dataDir} exists and is not a directory`);
   const entries = await readdir(dataDir);
   if (entries.length > 0) {
-    throw new ConfigError('dataDir', `${dataDir} is not empty (${entries.slice(0, 5).join(', ')}${entries.length > 5 ? ', ...' : ''})`,
-      'stop the member and move its old data dir away (keep it until the restored cluster is healthy), then retry with an empty or absent directory');
+    throw new ConfigError(
+      'dataDir',
+      `${dataDir} is not empty (${entries.slice(0, 5).join(', ')}${entries.length > 5 ? ', ...' : ''})`,
+      'stop the member and move its old data dir away (keep it until the restored cluster is healthy), then retry with an empty or absent directory',
+    );
   }
 }
 
@@ -286,11 +355,17 @@ async function choose(store: ObjectStore, cluster: string, options: Options): Pr
   const entries = await listSnapshots(store, cluster);
   if (options.key !== undefined) {
     const entry = entries.find((e) => e.key === options.key);
-    if (!entry) throw new BackupError('not-found', `no snapshot ${options.key} in ${store.description}`, { hint: 'use a key printed by etcd-backup list' });
+    if (!entry)
+      throw new BackupError('not-found', `no snapshot ${options.key} in ${store.description}`, {
+        hint: 'use a key printed by etcd-backup list',
+      });
     await loadDetails(store, [entry]);
     if (entry.excluded && !options.allowExcluded) {
-      throw new ConfigError('key', `${entry.key} is marked excluded${entry.excluded.reason ? ` (${entry.excluded.reason})` : ''}`,
-        'someone marked it as not to be restored; pass --allow-excluded if you are sure, or pick another key');
+      throw new ConfigError(
+        'key',
+        `${entry.key} is marked excluded${entry.excluded.reason ? ` (${entry.excluded.reason})` : ''}`,
+        'someone marked it as not to be restored; pass --allow-excluded if you are sure, or pick another key',
+      );
     }
     return entry;
   }
@@ -299,7 +374,8 @@ async function choose(store: ObjectStore, cluster: string, options: Options): Pr
   // is when the data was taken.
   const takenAt = (e: SnapshotEntry) => (e.manifest ? Date.parse(e.manifest.createdAt) : e.time.getTime());
   const inRange = (e: SnapshotEntry) =>
-    (before === undefined || takenAt(e) <= before.getTime()) && (options.revision === undefined || (e.manifest !== undefined && e.manifest.revision <= options.revision));
+    (before === undefined || takenAt(e) <= before.getTime()) &&
+    (options.revision === undefined || (e.manifest !== undefined && e.manifest.revision <= options.revision));
   const chosen = await findNewest(store, entries, (e) => isGood(e, { requireVerified: !options.allowUnverified }) && inRange(e));
   if (chosen) return chosen;
 
@@ -307,12 +383,18 @@ async function choose(store: ObjectStore, cluster: string, options: Options): Pr
     `${options.allowUnverified ? 'good snapshot' : 'verified good snapshot'} of cluster "${cluster}"`,
     options.before ? `taken at or before ${options.before.toISOString()}` : undefined,
     options.revision !== undefined ? `at or below revision ${options.revision}` : undefined,
-  ].filter(Boolean).join(' ');
-  let hint = entries.length === 0 ? 'run etcd-backup snapshot first' : 'see etcd-backup list: snapshots that are excluded, failed their checks or verification, or have no manifest are never chosen';
+  ]
+    .filter(Boolean)
+    .join(' ');
+  let hint =
+    entries.length === 0
+      ? 'run etcd-backup snapshot first'
+      : 'see etcd-backup list: snapshots that are excluded, failed their checks or verification, or have no manifest are never chosen';
   if (!options.allowUnverified) {
     // Details are loaded for every candidate by now: the search above went through all of them.
     const unverified = entries.find((e) => isGood(e) && inRange(e));
-    if (unverified) hint = `the newest unverified one is ${unverified.key}: run etcd-backup verify --key ${unverified.key}, or pass --allow-unverified`;
+    if (unverified)
+      hint = `the newest unverified one is ${unverified.key}: run etcd-backup verify --key ${unverified.key}, or pass --allow-unverified`;
   }
   throw new BackupError('not-found', `no ${what} in ${store.description}`, { hint });
 }
@@ -328,7 +410,8 @@ function fatalProblems(report: SnapshotReport, manifest: SnapshotManifest | unde
       ['totalKey', manifest.totalKey, report.totalKey],
     ];
     for (const [name, recorded, measured] of fields) {
-      if (measured !== undefined && recorded !== measured) fatal.push(`manifest-mismatch: the manifest records ${name} ${recorded}, the object has ${measured}`);
+      if (measured !== undefined && recorded !== measured)
+        fatal.push(`manifest-mismatch: the manifest records ${name} ${recorded}, the object has ${measured}`);
     }
   }
   return fatal;
@@ -344,7 +427,8 @@ class InspectingStream extends Transform {
   }
 }
 
-const INTEGRITY_HINT = 'nothing was written to the output path; pick another snapshot (etcd-backup list), and run etcd-backup verify on this one to record the damage';
+const INTEGRITY_HINT =
+  'nothing was written to the output path; pick another snapshot (etcd-backup list), and run etcd-backup verify on this one to record the damage';
 
 /**
  * Streams the object into a hidden temporary file next to `output` while the inspector the snapshot and
@@ -353,7 +437,12 @@ const INTEGRITY_HINT = 'nothing was written to the output path; pick another sna
  * removes the temporary file: nothing that looks like a snapshot is left at `output` unless the bytes
  * checked out.
  */
-async function download(store: ObjectStore, entry: SnapshotEntry, output: string, signal: AbortSignal | undefined): Promise<SnapshotReport> {
+async function download(
+  store: ObjectStore,
+  entry: SnapshotEntry,
+  output: string,
+  signal: AbortSignal | undefined,
+): Promise<SnapshotReport> {
   const temp = join(dirname(output), `.${basename(output)}.restore-${randomBytes(6).toString('hex')}.partial`);
   try {
     const body = await store.get(entry.key);
@@ -366,13 +455,18 @@ async function download(store: ObjectStore, entry: SnapshotEntry, output: string
       if (signal?.aborted) throw new BackupError('aborted', `restore of ${entry.key} aborted`, { cause: signal.reason ?? error });
       if (error instanceof BackupError) throw error;
       // A local file error (no space, permission): say which file; the errno stays in the cause.
-      if ((error as NodeJS.ErrnoException).path === temp) throw new Error(`writing ${output} failed: ${(error as Error).message}`, { cause: error });
+      if ((error as NodeJS.ErrnoException).path === temp)
+        throw new Error(`writing ${output} failed: ${(error as Error).message}`, { cause: error });
       throw error;
     }
     const report = inspecting.inspector.finish();
     const fatal = fatalProblems(report, entry.manifest);
     if (fatal.length > 0) {
-      throw new BackupError('snapshot-integrity', `${entry.key} is damaged: ${fatal.slice(0, 5).join('; ')}${fatal.length > 5 ? `; and ${fatal.length - 5} more` : ''}`, { hint: INTEGRITY_HINT });
+      throw new BackupError(
+        'snapshot-integrity',
+        `${entry.key} is damaged: ${fatal.slice(0, 5).join('; ')}${fatal.length > 5 ? `; and ${fatal.length - 5} more` : ''}`,
+        { hint: INTEGRITY_HINT },
+      );
     }
     const handle = await open(temp, 'r');
     try {
@@ -383,7 +477,8 @@ async function download(store: ObjectStore, entry: SnapshotEntry, output: string
     try {
       await link(temp, output);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new ConfigError('output', `${output} appeared while downloading`, 'restore never overwrites a file: choose a new path');
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST')
+        throw new ConfigError('output', `${output} appeared while downloading`, 'restore never overwrites a file: choose a new path');
       throw error;
     }
     return report;
@@ -401,7 +496,14 @@ function tail(text: string, lines = 20): string {
  * then moves the result into place: an empty data dir keeps its owner and mode, and a failed run leaves
  * the data dir as it was (empty or absent).
  */
-async function restoreDataDir(tool: Tool, file: string, dataDir: string, member: Options['member'], signal: AbortSignal | undefined, log: Logger): Promise<RestoreDataDir> {
+async function restoreDataDir(
+  tool: Tool,
+  file: string,
+  dataDir: string,
+  member: Options['member'],
+  signal: AbortSignal | undefined,
+  log: Logger,
+): Promise<RestoreDataDir> {
   const staging = join(dirname(dataDir), `.${basename(dataDir)}.restore-${randomBytes(6).toString('hex')}`);
   const flags: string[] = ['--data-dir', staging];
   if (member.name !== undefined) flags.push('--name', member.name);
@@ -410,7 +512,13 @@ async function restoreDataDir(tool: Tool, file: string, dataDir: string, member:
   if (member.initialAdvertisePeerUrls !== undefined) flags.push('--initial-advertise-peer-urls', member.initialAdvertisePeerUrls);
   const argv = ['snapshot', 'restore', file, ...flags];
   const shown = [tool.tool, ...argv.map((a) => (a === staging ? dataDir : a))];
-  const base = { path: dataDir, tool: tool.tool, toolPath: tool.path, ...(tool.version ? { toolVersion: tool.version } : {}), command: shown };
+  const base = {
+    path: dataDir,
+    tool: tool.tool,
+    toolPath: tool.path,
+    ...(tool.version ? { toolVersion: tool.version } : {}),
+    command: shown,
+  };
   const started = Date.now();
   log.info('restoring data dir', { dataDir, tool: tool.tool, toolVersion: tool.version, command: shown });
   try {
@@ -430,7 +538,7 @@ async function restoreDataDir(tool: Tool, file: string, dataDir: string, member:
   } catch (error) {
     await rm(staging, { recursive: true, force: true });
     const stderr = (error as { stderr?: string }).stderr;
-    const message = stderr && stderr.trim() ? tail(stderr) : (error as Error).message;
+    const message = stderr?.trim() ? tail(stderr) : (error as Error).message;
     log.error('data dir restore failed', { dataDir, tool: tool.tool, message });
     return { ok: false, ...base, durationMs: Date.now() - started, error: message };
   }
@@ -449,7 +557,8 @@ export async function restoreTask(deps: RestoreDeps, args: RestoreArgs): Promise
   await checkOutput(options.output);
   let tool: Tool | undefined;
   if (options.dataDir !== undefined) {
-    if (options.dataDir === options.output || options.output.startsWith(`${options.dataDir}/`)) throw new ConfigError('output', 'must not be inside dataDir', 'write the snapshot file somewhere else, e.g. /var/tmp');
+    if (options.dataDir === options.output || options.output.startsWith(`${options.dataDir}/`))
+      throw new ConfigError('output', 'must not be inside dataDir', 'write the snapshot file somewhere else, e.g. /var/tmp');
     await checkDataDir(options.dataDir);
     tool = await findTool(deps.path ?? process.env.PATH ?? '');
   }
@@ -478,7 +587,13 @@ export async function restoreTask(deps: RestoreDeps, args: RestoreArgs): Promise
   }
   if (entry.excluded) result.excluded = entry.excluded;
   if (m) result.etcd = { version: m.etcd.version, clusterId: m.etcd.clusterId, memberId: m.etcd.memberId };
-  log.info('snapshot written', { key: entry.key, path: options.output, size: report.size, revision: result.revision, sha256: report.sha256 });
+  log.info('snapshot written', {
+    key: entry.key,
+    path: options.output,
+    size: report.size,
+    revision: result.revision,
+    sha256: report.sha256,
+  });
 
   if (options.dataDir !== undefined && tool) {
     // Checked before the download; checked again in case something created it meanwhile.

@@ -35,15 +35,24 @@ export interface ReuploadDeps {
 export async function reuploadTask(deps: ReuploadDeps): Promise<ReuploadResult> {
   const { store, log, config } = deps;
   const immutability = await checkBucketProtection(store, config.immutability);
-  if (!immutability) throw new ConfigError('IMMUTABILITY', 'reupload keeps a protected copy alive, but IMMUTABILITY is off', 'set IMMUTABILITY=bucket or object');
+  if (!immutability)
+    throw new ConfigError(
+      'IMMUTABILITY',
+      'reupload keeps a protected copy alive, but IMMUTABILITY is off',
+      'set IMMUTABILITY=bucket or object',
+    );
   const now = (deps.now ?? (() => new Date()))();
   const entries = await listSnapshots(store, config.cluster);
   const newest = await findNewest(store, entries, (e) => isGood(e));
   if (!newest?.manifest) {
     // Protecting a guess could protect the wrong snapshot; say so loudly instead.
-    throw new BackupError('not-found', `no good snapshot of cluster "${config.cluster}" to protect (${entries.length} snapshot(s) listed, none complete, unexcluded and not failed)`, {
-      hint: 'take a snapshot, or lift an exclusion with etcd-backup exclude --undo; until then nothing is being kept immutable',
-    });
+    throw new BackupError(
+      'not-found',
+      `no good snapshot of cluster "${config.cluster}" to protect (${entries.length} snapshot(s) listed, none complete, unexcluded and not failed)`,
+      {
+        hint: 'take a snapshot, or lift an exclusion with etcd-backup exclude --undo; until then nothing is being kept immutable',
+      },
+    );
   }
   const current = await store.getRetention(newest.key);
   if (current && current.retainUntil.getTime() - now.getTime() > immutability.reuploadMarginMs) {
@@ -53,9 +62,18 @@ export async function reuploadTask(deps: ReuploadDeps): Promise<ReuploadResult> 
   if (immutability.mode === 'object') {
     const protection = await protectObject(store, newest.key, undefined, immutability, now);
     const manifest = await protectObject(store, manifestKey(newest.key), undefined, immutability, now);
-    const result: ReuploadResult = { ok: protection.confirmed && manifest.confirmed, action: 'extended', key: newest.key, protection: { ...protection, manifest } };
+    const result: ReuploadResult = {
+      ok: protection.confirmed && manifest.confirmed,
+      action: 'extended',
+      key: newest.key,
+      protection: { ...protection, manifest },
+    };
     if (protection.retainUntil) result.retainUntil = protection.retainUntil;
-    if (!result.ok) log.error('retention of the newest good snapshot could not be extended and confirmed', { key: newest.key, protection: result.protection });
+    if (!result.ok)
+      log.error('retention of the newest good snapshot could not be extended and confirmed', {
+        key: newest.key,
+        protection: result.protection,
+      });
     return result;
   }
 
@@ -65,11 +83,20 @@ export async function reuploadTask(deps: ReuploadDeps): Promise<ReuploadResult> 
   const copied = await store.copy(newest.key, copyKey);
   const original = JSON.parse(await text(await store.get(manifestKey(newest.key)))) as SnapshotManifest;
   const manifest: SnapshotManifest = { ...original, key: copyKey, copyOf: source, completedAt: now.toISOString() };
-  const manifestInfo = await store.put(manifestKey(copyKey), Buffer.from(JSON.stringify(manifest, null, 2)), { contentType: 'application/json' });
+  const manifestInfo = await store.put(manifestKey(copyKey), Buffer.from(JSON.stringify(manifest, null, 2)), {
+    contentType: 'application/json',
+  });
   const protection = await protectObject(store, copyKey, copied.versionId, immutability, now);
   const manifestProtection = await protectObject(store, manifestKey(copyKey), manifestInfo.versionId, immutability, now);
-  const result: ReuploadResult = { ok: protection.confirmed && manifestProtection.confirmed, action: 'copied', key: copyKey, source, protection: { ...protection, manifest: manifestProtection } };
+  const result: ReuploadResult = {
+    ok: protection.confirmed && manifestProtection.confirmed,
+    action: 'copied',
+    key: copyKey,
+    source,
+    protection: { ...protection, manifest: manifestProtection },
+  };
   if (protection.retainUntil) result.retainUntil = protection.retainUntil;
-  if (!result.ok) log.error('the protected copy was made but its retention could not be confirmed', { key: copyKey, protection: result.protection });
+  if (!result.ok)
+    log.error('the protected copy was made but its retention could not be confirmed', { key: copyKey, protection: result.protection });
   return result;
 }

@@ -53,7 +53,11 @@ export interface SnapshotResult {
 /** Errors worth trying on another member; store and integrity failures would just repeat. */
 const RETRYABLE = new Set(['etcd-unreachable', 'etcd-stream', 'snapshot-integrity']);
 
-async function withClients<T>(endpoints: string[], connect: (endpoint: string) => Etcd3, fn: (clients: Map<string, Etcd3>) => Promise<T>): Promise<T> {
+async function withClients<T>(
+  endpoints: string[],
+  connect: (endpoint: string) => Etcd3,
+  fn: (clients: Map<string, Etcd3>) => Promise<T>,
+): Promise<T> {
   const clients = new Map(endpoints.map((e) => [e, connect(e)]));
   try {
     return await fn(clients);
@@ -62,7 +66,12 @@ async function withClients<T>(endpoints: string[], connect: (endpoint: string) =
   }
 }
 
-async function streamOnce(deps: SnapshotDeps, member: MemberStatus, client: Etcd3, immutability: ActiveImmutability | undefined): Promise<SnapshotResult> {
+async function streamOnce(
+  deps: SnapshotDeps,
+  member: MemberStatus,
+  client: Etcd3,
+  immutability: ActiveImmutability | undefined,
+): Promise<SnapshotResult> {
   const { store, log, config } = deps;
   const now = deps.now ?? (() => new Date());
   const source = await openSnapshotStream(client, member.endpoint, { idleTimeoutMs: config.etcd.streamIdleTimeoutMs });
@@ -80,7 +89,12 @@ async function streamOnce(deps: SnapshotDeps, member: MemberStatus, client: Etcd
   try {
     uploaded = await store.put(key, source.body.pipe(checked), {
       contentType: 'application/octet-stream',
-      metadata: { 'etcd-cluster': config.cluster, 'etcd-member-id': member.memberId, 'etcd-version': member.version, 'etcd-requested-revision': String(member.revision) },
+      metadata: {
+        'etcd-cluster': config.cluster,
+        'etcd-member-id': member.memberId,
+        'etcd-version': member.version,
+        'etcd-requested-revision': String(member.revision),
+      },
       ...(deps.signal ? { signal: deps.signal } : {}),
     });
   } finally {
@@ -101,13 +115,21 @@ async function streamOnce(deps: SnapshotDeps, member: MemberStatus, client: Etcd
     requestedRevision: member.revision,
     totalKey: report.totalKey ?? 0,
     totalSize: report.totalSize ?? 0,
-    etcd: { version: member.version, clusterId: member.clusterId, memberId: member.memberId, endpoint: member.endpoint, isLeader: member.isLeader },
+    etcd: {
+      version: member.version,
+      clusterId: member.clusterId,
+      memberId: member.memberId,
+      endpoint: member.endpoint,
+      isLeader: member.isLeader,
+    },
     checks: { ok: report.ok, problems: report.problems },
     tool: TOOL,
   };
   if (uploaded.size !== report.size) {
     await store.delete(key).catch(() => undefined);
-    throw new BackupError('store', `the store holds ${uploaded.size} bytes for ${key} but ${report.size} were sent`, { hint: 'the object was removed; check the store' });
+    throw new BackupError('store', `the store holds ${uploaded.size} bytes for ${key} but ${report.size} were sent`, {
+      hint: 'the object was removed; check the store',
+    });
   }
   const mKey = manifestKey(key);
   let manifestInfo;
@@ -183,10 +205,14 @@ export async function takeSnapshot(deps: SnapshotDeps): Promise<SnapshotResult> 
     for (const p of rejected) log.warn('etcd member not used', { endpoint: p.endpoint, error: p.error });
     if (ranked.length === 0) {
       const first = rejected[0]?.error;
-      throw new BackupError(first?.code ?? 'etcd-unreachable', `no healthy etcd member: ${rejected.map((p) => p.error?.message ?? p.endpoint).join('; ')}`, {
-        cause: first,
-        hint: first?.hint ?? 'check ETCD_ENDPOINTS and the health of the cluster',
-      });
+      throw new BackupError(
+        first?.code ?? 'etcd-unreachable',
+        `no healthy etcd member: ${rejected.map((p) => p.error?.message ?? p.endpoint).join('; ')}`,
+        {
+          cause: first,
+          hint: first?.hint ?? 'check ETCD_ENDPOINTS and the health of the cluster',
+        },
+      );
     }
     const attempts: SnapshotAttempt[] = [];
     let lastError: unknown;
@@ -206,6 +232,10 @@ export async function takeSnapshot(deps: SnapshotDeps): Promise<SnapshotResult> 
       }
     }
     if (lastError instanceof BackupError && attempts.length === 1) throw lastError;
-    throw new BackupError(lastError instanceof BackupError ? lastError.code : 'etcd-stream', `snapshot failed after ${attempts.length} attempt(s): ${attempts.map((a) => `${a.endpoint}: ${a.error?.message}`).join('; ')}`, { cause: lastError });
+    throw new BackupError(
+      lastError instanceof BackupError ? lastError.code : 'etcd-stream',
+      `snapshot failed after ${attempts.length} attempt(s): ${attempts.map((a) => `${a.endpoint}: ${a.error?.message}`).join('; ')}`,
+      { cause: lastError },
+    );
   });
 }

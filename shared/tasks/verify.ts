@@ -25,22 +25,28 @@ export interface VerifyDeps {
 async function chooseTarget(store: ObjectStore, cluster: string, key: string | undefined): Promise<SnapshotEntry> {
   const entries = await listSnapshots(store, cluster);
   if (key !== undefined) {
-    if (!parseSnapshotKey(key, cluster)) throw new ConfigError('key', `"${key}" is not a snapshot key of cluster "${cluster}"`, 'use a key printed by etcd-backup list');
+    if (!parseSnapshotKey(key, cluster))
+      throw new ConfigError('key', `"${key}" is not a snapshot key of cluster "${cluster}"`, 'use a key printed by etcd-backup list');
     const entry = entries.find((e) => e.key === key);
-    if (!entry) throw new BackupError('not-found', `no snapshot ${key} in ${store.description}`, { hint: 'use a key printed by etcd-backup list' });
+    if (!entry)
+      throw new BackupError('not-found', `no snapshot ${key} in ${store.description}`, { hint: 'use a key printed by etcd-backup list' });
     await loadDetails(store, [entry]);
     return entry;
   }
   // The latest snapshot that finished (has a manifest) and is not excluded, whatever earlier verifications said.
   const latest = await findNewest(store, entries, (e) => e.manifest !== undefined && !e.excluded);
-  if (!latest) throw new BackupError('not-found', `no complete snapshot of cluster "${cluster}" in ${store.description}`, { hint: 'run etcd-backup snapshot first' });
+  if (!latest)
+    throw new BackupError('not-found', `no complete snapshot of cluster "${cluster}" in ${store.description}`, {
+      hint: 'run etcd-backup snapshot first',
+    });
   return latest;
 }
 
 /** The writer's record must agree with what the bytes say; the bytes are the truth. */
 function compareWithManifest(report: SnapshotReport, entry: SnapshotEntry): VerifyProblem[] {
   const manifest = entry.manifest;
-  if (entry.state === 'invalid-manifest') return [{ kind: 'manifest-mismatch', message: 'the manifest is unreadable or describes another object' }];
+  if (entry.state === 'invalid-manifest')
+    return [{ kind: 'manifest-mismatch', message: 'the manifest is unreadable or describes another object' }];
   if (!manifest) return [{ kind: 'manifest-missing', message: 'the snapshot has no manifest: the run that wrote it did not finish' }];
   const problems: VerifyProblem[] = [];
   const fields: [string, number | string | undefined, number | string | undefined][] = [
@@ -77,7 +83,10 @@ export async function verifyTask(deps: VerifyDeps, args: { key?: string | boolea
     for await (const chunk of body) inspector.update(chunk as Buffer);
   } catch (error) {
     if (error instanceof BackupError) throw error;
-    throw new BackupError('store-unreachable', `the download of ${target.key} broke off: ${(error as Error).message}`, { cause: error, hint: 'nothing was recorded; run verify again, and check the network path to the store if it repeats' });
+    throw new BackupError('store-unreachable', `the download of ${target.key} broke off: ${(error as Error).message}`, {
+      cause: error,
+      hint: 'nothing was recorded; run verify again, and check the network path to the store if it repeats',
+    });
   } finally {
     deps.signal?.removeEventListener('abort', onAbort);
   }

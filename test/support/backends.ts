@@ -21,7 +21,10 @@ export interface Backend {
 }
 
 /** A fresh, empty location (a new bucket or directory) on the given store. */
-export async function makeBackend(kind: BackendKind, options: { objectLock?: boolean; defaultRetentionDays?: number; prefix?: string } = {}): Promise<Backend> {
+export async function makeBackend(
+  kind: BackendKind,
+  options: { objectLock?: boolean; defaultRetentionDays?: number; prefix?: string } = {},
+): Promise<Backend> {
   const prefix = options.prefix ?? 'backups/etcd';
   let settings: SettingValues;
   let env: Record<string, string> = {};
@@ -29,7 +32,9 @@ export async function makeBackend(kind: BackendKind, options: { objectLock?: boo
     settings = { BACKUP_URL: `file://${await mkdtemp(join(tmpdir(), 'store-'))}` };
   } else if (kind === 's3') {
     const s3 = s3Service();
-    const bucket = await createS3Bucket(uniqueBucketName('s3'), { objectLock: options.objectLock ?? options.defaultRetentionDays !== undefined });
+    const bucket = await createS3Bucket(uniqueBucketName('s3'), {
+      objectLock: options.objectLock ?? options.defaultRetentionDays !== undefined,
+    });
     if (options.defaultRetentionDays !== undefined) await setDefaultRetention(bucket, options.defaultRetentionDays);
     settings = {
       BACKUP_URL: `s3://${bucket}/${prefix}`,
@@ -41,7 +46,11 @@ export async function makeBackend(kind: BackendKind, options: { objectLock?: boo
     env = { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey };
   } else {
     const gcs = gcsService();
-    settings = { BACKUP_URL: `gs://${uniqueBucketName('gcs')}/${prefix}`, STORAGE_EMULATOR_HOST: gcs.emulatorHost, GOOGLE_CLOUD_PROJECT: gcs.projectId };
+    settings = {
+      BACKUP_URL: `gs://${uniqueBucketName('gcs')}/${prefix}`,
+      STORAGE_EMULATOR_HOST: gcs.emulatorHost,
+      GOOGLE_CLOUD_PROJECT: gcs.projectId,
+    };
   }
   // In-process SDK clients read credentials from the environment, as they do in a function.
   Object.assign(process.env, env);
@@ -57,7 +66,9 @@ export async function multipartUploads(settings: SettingValues, scope: 'bucket' 
   if (location.kind !== 's3') return [];
   const client = s3Client();
   try {
-    const uploads = await client.send(new ListMultipartUploadsCommand({ Bucket: location.bucket, ...(scope === 'prefix' ? { Prefix: location.prefix } : {}) }));
+    const uploads = await client.send(
+      new ListMultipartUploadsCommand({ Bucket: location.bucket, ...(scope === 'prefix' ? { Prefix: location.prefix } : {}) }),
+    );
     return uploads.Uploads ?? [];
   } finally {
     client.destroy();

@@ -7,7 +7,11 @@ export async function capturing<T>(fn: () => Promise<T>): Promise<{ value?: T; e
   const out = process.stdout.write.bind(process.stdout);
   const err = process.stderr.write.bind(process.stderr);
   const grab = (chunk: unknown) => {
-    lines.push(...String(chunk).split('\n').filter((l) => l.startsWith('{')));
+    lines.push(
+      ...String(chunk)
+        .split('\n')
+        .filter((l) => l.startsWith('{')),
+    );
     return true;
   };
   process.stdout.write = grab as typeof process.stdout.write;

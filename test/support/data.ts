@@ -22,7 +22,11 @@ export async function writeSampleData(endpoints: string[], options: { smallKeys?
     };
     const small = options.smallKeys ?? 500;
     for (let i = 0; i < small; i += 50) {
-      await Promise.all(Array.from({ length: Math.min(50, small - i) }, (_, j) => put(`/app/small/${String(i + j).padStart(5, '0')}`, Buffer.from(`value-${i + j}`))));
+      await Promise.all(
+        Array.from({ length: Math.min(50, small - i) }, (_, j) =>
+          put(`/app/small/${String(i + j).padStart(5, '0')}`, Buffer.from(`value-${i + j}`)),
+        ),
+      );
     }
     for (const size of [5_000, 100_000, 1_000_000]) await put(`/app/large/${size}`, randomBytes(size));
     for (let i = 0; i < 20; i++) await put('/app/counter', Buffer.from(String(i)));
@@ -50,7 +54,9 @@ export async function writeBulk(endpoints: string[], megabytes: number): Promise
   try {
     const count = megabytes * 4;
     for (let i = 0; i < count; i += 8) {
-      await Promise.all(Array.from({ length: Math.min(8, count - i) }, (_, j) => client.put(`/bulk/${String(i + j).padStart(7, '0')}`).value(value)));
+      await Promise.all(
+        Array.from({ length: Math.min(8, count - i) }, (_, j) => client.put(`/bulk/${String(i + j).padStart(7, '0')}`).value(value)),
+      );
     }
   } finally {
     client.close();

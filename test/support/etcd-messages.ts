@@ -4,7 +4,9 @@ import { createRequire } from 'node:module';
 // etcd3's own message definitions, loaded the way etcd3 loads them: an encoder for SnapshotResponse that
 // is independent of the tool's decoder (shared/etcd/snapshot-message.ts).
 const rpcProto = createRequire(import.meta.url).resolve('etcd3/proto/rpc.proto');
-const snapshotMethod = loadSync(rpcProto, { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true })['etcdserverpb.Maintenance'] as unknown as {
+const snapshotMethod = loadSync(rpcProto, { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true })[
+  'etcdserverpb.Maintenance'
+] as unknown as {
   Snapshot: { path: string; responseSerialize(value: object): Buffer };
 };
 

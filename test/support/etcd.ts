@@ -101,8 +101,8 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdClu
     const planned = options.plan?.members[i];
     specs.push({
       name: planned?.name ?? `m${i}`,
-      clientPort: planned?.clientPort ?? await freePort(),
-      peerPort: planned?.peerPort ?? await freePort(),
+      clientPort: planned?.clientPort ?? (await freePort()),
+      peerPort: planned?.peerPort ?? (await freePort()),
       dataDir: options.dataDirs?.[i] ?? join(root, `m${i}`),
     });
   }
@@ -110,39 +110,82 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdClu
   const token = options.plan?.token ?? `tok-${specs[0]?.clientPort}`;
   if (options.restoreFrom) {
     for (const s of specs) {
-      await execFileP('etcdctl', ['snapshot', 'restore', options.restoreFrom, '--name', s.name, '--data-dir', s.dataDir, '--initial-cluster', initialCluster,
-        '--initial-cluster-token', token, '--initial-advertise-peer-urls', `http://127.0.0.1:${s.peerPort}`], { env: { ...process.env, ETCDCTL_API: '3' } });
+      await execFileP(
+        'etcdctl',
+        [
+          'snapshot',
+          'restore',
+          options.restoreFrom,
+          '--name',
+          s.name,
+          '--data-dir',
+          s.dataDir,
+          '--initial-cluster',
+          initialCluster,
+          '--initial-cluster-token',
+          token,
+          '--initial-advertise-peer-urls',
+          `http://127.0.0.1:${s.peerPort}`,
+        ],
+        { env: { ...process.env, ETCDCTL_API: '3' } },
+      );
     }
   }
   const members: EtcdMember[] = specs.map((s) => {
     const clientUrl = `${scheme}://127.0.0.1:${s.clientPort}`;
     const args = [
-      '--name', s.name,
-      '--data-dir', s.dataDir,
-      '--listen-client-urls', clientUrl,
-      '--advertise-client-urls', clientUrl,
-      '--listen-peer-urls', `http://127.0.0.1:${s.peerPort}`,
-      '--initial-advertise-peer-urls', `http://127.0.0.1:${s.peerPort}`,
-      '--initial-cluster', initialCluster,
-      '--initial-cluster-token', token,
-      '--heartbeat-interval', '50',
-      '--election-timeout', '500',
-      '--quota-backend-bytes', String(8 * 1024 ** 3),
+      '--name',
+      s.name,
+      '--data-dir',
+      s.dataDir,
+      '--listen-client-urls',
+      clientUrl,
+      '--advertise-client-urls',
+      clientUrl,
+      '--listen-peer-urls',
+      `http://127.0.0.1:${s.peerPort}`,
+      '--initial-advertise-peer-urls',
+      `http://127.0.0.1:${s.peerPort}`,
+      '--initial-cluster',
+      initialCluster,
+      '--initial-cluster-token',
+      token,
+      '--heartbeat-interval',
+      '50',
+      '--election-timeout',
+      '500',
+      '--quota-backend-bytes',
+      String(8 * 1024 ** 3),
       ...(options.tls
-        ? ['--cert-file', options.tls.certFile, '--key-file', options.tls.keyFile, '--trusted-ca-file', options.tls.caFile,
-           ...(options.tls.client ? ['--client-cert-auth'] : [])]
+        ? [
+            '--cert-file',
+            options.tls.certFile,
+            '--key-file',
+            options.tls.keyFile,
+            '--trusted-ca-file',
+            options.tls.caFile,
+            ...(options.tls.client ? ['--client-cert-auth'] : []),
+          ]
         : []),
       ...(options.extraArgs ?? []),
     ];
     const child = spawn('etcd', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
-    child.stderr?.on('data', (d: Buffer) => { log = (log + d.toString()).slice(-20_000); });
-    child.on('exit', (code) => { if (code && code !== 0) process.stderr.write(`etcd ${s.name} exited ${code}: ${log.slice(-2000)}\n`); });
+    child.stderr?.on('data', (d: Buffer) => {
+      log = (log + d.toString()).slice(-20_000);
+    });
+    child.on('exit', (code) => {
+      if (code && code !== 0) process.stderr.write(`etcd ${s.name} exited ${code}: ${log.slice(-2000)}\n`);
+    });
     return { name: s.name, clientUrl, dataDir: s.dataDir, process: child };
   });
 
   const tlsArgs = options.tls
-    ? ['--cacert', options.tls.caFile, ...(options.tls.client ? ['--cert', options.tls.client.certFile, '--key', options.tls.client.keyFile] : [])]
+    ? [
+        '--cacert',
+        options.tls.caFile,
+        ...(options.tls.client ? ['--cert', options.tls.client.certFile, '--key', options.tls.client.keyFile] : []),
+      ]
     : [];
   const cluster: EtcdCluster = {
     endpoints: members.map((m) => m.clientUrl),
@@ -161,7 +204,12 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdClu
       await exited(member.process);
     },
     async stop() {
-      await Promise.all(members.map(async (m) => { m.process.kill('SIGTERM'); await exited(m.process); }));
+      await Promise.all(
+        members.map(async (m) => {
+          m.process.kill('SIGTERM');
+          await exited(m.process);
+        }),
+      );
       await rm(root, { recursive: true, force: true });
     },
   };

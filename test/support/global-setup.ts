@@ -74,10 +74,15 @@ async function start(service: (typeof SERVICES)[number], dir: string): Promise<{
   try {
     const { stderr } = await execFileP('bash', [join(scripts, `${service}.sh`), 'start', dir], { maxBuffer: 16 << 20 });
     const text = await readFile(join(dir, 'env'), 'utf8');
-    const env = new Map(text.split('\n').filter(Boolean).map((line) => {
-      const eq = line.indexOf('=');
-      return [line.slice(0, eq), line.slice(eq + 1)] as [string, string];
-    }));
+    const env = new Map(
+      text
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => {
+          const eq = line.indexOf('=');
+          return [line.slice(0, eq), line.slice(eq + 1)] as [string, string];
+        }),
+    );
     return { env, log: stderr.trim() };
   } catch (error) {
     // execFile's error repeats the whole stderr in its message: show the stderr alone when there is one.
@@ -110,10 +115,13 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   process.prependOnceListener('exit', stopAllSync);
 
   const stopAll = async () => {
-    await Promise.all(SERVICES.map((service) =>
-      execFileP('bash', [join(scripts, `${service}.sh`), 'stop', dirOf(service)]).catch((error: unknown) => {
-        process.stderr.write(`stopping ${service} failed: ${String(error)}\n`);
-      })));
+    await Promise.all(
+      SERVICES.map((service) =>
+        execFileP('bash', [join(scripts, `${service}.sh`), 'stop', dirOf(service)]).catch((error: unknown) => {
+          process.stderr.write(`stopping ${service} failed: ${String(error)}\n`);
+        }),
+      ),
+    );
     process.off('exit', stopAllSync);
   };
 

@@ -5,7 +5,9 @@ import type { AddressInfo } from 'node:net';
  * A pass-through HTTP proxy in front of a local service that records each request line, for checking
  * request shapes that the service itself accepts but ignores (the GCS emulator's preconditions).
  */
-export async function recordingProxy(target: string): Promise<{ url: string; requests: string[]; bodies: string[]; close(): Promise<void> }> {
+export async function recordingProxy(
+  target: string,
+): Promise<{ url: string; requests: string[]; bodies: string[]; close(): Promise<void> }> {
   const upstream = new URL(target);
   const requests: string[] = [];
   /** Request bodies of JSON requests (metadata updates), in order. */
@@ -14,13 +16,18 @@ export async function recordingProxy(target: string): Promise<{ url: string; req
     requests.push(`${req.method} ${req.url}`);
     if (String(req.headers['content-type']).includes('json')) {
       let body = '';
-      req.on('data', (d: Buffer) => { body += d.toString(); });
+      req.on('data', (d: Buffer) => {
+        body += d.toString();
+      });
       req.on('end', () => bodies.push(`${req.method} ${req.url} ${body}`));
     }
-    const forward = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    });
+    const forward = request(
+      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
     forward.on('error', () => res.destroy());
     req.pipe(forward);
   });

@@ -28,7 +28,9 @@ export interface EndpointStatus {
 
 /** `etcdctl endpoint status -w json` of one endpoint, as an SRE reads it. */
 export async function endpointStatus(endpoint: string): Promise<EndpointStatus> {
-  const { stdout } = await execFileP('etcdctl', ['--endpoints', endpoint, 'endpoint', 'status', '-w', 'json'], { env: { ...process.env, ETCDCTL_API: '3' } });
+  const { stdout } = await execFileP('etcdctl', ['--endpoints', endpoint, 'endpoint', 'status', '-w', 'json'], {
+    env: { ...process.env, ETCDCTL_API: '3' },
+  });
   const [row] = JSON.parse(stdout) as { Endpoint: string; Status: { header: { revision: number }; raftIndex: number; version: string } }[];
   if (!row) throw new Error(`no status for ${endpoint}`);
   return { endpoint: row.Endpoint, revision: row.Status.header.revision, raftIndex: row.Status.raftIndex, version: row.Status.version };
@@ -36,7 +38,9 @@ export async function endpointStatus(endpoint: string): Promise<EndpointStatus> 
 
 /** Names of the members `etcdctl member list` reports. */
 export async function memberNames(endpoint: string): Promise<string[]> {
-  const { stdout } = await execFileP('etcdctl', ['--endpoints', endpoint, 'member', 'list', '-w', 'json'], { env: { ...process.env, ETCDCTL_API: '3' } });
+  const { stdout } = await execFileP('etcdctl', ['--endpoints', endpoint, 'member', 'list', '-w', 'json'], {
+    env: { ...process.env, ETCDCTL_API: '3' },
+  });
   return ((JSON.parse(stdout) as { members: { name: string }[] }).members ?? []).map((m) => m.name).sort();
 }
 
@@ -48,9 +52,7 @@ export async function memberNames(endpoint: string): Promise<string[]> {
 export async function fakeEtcdutl(options: { fail?: string } = {}): Promise<{ dir: string; calls: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'fake-etcdutl-'));
   const calls = join(dir, 'calls.log');
-  const failure = options.fail
-    ? `if [ "$1" = snapshot ]; then echo ${JSON.stringify(options.fail)} >&2; exit 1; fi\n`
-    : '';
+  const failure = options.fail ? `if [ "$1" = snapshot ]; then echo ${JSON.stringify(options.fail)} >&2; exit 1; fi\n` : '';
   await writeFile(join(dir, 'etcdutl'), `#!/bin/sh\necho "$*" >> ${JSON.stringify(calls)}\n${failure}ETCDCTL_API=3 exec etcdctl "$@"\n`);
   await chmod(join(dir, 'etcdutl'), 0o755);
   return { dir, calls };

@@ -39,7 +39,12 @@ let counter = 0;
 
 /** A bucket name valid on S3 and GCS and unique across test files and runs, e.g. `backups-m3k1-7-1f2e3d`. */
 export function uniqueBucketName(prefix: string): string {
-  const clean = prefix.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'test';
+  const clean =
+    prefix
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 40) || 'test';
   return `${clean}-${Date.now().toString(36)}-${++counter}-${randomBytes(3).toString('hex')}`;
 }
 
@@ -58,7 +63,12 @@ export async function createS3Bucket(name: string, options: { objectLock?: boole
 export async function setDefaultRetention(bucket: string, days: number): Promise<void> {
   const client = s3Client();
   try {
-    await client.send(new PutObjectLockConfigurationCommand({ Bucket: bucket, ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: days } } } }));
+    await client.send(
+      new PutObjectLockConfigurationCommand({
+        Bucket: bucket,
+        ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: days } } },
+      }),
+    );
   } finally {
     client.destroy();
   }

@@ -28,14 +28,35 @@ async function makeCa(dir: string, name: string): Promise<{ cert: string; key: s
   return { cert, key };
 }
 
-async function issue(dir: string, ca: { cert: string; key: string }, name: string, usage: 'serverAuth' | 'clientAuth'): Promise<{ cert: string; key: string }> {
+async function issue(
+  dir: string,
+  ca: { cert: string; key: string },
+  name: string,
+  usage: 'serverAuth' | 'clientAuth',
+): Promise<{ cert: string; key: string }> {
   const key = join(dir, `${name}.key`);
   const csr = join(dir, `${name}.csr`);
   const cert = join(dir, `${name}.crt`);
   const ext = join(dir, `${name}.ext`);
   await writeFile(ext, `subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=${usage}\n`);
   await openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', csr, '-subj', `/CN=${name}`]);
-  await openssl(['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-out', cert, '-days', '2', '-extfile', ext]);
+  await openssl([
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    ca.cert,
+    '-CAkey',
+    ca.key,
+    '-CAcreateserial',
+    '-out',
+    cert,
+    '-days',
+    '2',
+    '-extfile',
+    ext,
+  ]);
   return { cert, key };
 }
 
@@ -46,5 +67,13 @@ export async function makePki(): Promise<TestPki> {
   const other = await makeCa(dir, 'other-ca');
   const server = await issue(dir, ca, 'server', 'serverAuth');
   const client = await issue(dir, ca, 'client', 'clientAuth');
-  return { dir, caFile: ca.cert, serverCertFile: server.cert, serverKeyFile: server.key, clientCertFile: client.cert, clientKeyFile: client.key, otherCaFile: other.cert };
+  return {
+    dir,
+    caFile: ca.cert,
+    serverCertFile: server.cert,
+    serverKeyFile: server.key,
+    clientCertFile: client.cert,
+    clientKeyFile: client.key,
+    otherCaFile: other.cert,
+  };
 }

@@ -6,17 +6,17 @@ import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BackupError } from '../shared/errors.js';
-import { manifestKey, snapshotKey } from '../shared/layout.js';
-import type { SnapshotManifest } from '../shared/manifest.js';
-import type { ListResult } from '../shared/tasks/list.js';
-import type { SnapshotResult } from '../shared/tasks/snapshot.js';
-import type { VerifyResult } from '../shared/tasks/verify.js';
-import type { VerificationRecord } from '../shared/verification.js';
-import { BACKEND_KINDS, makeBackend, type Backend } from './support/backends.js';
-import { writeBulk, writeSampleData } from './support/data.js';
-import { startEtcd, type EtcdCluster } from './support/etcd.js';
-import { download, run, snapshotStatus, storedKeys } from './support/run.js';
+import type { BackupError } from '../../shared/errors.js';
+import { manifestKey, snapshotKey } from '../../shared/layout.js';
+import type { SnapshotManifest } from '../../shared/manifest.js';
+import type { ListResult } from '../../shared/tasks/list.js';
+import type { SnapshotResult } from '../../shared/tasks/snapshot.js';
+import type { VerifyResult } from '../../shared/tasks/verify.js';
+import type { VerificationRecord } from '../../shared/verification.js';
+import { BACKEND_KINDS, makeBackend, type Backend } from '../support/backends.js';
+import { writeBulk, writeSampleData } from '../support/data.js';
+import { startEtcd, type EtcdCluster } from '../support/etcd.js';
+import { download, run, snapshotStatus, storedKeys } from '../support/run.js';
 
 const execFileP = promisify(execFile);
 
@@ -26,7 +26,9 @@ async function restores(bytes: Buffer): Promise<boolean> {
   const { writeFile } = await import('node:fs/promises');
   await writeFile(file, bytes);
   try {
-    await execFileP('etcdctl', ['snapshot', 'restore', file, '--data-dir', join(dir, 'data')], { env: { ...process.env, ETCDCTL_API: '3' } });
+    await execFileP('etcdctl', ['snapshot', 'restore', file, '--data-dir', join(dir, 'data')], {
+      env: { ...process.env, ETCDCTL_API: '3' },
+    });
     return true;
   } catch {
     return false;
@@ -72,7 +74,12 @@ describe.each(BACKEND_KINDS)('verify on %s', (kind) => {
     expect(result.key).toBe(good.key);
     expect(result.problems).toEqual([]);
     const status = await snapshotStatus(await download(backend.store, good.key));
-    expect(result).toMatchObject({ revision: status.revision, totalKey: status.totalKey, totalSize: status.totalSize, sha256: good.sha256 });
+    expect(result).toMatchObject({
+      revision: status.revision,
+      totalKey: status.totalKey,
+      totalSize: status.totalSize,
+      sha256: good.sha256,
+    });
     expect(result.recordKey).toMatch(/\.verify-\d{8}T\d{6}\.\d{3}Z-[0-9a-f]{4}-ok\.json$/);
     const record = JSON.parse(await text(await backend.store.get(result.recordKey))) as VerificationRecord;
     expect(record).toMatchObject({ key: good.key, ok: true, revision: status.revision });
@@ -95,7 +102,9 @@ describe.each(BACKEND_KINDS)('verify on %s', (kind) => {
     const result = outcome.result as unknown as VerifyResult;
     expect(outcome.ok).toBe(false);
     expect(result.ok).toBe(false);
-    expect(result.problems.map((p) => p.kind)).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`^(${kinds.join('|')})$`))]));
+    expect(result.problems.map((p) => p.kind)).toEqual(
+      expect.arrayContaining([expect.stringMatching(new RegExp(`^(${kinds.join('|')})$`))]),
+    );
     for (const p of result.problems) expect(p.message.length).toBeGreaterThan(10);
     expect(result.recordKey).toMatch(/-failed\.json$/);
     expect(await restores(bad)).toBe(false);
@@ -106,10 +115,18 @@ describe.each(BACKEND_KINDS)('verify on %s', (kind) => {
     const manifest = JSON.parse(await text(await backend.store.get(manifestKey(key)))) as SnapshotManifest;
     const liar = snapshotKey('etcd-v', new Date(), 2);
     await backend.store.put(liar, goodBytes);
-    await backend.store.put(manifestKey(liar), Buffer.from(JSON.stringify({ ...manifest, key: liar, revision: manifest.revision + 1000, totalKey: 1 })));
+    await backend.store.put(
+      manifestKey(liar),
+      Buffer.from(JSON.stringify({ ...manifest, key: liar, revision: manifest.revision + 1000, totalKey: 1 })),
+    );
     const result = (await run('verify', settings(), { args: { key: liar } })).result as unknown as VerifyResult;
     expect(result.ok).toBe(false);
-    expect(result.problems.filter((p) => p.kind === 'manifest-mismatch').map((p) => p.message).join(' ')).toMatch(/revision.*totalKey/);
+    expect(
+      result.problems
+        .filter((p) => p.kind === 'manifest-mismatch')
+        .map((p) => p.message)
+        .join(' '),
+    ).toMatch(/revision.*totalKey/);
   });
 
   it('picks the latest complete snapshot, skipping one without a manifest', async () => {

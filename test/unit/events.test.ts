@@ -1,10 +1,10 @@
 // Trigger payloads: the sample events parse, and bad payloads are refused with the field named.
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../shared/errors.js';
-import { argsFromPayload, payloadFromPubSub } from '../shared/platform/event.js';
+import { ConfigError } from '../../shared/errors.js';
+import { argsFromPayload, payloadFromPubSub } from '../../shared/platform/event.js';
 
-const sample = async (name: string) => JSON.parse(await readFile(new URL(`../events/${name}`, import.meta.url), 'utf8')) as unknown;
+const sample = async (name: string) => JSON.parse(await readFile(new URL(`../../events/${name}`, import.meta.url), 'utf8')) as unknown;
 
 describe('trigger payloads', () => {
   it('the sample events carry no arguments', async () => {

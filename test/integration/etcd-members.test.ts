@@ -1,18 +1,28 @@
 // Which member serves the snapshot, and failing over when one is down.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError } from '../shared/errors.js';
-import { rankMembers, MAX_APPLIED_LAG, type Probe } from '../shared/etcd/select-member.js';
-import { BackupError } from '../shared/errors.js';
-import type { SnapshotResult } from '../shared/tasks/snapshot.js';
-import { makeBackend } from './support/backends.js';
-import { writeSampleData } from './support/data.js';
-import { startEtcd, type EtcdCluster } from './support/etcd.js';
-import { run } from './support/run.js';
+import { ConfigError } from '../../shared/errors.js';
+import { rankMembers, MAX_APPLIED_LAG, type Probe } from '../../shared/etcd/select-member.js';
+import { BackupError } from '../../shared/errors.js';
+import type { SnapshotResult } from '../../shared/tasks/snapshot.js';
+import { makeBackend } from '../support/backends.js';
+import { writeSampleData } from '../support/data.js';
+import { startEtcd, type EtcdCluster } from '../support/etcd.js';
+import { run } from '../support/run.js';
 
 function probe(endpoint: string, fields: { leader?: boolean; applied?: number; cluster?: string; error?: string } = {}): Probe {
   const p: Probe = {
     endpoint,
-    status: { endpoint, clusterId: fields.cluster ?? 'c1', memberId: endpoint, version: '3.4.23', isLeader: fields.leader ?? false, raftTerm: 2, raftAppliedIndex: fields.applied ?? 100, dbSize: 1, revision: 5 },
+    status: {
+      endpoint,
+      clusterId: fields.cluster ?? 'c1',
+      memberId: endpoint,
+      version: '3.4.23',
+      isLeader: fields.leader ?? false,
+      raftTerm: 2,
+      raftAppliedIndex: fields.applied ?? 100,
+      dbSize: 1,
+      revision: 5,
+    },
   };
   if (fields.error) p.error = new BackupError('etcd-unreachable', fields.error);
   return p;
@@ -20,12 +30,21 @@ function probe(endpoint: string, fields: { leader?: boolean; applied?: number; c
 
 describe('member ranking (pure function over status probes)', () => {
   it('prefers followers, then the most up-to-date, then the configured order', () => {
-    const { ranked } = rankMembers([probe('a', { leader: true, applied: 120 }), probe('b', { applied: 100 }), probe('c', { applied: 110 }), probe('d', { applied: 110 })]);
+    const { ranked } = rankMembers([
+      probe('a', { leader: true, applied: 120 }),
+      probe('b', { applied: 100 }),
+      probe('c', { applied: 110 }),
+      probe('d', { applied: 110 }),
+    ]);
     expect(ranked.map((m) => m.endpoint)).toEqual(['c', 'd', 'b', 'a']);
   });
 
   it('leaves out unreachable members and followers lagging beyond the limit', () => {
-    const { ranked, rejected } = rankMembers([probe('a', { leader: true, applied: MAX_APPLIED_LAG + 500 }), probe('b', { applied: 100 }), { endpoint: 'c', error: new BackupError('etcd-unreachable', 'down') }]);
+    const { ranked, rejected } = rankMembers([
+      probe('a', { leader: true, applied: MAX_APPLIED_LAG + 500 }),
+      probe('b', { applied: 100 }),
+      { endpoint: 'c', error: new BackupError('etcd-unreachable', 'down') },
+    ]);
     expect(ranked.map((m) => m.endpoint)).toEqual(['a']);
     expect(rejected.map((p) => p.endpoint).sort()).toEqual(['b', 'c']);
   });
@@ -50,7 +69,9 @@ describe('a three-member cluster', () => {
     const outcome = await run('snapshot', { ...backend.settings, ETCD_ENDPOINTS: etcd.endpoints.join(','), CLUSTER_NAME: 'c' });
     expect(outcome.ok).toBe(true);
     const result = outcome.result as unknown as SnapshotResult;
-    const status = JSON.parse(await etcd.etcdctl(['endpoint', 'status', '-w', 'json'], { endpoints: [result.endpoint] })) as { Status: { leader: string; header: { member_id: string } } }[];
+    const status = JSON.parse(await etcd.etcdctl(['endpoint', 'status', '-w', 'json'], { endpoints: [result.endpoint] })) as {
+      Status: { leader: string; header: { member_id: string } };
+    }[];
     const member = status[0]?.Status;
     expect(member?.leader).not.toBe(member?.header.member_id);
   });
@@ -58,7 +79,12 @@ describe('a three-member cluster', () => {
   it('fails over to a healthy member when the first endpoint is down', async () => {
     await etcd.kill(0);
     const backend = await makeBackend('local');
-    const outcome = await run('snapshot', { ...backend.settings, ETCD_ENDPOINTS: etcd.endpoints.join(','), CLUSTER_NAME: 'c', ETCD_DIAL_TIMEOUT: '1s' });
+    const outcome = await run('snapshot', {
+      ...backend.settings,
+      ETCD_ENDPOINTS: etcd.endpoints.join(','),
+      CLUSTER_NAME: 'c',
+      ETCD_DIAL_TIMEOUT: '1s',
+    });
     expect(outcome.error).toBeUndefined();
     const result = outcome.result as unknown as SnapshotResult;
     expect(result.endpoint).not.toBe(etcd.endpoints[0]);

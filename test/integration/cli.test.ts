@@ -3,13 +3,13 @@ import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SETTINGS } from '../shared/config/settings.js';
-import { makeBackend, type Backend } from './support/backends.js';
-import { writeSampleData } from './support/data.js';
-import { startEtcd, type EtcdCluster } from './support/etcd.js';
+import { SETTINGS } from '../../shared/config/settings.js';
+import { makeBackend, type Backend } from '../support/backends.js';
+import { writeSampleData } from '../support/data.js';
+import { startEtcd, type EtcdCluster } from '../support/etcd.js';
 
 const execFileP = promisify(execFile);
-const BIN = resolve(import.meta.dirname, '../bin/etcd-backup.js');
+const BIN = resolve(import.meta.dirname, '../../bin/etcd-backup.js');
 
 interface CliRun {
   code: number;
@@ -53,7 +53,8 @@ describe('etcd-backup CLI', () => {
   });
 
   it('run as a command (as npm links it), it starts node with the memory settings that keep a snapshot run near 128 MiB', async () => {
-    const printFlags = "--import=data:text/javascript,process.on('exit',()=>console.error('execArgv='+JSON.stringify(process.execArgv)+';arenas='+process.env.MALLOC_ARENA_MAX))";
+    const printFlags =
+      "--import=data:text/javascript,process.on('exit',()=>console.error('execArgv='+JSON.stringify(process.execArgv)+';arenas='+process.env.MALLOC_ARENA_MAX))";
     const { MALLOC_ARENA_MAX: _unset, ...env } = process.env;
     const asCommand = await execFileP(BIN, ['--help'], { env: { ...env, NODE_OPTIONS: printFlags } });
     expect(asCommand.stdout).toContain('snapshot');
@@ -68,7 +69,11 @@ describe('etcd-backup CLI', () => {
   });
 
   it('snapshot --json prints exactly one JSON document on stdout and logs only to stderr', async () => {
-    const run = await cli(['snapshot', '--json'], { ETCD_ENDPOINTS: etcd.endpoints[0], BACKUP_URL: backend.settings.BACKUP_URL, CLUSTER_NAME: 'cli' });
+    const run = await cli(['snapshot', '--json'], {
+      ETCD_ENDPOINTS: etcd.endpoints[0],
+      BACKUP_URL: backend.settings.BACKUP_URL,
+      CLUSTER_NAME: 'cli',
+    });
     expect(run.code).toBe(0);
     const doc = JSON.parse(run.stdout) as { ok: boolean; key: string; revision: number; sha256: string };
     expect(doc.ok).toBe(true);
@@ -78,7 +83,10 @@ describe('etcd-backup CLI', () => {
   });
 
   it('flags override env vars', async () => {
-    const run = await cli(['list', '--json', '--cluster', 'cli', '--backup-url', backend.settings.BACKUP_URL as string], { CLUSTER_NAME: 'other', BACKUP_URL: 'file:///nonexistent' });
+    const run = await cli(['list', '--json', '--cluster', 'cli', '--backup-url', backend.settings.BACKUP_URL as string], {
+      CLUSTER_NAME: 'other',
+      BACKUP_URL: 'file:///nonexistent',
+    });
     expect(run.code).toBe(0);
     const doc = JSON.parse(run.stdout) as { cluster: string; snapshots: { key: string; state: string }[] };
     expect(doc.cluster).toBe('cli');
@@ -103,7 +111,15 @@ describe('etcd-backup CLI', () => {
   });
 
   it('a failed run exits 1 with the cause and a hint', async () => {
-    const run = await cli(['snapshot', '--etcd-endpoints', 'http://127.0.0.1:9', '--etcd-dial-timeout', '500ms', '--backup-url', backend.settings.BACKUP_URL as string]);
+    const run = await cli([
+      'snapshot',
+      '--etcd-endpoints',
+      'http://127.0.0.1:9',
+      '--etcd-dial-timeout',
+      '500ms',
+      '--backup-url',
+      backend.settings.BACKUP_URL as string,
+    ]);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('http://127.0.0.1:9');
     expect(run.stderr).toContain('hint:');
@@ -118,14 +134,17 @@ describe('etcd-backup CLI', () => {
 
   it('never prints the etcd password or the TLS private key, even on failure paths', async () => {
     const { readFile } = await import('node:fs/promises');
-    const { makePki } = await import('./support/tls.js');
+    const { makePki } = await import('../support/tls.js');
     const pki = await makePki();
     const key = await readFile(pki.clientKeyFile, 'utf8');
     const keyBody = key.split('\n')[1] as string;
     const base64Key = Buffer.from(key).toString('base64');
     // A base64 PEM that is not valid for TLS, and one that names no file: both failure paths stay silent.
     for (const bad of [base64Key.slice(0, 200), 'c2VjcmV0LWtleS1tYXRlcmlhbC10aGF0LWlzLW5vdC1wZW0=']) {
-      const run = await cli(['snapshot', '--json', '--etcd-key-file', bad, '--etcd-cert-file', pki.clientCertFile, '--etcd-endpoints', 'https://127.0.0.1:9'], { BACKUP_URL: backend.settings.BACKUP_URL });
+      const run = await cli(
+        ['snapshot', '--json', '--etcd-key-file', bad, '--etcd-cert-file', pki.clientCertFile, '--etcd-endpoints', 'https://127.0.0.1:9'],
+        { BACKUP_URL: backend.settings.BACKUP_URL },
+      );
       expect(run.code).not.toBe(0);
       expect(run.stdout + run.stderr).not.toContain(bad);
     }
@@ -159,7 +178,7 @@ describe('etcd-backup CLI', () => {
     const file = `${fileURLToPath(backend.settings.BACKUP_URL as string)}/${doc.key}`;
     const { readFile } = await import('node:fs/promises');
     const bytes = await readFile(file);
-    const { snapshotKey } = await import('../shared/layout.js');
+    const { snapshotKey } = await import('../../shared/layout.js');
     const damagedKey = snapshotKey('cli', new Date(), 1);
     await writeFile(`${fileURLToPath(backend.settings.BACKUP_URL as string)}/${damagedKey}`, bytes.subarray(0, 8192));
     const damaged = await cli(['verify', '--key', damagedKey], env);
@@ -169,8 +188,12 @@ describe('etcd-backup CLI', () => {
   });
 
   it('prune --keep-last N --json prints kept/deleted/retained/failed with reasons; --dry-run deletes nothing', async () => {
-    const { plantHistory } = await import('./support/plant.js');
-    const planted = await plantHistory(backend.store, 'cli-prune', [new Date(Date.now() - 3 * 3_600_000), new Date(Date.now() - 2 * 3_600_000), new Date(Date.now() - 3_600_000)]);
+    const { plantHistory } = await import('../support/plant.js');
+    const planted = await plantHistory(backend.store, 'cli-prune', [
+      new Date(Date.now() - 3 * 3_600_000),
+      new Date(Date.now() - 2 * 3_600_000),
+      new Date(Date.now() - 3_600_000),
+    ]);
     const env = { BACKUP_URL: backend.settings.BACKUP_URL, CLUSTER_NAME: 'cli-prune', PRUNE_KEEP_MIN: '0' };
     const dry = await cli(['prune', '--keep-last', '2', '--dry-run'], env);
     expect(dry.code).toBe(0);
@@ -178,7 +201,12 @@ describe('etcd-backup CLI', () => {
     expect(dry.stdout).toContain(planted[0]?.key);
     const real = await cli(['prune', '--keep-last', '2', '--json'], env);
     expect(real.code).toBe(0);
-    const doc = JSON.parse(real.stdout) as { kept: { key: string; reasons: string[] }[]; deleted: { key: string }[]; retained: unknown[]; failed: unknown[] };
+    const doc = JSON.parse(real.stdout) as {
+      kept: { key: string; reasons: string[] }[];
+      deleted: { key: string }[];
+      retained: unknown[];
+      failed: unknown[];
+    };
     expect(doc.deleted.map((d) => d.key)).toEqual([planted[0]?.key]);
     expect(doc.kept.map((k) => k.key)).toEqual([planted[2]?.key, planted[1]?.key]);
     expect(doc.retained).toEqual([]);

@@ -1,10 +1,10 @@
 // Configuration is validated once, before any I/O, and every error names the setting at fault.
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../shared/config/config.js';
-import { SETTINGS } from '../shared/config/settings.js';
-import { parseDuration, parseSize } from '../shared/config/units.js';
-import { ConfigError } from '../shared/errors.js';
-import { parseBackupUrl } from '../shared/store/location.js';
+import { loadConfig } from '../../shared/config/config.js';
+import { SETTINGS } from '../../shared/config/settings.js';
+import { parseDuration, parseSize } from '../../shared/config/units.js';
+import { ConfigError } from '../../shared/errors.js';
+import { parseBackupUrl } from '../../shared/store/location.js';
 
 function configError(fn: () => unknown): ConfigError {
   try {
@@ -23,7 +23,13 @@ describe('defaults', () => {
     expect(config.etcd.endpoints).toEqual(['http://127.0.0.1:2379']);
     expect(config.cluster).toBe('default');
     expect(config.etcd.dialTimeoutMs).toBe(5000);
-    expect(config.s3).toMatchObject({ region: 'us-east-1', forcePathStyle: false, checksum: 'WHEN_SUPPORTED', partSize: 5 * 1024 * 1024, queueSize: 1 });
+    expect(config.s3).toMatchObject({
+      region: 'us-east-1',
+      forcePathStyle: false,
+      checksum: 'WHEN_SUPPORTED',
+      partSize: 5 * 1024 * 1024,
+      queueSize: 1,
+    });
   });
 
   it('every setting has an env var, a flag and a description', () => {
@@ -116,7 +122,7 @@ describe('units', () => {
 describe('README', () => {
   it('documents every setting with its env var, flag and default', async () => {
     const { readFile } = await import('node:fs/promises');
-    const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8');
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
     for (const s of SETTINGS) {
       const row = readme.split('\n').find((line) => line.startsWith(`| \`${s.env}\` |`));
       expect(row, s.env).toBeDefined();

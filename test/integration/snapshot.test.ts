@@ -3,14 +3,14 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { text } from 'node:stream/consumers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseSnapshotKey } from '../shared/layout.js';
-import type { SnapshotManifest } from '../shared/manifest.js';
-import type { ListResult } from '../shared/tasks/list.js';
-import type { SnapshotResult } from '../shared/tasks/snapshot.js';
-import { BACKEND_KINDS, makeBackend, type Backend } from './support/backends.js';
-import { readAll, writeSampleData, type SampleData } from './support/data.js';
-import { startEtcd, type EtcdCluster } from './support/etcd.js';
-import { download, run, snapshotStatus } from './support/run.js';
+import { parseSnapshotKey } from '../../shared/layout.js';
+import type { SnapshotManifest } from '../../shared/manifest.js';
+import type { ListResult } from '../../shared/tasks/list.js';
+import type { SnapshotResult } from '../../shared/tasks/snapshot.js';
+import { BACKEND_KINDS, makeBackend, type Backend } from '../support/backends.js';
+import { readAll, writeSampleData, type SampleData } from '../support/data.js';
+import { startEtcd, type EtcdCluster } from '../support/etcd.js';
+import { download, run, snapshotStatus } from '../support/run.js';
 
 describe.each(BACKEND_KINDS)('snapshot round trip into %s', (kind) => {
   let etcd: EtcdCluster;
@@ -38,7 +38,12 @@ describe.each(BACKEND_KINDS)('snapshot round trip into %s', (kind) => {
     expect(bytes.length).toBe(result.size);
     // The trailer is the sha256 of everything before it, as etcdctl snapshot save writes it.
     const db = bytes.subarray(0, bytes.length - 32);
-    expect(createHash('sha256').update(db).digest().equals(bytes.subarray(bytes.length - 32))).toBe(true);
+    expect(
+      createHash('sha256')
+        .update(db)
+        .digest()
+        .equals(bytes.subarray(bytes.length - 32)),
+    ).toBe(true);
     expect(result.sha256).toBe(createHash('sha256').update(db).digest('hex'));
 
     const status = await snapshotStatus(file);
@@ -61,12 +66,16 @@ describe.each(BACKEND_KINDS)('snapshot round trip into %s', (kind) => {
   });
 
   it('stores byte for byte what etcdctl snapshot save writes', async () => {
-    const saved = `${(await download(backend.store, (await run('snapshot', settings())).result?.key as string))}`;
+    const saved = `${await download(backend.store, (await run('snapshot', settings())).result?.key as string)}`;
     const reference = `${saved}.etcdctl`;
     await etcd.etcdctl(['snapshot', 'save', reference]);
     const ours = (await run('snapshot', settings())).result as unknown as SnapshotResult;
     const oursBytes = await readFile(await download(backend.store, ours.key));
-    expect(createHash('sha256').update(oursBytes).digest('hex')).toBe(createHash('sha256').update(await readFile(reference)).digest('hex'));
+    expect(createHash('sha256').update(oursBytes).digest('hex')).toBe(
+      createHash('sha256')
+        .update(await readFile(reference))
+        .digest('hex'),
+    );
   });
 
   it('lists the snapshots newest first with their recorded revision, without objects of other clusters', async () => {

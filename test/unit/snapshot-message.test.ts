@@ -3,8 +3,8 @@
 // same decoder on every message etcd 3.4 sends.
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { decodeSnapshotBlob, encodeSnapshotRequest, SNAPSHOT_METHOD } from '../shared/etcd/snapshot-message.js';
-import { encodeSnapshotResponse, etcdSnapshotMethodPath } from './support/etcd-messages.js';
+import { decodeSnapshotBlob, encodeSnapshotRequest, SNAPSHOT_METHOD } from '../../shared/etcd/snapshot-message.js';
+import { encodeSnapshotResponse, etcdSnapshotMethodPath } from '../support/etcd-messages.js';
 
 /** A protobuf field: tag (field number, wire type) then its encoded value. */
 function field(number: number, wireType: number, value: Buffer): Buffer {
@@ -40,7 +40,9 @@ describe('SnapshotResponse decoding', () => {
 
   it('refuses a truncated message, naming SnapshotResponse, instead of passing part of a blob on', () => {
     const message = encodeSnapshotResponse(randomBytes(1000), 0);
-    expect(() => decodeSnapshotBlob(message.subarray(0, message.length - 1))).toThrow(/malformed SnapshotResponse.*field 3 runs 1 bytes past/);
+    expect(() => decodeSnapshotBlob(message.subarray(0, message.length - 1))).toThrow(
+      /malformed SnapshotResponse.*field 3 runs 1 bytes past/,
+    );
     expect(() => decodeSnapshotBlob(Buffer.from([0x10, 0xff]))).toThrow(/malformed SnapshotResponse.*truncated varint/);
     expect(() => decodeSnapshotBlob(Buffer.from([0x0b]))).toThrow(/malformed SnapshotResponse.*wire type 3/);
   });

@@ -1,13 +1,18 @@
 // The object layout is a compatibility promise: these tests pin it.
 import { describe, expect, it } from 'vitest';
-import { manifestKey, newestFirst, parseSnapshotKey, snapshotKey } from '../shared/layout.js';
+import { manifestKey, newestFirst, parseSnapshotKey, snapshotKey } from '../../shared/layout.js';
 
 describe('snapshot keys', () => {
   it('have the documented fixed-width form', () => {
     const key = snapshotKey('etcd-a', new Date('2026-11-22T00:12:34.567Z'), 12345, Buffer.from('a1b2c3d4', 'hex'));
     expect(key).toBe('etcd-a/20261122T001234.567Z-r00000000000000012345-a1b2c3d4.db');
     expect(manifestKey(key)).toBe('etcd-a/20261122T001234.567Z-r00000000000000012345-a1b2c3d4.manifest.json');
-    expect(parseSnapshotKey(key, 'etcd-a')).toEqual({ key, cluster: 'etcd-a', time: new Date('2026-11-22T00:12:34.567Z'), revision: 12345 });
+    expect(parseSnapshotKey(key, 'etcd-a')).toEqual({
+      key,
+      cluster: 'etcd-a',
+      time: new Date('2026-11-22T00:12:34.567Z'),
+      revision: 12345,
+    });
   });
 
   it('sort by time, then revision, including when revisions grow a digit (v99 -> v100)', () => {
@@ -18,7 +23,10 @@ describe('snapshot keys', () => {
       snapshotKey('c', t, 99),
       snapshotKey('c', new Date(t.getTime() + 86_400_000 * 400), 1),
     ];
-    const ordered = keys.map((key) => ({ key })).sort(newestFirst).map((k) => parseSnapshotKey(k.key, 'c'));
+    const ordered = keys
+      .map((key) => ({ key }))
+      .sort(newestFirst)
+      .map((k) => parseSnapshotKey(k.key, 'c'));
     expect(ordered.map((n) => [n?.time.getTime(), n?.revision])).toEqual([
       [t.getTime() + 86_400_000 * 400, 1],
       [t.getTime() + 1, 5],

@@ -2,14 +2,14 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../shared/config/config.js';
-import type { ConfigError } from '../shared/errors.js';
-import type { ListResult } from '../shared/tasks/list.js';
-import type { SnapshotResult } from '../shared/tasks/snapshot.js';
-import { BACKEND_KINDS, makeBackend, multipartUploads } from './support/backends.js';
-import { writeBulk } from './support/data.js';
-import { startEtcd, type EtcdCluster } from './support/etcd.js';
-import { memoryLogger, run, storedKeys } from './support/run.js';
+import { loadConfig } from '../../shared/config/config.js';
+import type { ConfigError } from '../../shared/errors.js';
+import type { ListResult } from '../../shared/tasks/list.js';
+import type { SnapshotResult } from '../../shared/tasks/snapshot.js';
+import { BACKEND_KINDS, makeBackend, multipartUploads } from '../support/backends.js';
+import { writeBulk } from '../support/data.js';
+import { startEtcd, type EtcdCluster } from '../support/etcd.js';
+import { memoryLogger, run, storedKeys } from '../support/run.js';
 
 const execFileP = promisify(execFile);
 
@@ -33,7 +33,11 @@ describe('a three-member cluster whose serving member is killed mid-stream', () 
         setTimeout(() => void etcd.kill(index), 200);
       }
     });
-    const outcome = await run('snapshot', { ...backend.settings, ETCD_ENDPOINTS: etcd.endpoints.join(','), CLUSTER_NAME: 'drill', ETCD_DIAL_TIMEOUT: '2s' }, { log });
+    const outcome = await run(
+      'snapshot',
+      { ...backend.settings, ETCD_ENDPOINTS: etcd.endpoints.join(','), CLUSTER_NAME: 'drill', ETCD_DIAL_TIMEOUT: '2s' },
+      { log },
+    );
     expect(outcome.error).toBeUndefined();
     const result = outcome.result as unknown as SnapshotResult;
     expect(killed).toBeDefined();
@@ -77,7 +81,7 @@ describe('hostile input is refused before any I/O, naming the field', () => {
     [{ BACKUP_URL: 'file:///var/backups/../../etc' }, 'BACKUP_URL'],
     [{ CLUSTER_NAME: '..' }, 'CLUSTER_NAME'],
     [{ CLUSTER_NAME: 'prod/../other' }, 'CLUSTER_NAME'],
-    [{ CLUSTER_NAME: '' + 'a'.repeat(5000) }, 'CLUSTER_NAME'],
+    [{ CLUSTER_NAME: `${'a'.repeat(5000)}` }, 'CLUSTER_NAME'],
     [{ ETCD_ENDPOINTS: 'http://127.0.0.1:2379/../../admin' }, 'ETCD_ENDPOINTS'],
     [{ S3_UPLOAD_CONCURRENCY: '100000' }, 'S3_UPLOAD_CONCURRENCY'],
     [{ PRUNE_KEEP_LAST: '-1' }, 'PRUNE_KEEP_LAST'],
@@ -96,7 +100,7 @@ describe('hostile input is refused before any I/O, naming the field', () => {
     [{ key: 'c/20261122T001234.567Z-r00000000000000012345-a1b2c3d4.db', extra: 'field' }, 'event'],
   ])('verify event %#', async (args, field) => {
     const backend = await makeBackend('local');
-    const { argsFromPayload } = await import('../shared/platform/event.js');
+    const { argsFromPayload } = await import('../../shared/platform/event.js');
     let error: unknown;
     try {
       const outcome = await run('verify', { ...backend.settings, CLUSTER_NAME: 'c' }, { args: argsFromPayload(args) });
@@ -112,7 +116,11 @@ describe('hostile input is refused before any I/O, naming the field', () => {
  * For a drill that stops its store: etcd with 60 MB of data, and a store server of its own started by the
  * project's script (`scripts/services/<script>.sh`), whose env file gives its settings.
  */
-function withOwnStoreServer(script: 'rgw' | 'gcs'): { etcd: () => EtcdCluster; dir: () => string; env: () => Promise<Record<string, string>> } {
+function withOwnStoreServer(script: 'rgw' | 'gcs'): {
+  etcd: () => EtcdCluster;
+  dir: () => string;
+  env: () => Promise<Record<string, string>>;
+} {
   let etcd: EtcdCluster;
   let dir: string;
   beforeAll(async () => {
@@ -129,7 +137,12 @@ function withOwnStoreServer(script: 'rgw' | 'gcs'): { etcd: () => EtcdCluster; d
   });
   const env = async () => {
     const { readFile } = await import('node:fs/promises');
-    return Object.fromEntries((await readFile(`${dir}/env`, 'utf8')).trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    return Object.fromEntries(
+      (await readFile(`${dir}/env`, 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
   };
   return { etcd: () => etcd, dir: () => dir, env };
 }
@@ -143,12 +156,26 @@ describe('the S3 server stopped mid-upload and restarted (a radosgw of its own)'
     const etcd = own.etcd();
     const dir = own.dir();
     const env = await own.env();
-    const client = new S3Client({ endpoint: env.AWS_ENDPOINT_URL_S3, region: env.AWS_REGION, forcePathStyle: true, credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID as string, secretAccessKey: env.AWS_SECRET_ACCESS_KEY as string }, requestChecksumCalculation: 'WHEN_REQUIRED' });
+    const client = new S3Client({
+      endpoint: env.AWS_ENDPOINT_URL_S3,
+      region: env.AWS_REGION,
+      forcePathStyle: true,
+      credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID as string, secretAccessKey: env.AWS_SECRET_ACCESS_KEY as string },
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+    });
     await client.send(new CreateBucketCommand({ Bucket: 'drill' }));
     Object.assign(process.env, { AWS_ACCESS_KEY_ID: env.AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: env.AWS_SECRET_ACCESS_KEY });
     const settings = {
-      BACKUP_URL: 's3://drill/etcd', AWS_ENDPOINT_URL_S3: env.AWS_ENDPOINT_URL_S3, AWS_REGION: env.AWS_REGION, S3_FORCE_PATH_STYLE: 'true', AWS_REQUEST_CHECKSUM_CALCULATION: 'when_required',
-      S3_PART_SIZE: '5MiB', PRUNE_INCOMPLETE_GRACE: '2s', ETCD_ENDPOINTS: etcd.endpoints[0], CLUSTER_NAME: 'drill', SNAPSHOT_ATTEMPTS: '1',
+      BACKUP_URL: 's3://drill/etcd',
+      AWS_ENDPOINT_URL_S3: env.AWS_ENDPOINT_URL_S3,
+      AWS_REGION: env.AWS_REGION,
+      S3_FORCE_PATH_STYLE: 'true',
+      AWS_REQUEST_CHECKSUM_CALCULATION: 'when_required',
+      S3_PART_SIZE: '5MiB',
+      PRUNE_INCOMPLETE_GRACE: '2s',
+      ETCD_ENDPOINTS: etcd.endpoints[0],
+      CLUSTER_NAME: 'drill',
+      SNAPSHOT_ATTEMPTS: '1',
     };
     const pid = Number((await readFile(`${dir}/run/client.rgw.a.pid`, 'utf8')).trim());
     let killed = false;
@@ -176,7 +203,7 @@ describe('the S3 server stopped mid-upload and restarted (a radosgw of its own)'
         await new Promise((r) => setTimeout(r, 200));
       }
     }
-    const { openStore } = await import('../shared/store/index.js');
+    const { openStore } = await import('../../shared/store/index.js');
     const store = await openStore(loadConfig(settings));
     expect((await storedKeys(store, 'drill/')).filter((k) => k.endsWith('.db'))).toEqual([]);
     const orphans = ((await client.send(new List({ Bucket: 'drill' }))).Uploads ?? []).map((u) => u.Key);
@@ -197,14 +224,21 @@ describe('the GCS server stopped mid-upload (an emulator of its own)', () => {
 
   it('fails the run with a store error, and the upload library raises nothing later (its retries once crashed the process)', async () => {
     const dir = own.dir();
-    const settings = { BACKUP_URL: 'gs://drill/etcd', ...(await own.env()), ETCD_ENDPOINTS: own.etcd().endpoints[0], CLUSTER_NAME: 'drill', SNAPSHOT_ATTEMPTS: '1' };
+    const settings = {
+      BACKUP_URL: 'gs://drill/etcd',
+      ...(await own.env()),
+      ETCD_ENDPOINTS: own.etcd().endpoints[0],
+      CLUSTER_NAME: 'drill',
+      SNAPSHOT_ATTEMPTS: '1',
+    };
     const late: unknown[] = [];
     const onLate = (error: unknown) => late.push(error);
     process.on('uncaughtException', onLate);
     try {
       let stopped: Promise<unknown> | undefined;
       const log = memoryLogger((entry) => {
-        if (entry.message === 'streaming snapshot' && !stopped) stopped = new Promise((r) => setTimeout(r, 300)).then(() => execFileP('bash', ['scripts/services/gcs.sh', 'stop', dir]));
+        if (entry.message === 'streaming snapshot' && !stopped)
+          stopped = new Promise((r) => setTimeout(r, 300)).then(() => execFileP('bash', ['scripts/services/gcs.sh', 'stop', dir]));
       });
       const failed = await run('snapshot', settings, { log });
       await stopped;

@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SnapshotInspector, type SnapshotReport } from '../shared/snapshot-format/index.js';
-import { FilePageTable } from '../shared/snapshot-format/page-table.js';
-import { writeBulk } from './support/data.js';
-import { startEtcd, type EtcdCluster } from './support/etcd.js';
+import { SnapshotInspector, type SnapshotReport } from '../../shared/snapshot-format/index.js';
+import { FilePageTable } from '../../shared/snapshot-format/page-table.js';
+import { writeBulk } from '../support/data.js';
+import { startEtcd, type EtcdCluster } from '../support/etcd.js';
 
 const execFileP = promisify(execFile);
 const ETCDCTL_ENV = { ...process.env, ETCDCTL_API: '3' };
@@ -41,7 +41,10 @@ async function etcdctlStatus(file: string): Promise<EtcdctlStatus> {
 async function restores(file: string): Promise<boolean> {
   const dir = await mkdtemp(join(tmpdir(), 'snapshot-restore-'));
   try {
-    await execFileP('etcdctl', ['snapshot', 'restore', file, '--data-dir', join(dir, 'data')], { env: ETCDCTL_ENV, maxBuffer: 16 * 1024 * 1024 });
+    await execFileP('etcdctl', ['snapshot', 'restore', file, '--data-dir', join(dir, 'data')], {
+      env: ETCDCTL_ENV,
+      maxBuffer: 16 * 1024 * 1024,
+    });
     return true;
   } catch {
     return false;
@@ -67,7 +70,7 @@ function inspect(bytes: Uint8Array, size: number | (() => number) = bytes.length
   const inspector = new SnapshotInspector(options);
   // A reused buffer proves the inspector keeps nothing it was handed.
   const scratch = new Uint8Array(Math.max(1, typeof size === 'number' ? size : 65536));
-  for (let offset = 0; offset < bytes.length;) {
+  for (let offset = 0; offset < bytes.length; ) {
     const n = Math.min(typeof size === 'number' ? size : size(), bytes.length - offset, scratch.length);
     scratch.set(bytes.subarray(offset, offset + n));
     inspector.update(scratch.subarray(0, n));
@@ -92,7 +95,12 @@ const layout = {
   pageSize: (b: Buffer) => b.readUInt32LE(24),
   header(b: Buffer, page: number) {
     const o = page * layout.pageSize(b);
-    return { id: Number(b.readBigUInt64LE(o)), flags: b.readUInt16LE(o + 8), count: b.readUInt16LE(o + 10), overflow: b.readUInt32LE(o + 12) };
+    return {
+      id: Number(b.readBigUInt64LE(o)),
+      flags: b.readUInt16LE(o + 8),
+      count: b.readUInt16LE(o + 10),
+      overflow: b.readUInt32LE(o + 12),
+    };
   },
   /** Root page of a top-level bucket (0 if inline), found in the root leaf. */
   bucketRoot(b: Buffer, name: string): number {
@@ -109,7 +117,10 @@ const layout = {
   /** Branch elements: file offset of each element and its child page. */
   branch(b: Buffer, page: number): { element: number; child: number }[] {
     const o = page * layout.pageSize(b);
-    return Array.from({ length: b.readUInt16LE(o + 10) }, (_, i) => ({ element: o + 16 + i * 16, child: Number(b.readBigUInt64LE(o + 16 + i * 16 + 8)) }));
+    return Array.from({ length: b.readUInt16LE(o + 10) }, (_, i) => ({
+      element: o + 16 + i * 16,
+      child: Number(b.readBigUInt64LE(o + 16 + i * 16 + 8)),
+    }));
   },
   /** File offsets of a leaf element and of its key. */
   leafElement(b: Buffer, page: number, index: number): { element: number; key: number; keySize: number } {
@@ -146,7 +157,11 @@ describe('snapshot inspector on real etcd 3.4 snapshots', () => {
     await save('empty');
 
     for (let i = 0; i < 3000; i += 100) {
-      await Promise.all(Array.from({ length: 100 }, (_, j) => client.put(`/small/${String(i + j).padStart(5, '0')}`).value(`value-${i + j}-${'x'.repeat((i + j) % 40)}`)));
+      await Promise.all(
+        Array.from({ length: 100 }, (_, j) =>
+          client.put(`/small/${String(i + j).padStart(5, '0')}`).value(`value-${i + j}-${'x'.repeat((i + j) % 40)}`),
+        ),
+      );
     }
     await save('small-keys');
 
@@ -198,7 +213,9 @@ describe('snapshot inspector on real etcd 3.4 snapshots', () => {
       totalSize: status.totalSize,
       hash: status.hash,
       pageSize: 4096,
-      sha256: createHash('sha256').update(bytes.subarray(0, bytes.length - 32)).digest('hex'),
+      sha256: createHash('sha256')
+        .update(bytes.subarray(0, bytes.length - 32))
+        .digest('hex'),
       trailerSha256: bytes.subarray(bytes.length - 32).toString('hex'),
     });
     expect(report.compactRevision).toBe(compactedAt);
@@ -207,7 +224,16 @@ describe('snapshot inspector on real etcd 3.4 snapshots', () => {
   it.each(SHAPES)('%s: the same report whatever the chunking', (name) => {
     const { bytes } = shot(name);
     const whole = inspect(bytes, bytes.length, { etcdctlHash: true });
-    const sizes: (number | (() => number))[] = [65536, 4096, 4095, 7, (() => { const r = random(7); return () => 1 + Math.floor(r() * 9000); })()];
+    const sizes: (number | (() => number))[] = [
+      65536,
+      4096,
+      4095,
+      7,
+      (() => {
+        const r = random(7);
+        return () => 1 + Math.floor(r() * 9000);
+      })(),
+    ];
     if (bytes.length < 2_000_000) sizes.push(1);
     for (const size of sizes) expect(inspect(bytes, size, { etcdctlHash: true })).toEqual(whole);
     // Without the hash option only the hash is missing (leaves that straddle chunks are then collected
@@ -317,7 +343,9 @@ describe('snapshot inspector on real etcd 3.4 snapshots', () => {
     });
 
     it('a flipped bit in the trailer', async () => {
-      const bytes = damaged((b) => { b[b.length - 5]! ^= 0x10; });
+      const bytes = damaged((b) => {
+        b[b.length - 5]! ^= 0x10;
+      });
       const report = inspect(bytes);
       expect(report.problems).toEqual([expect.objectContaining({ kind: 'trailer-mismatch', offset: base.length - 32 })]);
       expect(await restores(await damagedFile('trailer', bytes))).toBe(false);
@@ -325,46 +353,65 @@ describe('snapshot inspector on real etcd 3.4 snapshots', () => {
 
     // Each structural case twice: as damaged in transit (trailer no longer matches), and re-sealed with a
     // fresh sha256 so that only the structure checks can see it.
-    const structural: { name: string; edit: (b: Buffer) => void; expected: () => { kind: string; page: number; offset?: number }; restoreFails: boolean | 'varies' }[] = [
+    const structural: {
+      name: string;
+      edit: (b: Buffer) => void;
+      expected: () => { kind: string; page: number; offset?: number };
+      restoreFails: boolean | 'varies';
+    }[] = [
       {
         name: 'meta page 0 (pgid field)',
-        edit: (b) => { b[56]! ^= 0x01; },
+        edit: (b) => {
+          b[56]! ^= 0x01;
+        },
         expected: () => ({ kind: 'meta-checksum', page: 0, offset: 72 }),
         restoreFails: false, // bbolt falls back to meta 1, as the inspector does
       },
       {
         name: 'meta page 1 (root field)',
-        edit: (b) => { b[4096 + 32]! ^= 0x04; },
+        edit: (b) => {
+          b[4096 + 32]! ^= 0x04;
+        },
         expected: () => ({ kind: 'meta-checksum', page: 1, offset: 4096 + 72 }),
         restoreFails: false,
       },
       {
         name: 'meta page 0 (magic)',
-        edit: (b) => { b[17]! ^= 0x80; },
+        edit: (b) => {
+          b[17]! ^= 0x80;
+        },
         expected: () => ({ kind: 'meta-magic', page: 0, offset: 16 }),
         restoreFails: false,
       },
       {
         name: 'branch page: child id past meta.pgid',
-        edit: (b) => { b[children[1]!.element + 8 + 3]! ^= 0x01; },
+        edit: (b) => {
+          b[children[1]!.element + 8 + 3]! ^= 0x01;
+        },
         expected: () => ({ kind: 'page-out-of-range', page: branch }),
         restoreFails: true,
       },
       {
         name: 'branch page: child id pointing at a sibling',
-        edit: (b) => { b.writeBigUInt64LE(BigInt(children[0]!.child), children[1]!.element + 8); },
+        edit: (b) => {
+          b.writeBigUInt64LE(BigInt(children[0]!.child), children[1]!.element + 8);
+        },
         expected: () => ({ kind: 'page-reachable-twice', page: branch }),
         restoreFails: true,
       },
       {
         name: 'branch page: header id',
-        edit: (b) => { b[branch * 4096]! ^= 0x20; },
+        edit: (b) => {
+          b[branch * 4096]! ^= 0x20;
+        },
         expected: () => ({ kind: 'page-id', page: branch }),
         restoreFails: true,
       },
       {
         name: 'leaf page: element key offset',
-        edit: (b) => { b[layout.leafElement(base, leaf, 3).element + 4 + 1]! ^= 0x40; },
+        edit: (b) => {
+          b[layout.leafElement(base, leaf, 3).element + 4 + 1]! ^= 0x40;
+        },
         expected: () => ({ kind: 'page-malformed', page: leaf, offset: layout.leafElement(base, leaf, 3).element }),
         // bbolt reads the key through an unchecked pointer 16 KiB further on: whether the restore trips over
         // what it finds there depends on the (random) data, so etcdctl's outcome is not a fixed oracle here.
@@ -372,14 +419,18 @@ describe('snapshot inspector on real etcd 3.4 snapshots', () => {
       },
       {
         name: 'leaf page: high bit of the last key (revision order)',
-        edit: (b) => { b[layout.leafElement(base, leaf, layout.header(base, leaf).count - 1).key]! ^= 0x80; },
+        edit: (b) => {
+          b[layout.leafElement(base, leaf, layout.header(base, leaf).count - 1).key]! ^= 0x80;
+        },
         expected: () => ({ kind: 'key-order', page: leaf }),
         // etcd restores it; the damage is real all the same: bbolt would no longer find that key.
         restoreFails: false,
       },
       {
         name: 'zeroed leaf page',
-        edit: (b) => { b.fill(0, leaf * 4096, (leaf + 1) * 4096); },
+        edit: (b) => {
+          b.fill(0, leaf * 4096, (leaf + 1) * 4096);
+        },
         expected: () => ({ kind: 'page-id', page: leaf }),
         restoreFails: true,
       },
@@ -414,8 +465,7 @@ describe('snapshot inspector on real etcd 3.4 snapshots', () => {
         else if (what === 2) {
           const page = Math.floor(r() * pageCount);
           bytes.fill(0, page * 4096, (page + 1) * 4096);
-        }
-        else for (let i = 0; i < 64; i++) bytes[Math.floor(r() * bytes.length)] = Math.floor(r() * 256);
+        } else for (let i = 0; i < 64; i++) bytes[Math.floor(r() * bytes.length)] = Math.floor(r() * 256);
         const changed = !bytes.equals(small);
         const chunk = 1 + Math.floor(r() * 70000);
         const report = inspect(bytes, chunk, { etcdctlHash: true });
@@ -472,7 +522,9 @@ describe('a database of more than 200 MB', () => {
     return Number(process.hrtime.bigint() - started) / 1e9;
   }
 
-  async function streamed(options = {}): Promise<{ report: SnapshotReport; seconds: number; retained: number; heapGrowth: number; rssGrowth: number }> {
+  async function streamed(
+    options = {},
+  ): Promise<{ report: SnapshotReport; seconds: number; retained: number; heapGrowth: number; rssGrowth: number }> {
     const before = process.memoryUsage();
     const inspector = new SnapshotInspector(options);
     const readSeconds = await timedRead((chunk) => inspector.update(chunk));

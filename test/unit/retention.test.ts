@@ -1,15 +1,24 @@
 // The retention rules as documented, on synthetic histories with a fake clock (pure: no store, no sleep).
 import { describe, expect, it } from 'vitest';
-import type { SnapshotEntry } from '../shared/catalogue.js';
-import { loadConfig } from '../shared/config/config.js';
-import { snapshotKey } from '../shared/layout.js';
-import { planRetention, type RetentionPolicy } from '../shared/retention.js';
+import type { SnapshotEntry } from '../../shared/catalogue.js';
+import { loadConfig } from '../../shared/config/config.js';
+import { snapshotKey } from '../../shared/layout.js';
+import { planRetention, type RetentionPolicy } from '../../shared/retention.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const NOW = new Date('2026-03-04T10:30:00.000Z'); // a Wednesday
 
-const OFF: RetentionPolicy = { keepWithinMs: 0, keepHourlyForMs: 0, keepDailyForMs: 0, keepWeeklyForMs: 0, keepLast: 0, maxAgeMs: undefined, keepMin: 0, incompleteGraceMs: 0 };
+const OFF: RetentionPolicy = {
+  keepWithinMs: 0,
+  keepHourlyForMs: 0,
+  keepDailyForMs: 0,
+  keepWeeklyForMs: 0,
+  keepLast: 0,
+  maxAgeMs: undefined,
+  keepMin: 0,
+  incompleteGraceMs: 0,
+};
 
 let counter = 0;
 function entry(time: Date, fields: Partial<SnapshotEntry> = {}): SnapshotEntry {
@@ -38,25 +47,48 @@ describe('time buckets at their edges (UTC)', () => {
   });
 
   it('hourly keeps the newest of each UTC hour; 12:59:59.999 and 13:00 are different hours', () => {
-    const e = ['2026-03-04T08:10:00.000Z', '2026-03-04T08:59:59.999Z', '2026-03-04T09:00:00.000Z', '2026-03-04T09:20:00.000Z', '2026-03-04T09:40:00.000Z'].map((t) => entry(at(t)));
+    const e = [
+      '2026-03-04T08:10:00.000Z',
+      '2026-03-04T08:59:59.999Z',
+      '2026-03-04T09:00:00.000Z',
+      '2026-03-04T09:20:00.000Z',
+      '2026-03-04T09:40:00.000Z',
+    ].map((t) => entry(at(t)));
     expect(kept(e, { keepHourlyForMs: 7 * DAY })).toEqual([at('2026-03-04T08:59:59.999Z'), at('2026-03-04T09:40:00.000Z')]);
   });
 
   it('hourly only looks back as far as its duration', () => {
-    const e = [entry(at('2026-03-04T10:00:00.000Z')), entry(at('2026-03-04T07:30:00.000Z')), entry(at('2026-03-04T07:29:59.999Z')), entry(at('2026-03-04T06:00:00.000Z'))];
+    const e = [
+      entry(at('2026-03-04T10:00:00.000Z')),
+      entry(at('2026-03-04T07:30:00.000Z')),
+      entry(at('2026-03-04T07:29:59.999Z')),
+      entry(at('2026-03-04T06:00:00.000Z')),
+    ];
     // 3 h back from 10:30 is 07:30: 07:30:00.000 is exactly 3 h old (not younger), so no bucket rule keeps it.
     expect(kept(e, { keepHourlyForMs: 3 * HOUR })).toEqual([at('2026-03-04T10:00:00.000Z')]);
     expect(kept(e, { keepHourlyForMs: 3 * HOUR + 1 })).toEqual([at('2026-03-04T07:30:00.000Z'), at('2026-03-04T10:00:00.000Z')]);
   });
 
   it('daily keeps the newest of each UTC day; 23:59:59.999 and 00:00 are different days', () => {
-    const e = ['2026-03-02T01:00:00.000Z', '2026-03-02T23:59:59.999Z', '2026-03-03T00:00:00.000Z', '2026-03-03T05:00:00.000Z'].map((t) => entry(at(t)));
+    const e = ['2026-03-02T01:00:00.000Z', '2026-03-02T23:59:59.999Z', '2026-03-03T00:00:00.000Z', '2026-03-03T05:00:00.000Z'].map((t) =>
+      entry(at(t)),
+    );
     expect(kept(e, { keepDailyForMs: 30 * DAY })).toEqual([at('2026-03-02T23:59:59.999Z'), at('2026-03-03T05:00:00.000Z')]);
   });
 
   it('weekly keeps the newest of each ISO week; Sunday 23:59:59.999 and Monday 00:00 are different weeks', () => {
-    const e = ['2026-02-23T00:00:00.000Z', '2026-03-01T23:59:59.999Z', '2026-03-02T00:00:00.000Z', '2026-03-03T12:00:00.000Z', '2026-02-22T23:59:59.999Z'].map((t) => entry(at(t)));
-    expect(kept(e, { keepWeeklyForMs: 182 * DAY })).toEqual([at('2026-02-22T23:59:59.999Z'), at('2026-03-01T23:59:59.999Z'), at('2026-03-03T12:00:00.000Z')]);
+    const e = [
+      '2026-02-23T00:00:00.000Z',
+      '2026-03-01T23:59:59.999Z',
+      '2026-03-02T00:00:00.000Z',
+      '2026-03-03T12:00:00.000Z',
+      '2026-02-22T23:59:59.999Z',
+    ].map((t) => entry(at(t)));
+    expect(kept(e, { keepWeeklyForMs: 182 * DAY })).toEqual([
+      at('2026-02-22T23:59:59.999Z'),
+      at('2026-03-01T23:59:59.999Z'),
+      at('2026-03-03T12:00:00.000Z'),
+    ]);
   });
 });
 
@@ -69,7 +101,15 @@ describe('the default policy over four months of snapshots every 15 minutes', ()
   const keptTimes = plan.filter((d) => d.keep).map((d) => d.entry.time.getTime());
 
   it('uses the documented defaults', () => {
-    expect(policy).toMatchObject({ keepWithinMs: DAY, keepHourlyForMs: 7 * DAY, keepDailyForMs: 30 * DAY, keepWeeklyForMs: 182 * DAY, keepLast: 0, keepMin: 3, maxAgeMs: undefined });
+    expect(policy).toMatchObject({
+      keepWithinMs: DAY,
+      keepHourlyForMs: 7 * DAY,
+      keepDailyForMs: 30 * DAY,
+      keepWeeklyForMs: 182 * DAY,
+      keepLast: 0,
+      keepMin: 3,
+      maxAgeMs: undefined,
+    });
   });
 
   it('keeps exactly: the last 24 h, then hourly for 7 days, daily for 30 days, weekly beyond', () => {
@@ -97,12 +137,27 @@ describe('the default policy over four months of snapshots every 15 minutes', ()
 
 describe('keep-last, max age, floor and invariants', () => {
   it('PRUNE_KEEP_LAST alone is the whole policy; buckets apply only when set explicitly', () => {
-    expect(loadConfig({ PRUNE_KEEP_LAST: '5' }).retention).toMatchObject({ keepLast: 5, keepWithinMs: 0, keepHourlyForMs: 0, keepDailyForMs: 0, keepWeeklyForMs: 0 });
-    expect(loadConfig({ PRUNE_KEEP_LAST: '5', PRUNE_KEEP_DAILY_FOR: '10d' }).retention).toMatchObject({ keepLast: 5, keepWithinMs: DAY, keepDailyForMs: 10 * DAY });
+    expect(loadConfig({ PRUNE_KEEP_LAST: '5' }).retention).toMatchObject({
+      keepLast: 5,
+      keepWithinMs: 0,
+      keepHourlyForMs: 0,
+      keepDailyForMs: 0,
+      keepWeeklyForMs: 0,
+    });
+    expect(loadConfig({ PRUNE_KEEP_LAST: '5', PRUNE_KEEP_DAILY_FOR: '10d' }).retention).toMatchObject({
+      keepLast: 5,
+      keepWithinMs: DAY,
+      keepDailyForMs: 10 * DAY,
+    });
   });
 
   it('keep-last counts good snapshots only', () => {
-    const e = [entry(at('2026-03-04T10:00:00.000Z'), { excluded: {} }), entry(at('2026-03-04T09:00:00.000Z')), entry(at('2026-03-04T08:00:00.000Z')), entry(at('2026-03-04T07:00:00.000Z'))];
+    const e = [
+      entry(at('2026-03-04T10:00:00.000Z'), { excluded: {} }),
+      entry(at('2026-03-04T09:00:00.000Z')),
+      entry(at('2026-03-04T08:00:00.000Z')),
+      entry(at('2026-03-04T07:00:00.000Z')),
+    ];
     expect(kept(e, { keepLast: 2 })).toEqual([at('2026-03-04T08:00:00.000Z'), at('2026-03-04T09:00:00.000Z')]);
   });
 
@@ -127,7 +182,11 @@ describe('keep-last, max age, floor and invariants', () => {
   });
 
   it('keeps the newest snapshot that verified ok as well as the newest good one', () => {
-    const e = [entry(at('2026-03-04T10:00:00.000Z')), entry(at('2026-03-04T09:00:00.000Z')), entry(at('2026-03-04T08:00:00.000Z'), { verification: { ok: true, time: NOW, key: 'v' } })];
+    const e = [
+      entry(at('2026-03-04T10:00:00.000Z')),
+      entry(at('2026-03-04T09:00:00.000Z')),
+      entry(at('2026-03-04T08:00:00.000Z'), { verification: { ok: true, time: NOW, key: 'v' } }),
+    ];
     expect(kept(e, { keepLast: 1 })).toEqual([at('2026-03-04T08:00:00.000Z'), at('2026-03-04T10:00:00.000Z')]);
   });
 

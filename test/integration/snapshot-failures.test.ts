@@ -3,17 +3,17 @@
 import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../shared/config/config.js';
-import { BackupError, type ErrorReport } from '../shared/errors.js';
-import { takeSnapshot } from '../shared/tasks/snapshot.js';
-import { BACKEND_KINDS, makeBackend, multipartUploads } from './support/backends.js';
-import { writeBulk } from './support/data.js';
-import { encodeSnapshotResponse } from './support/etcd-messages.js';
-import { startEtcd, type EtcdCluster } from './support/etcd.js';
-import { freePort } from './support/ports.js';
-import { download, memoryLogger, run, storedKeys } from './support/run.js';
-import { uniqueBucketName } from './support/stores.js';
-import { makePki, type TestPki } from './support/tls.js';
+import { loadConfig } from '../../shared/config/config.js';
+import type { BackupError, ErrorReport } from '../../shared/errors.js';
+import { takeSnapshot } from '../../shared/tasks/snapshot.js';
+import { BACKEND_KINDS, makeBackend, multipartUploads } from '../support/backends.js';
+import { writeBulk } from '../support/data.js';
+import { encodeSnapshotResponse } from '../support/etcd-messages.js';
+import { startEtcd, type EtcdCluster } from '../support/etcd.js';
+import { freePort } from '../support/ports.js';
+import { download, memoryLogger, run, storedKeys } from '../support/run.js';
+import { uniqueBucketName } from '../support/stores.js';
+import { makePki, type TestPki } from '../support/tls.js';
 
 const code = (outcome: { error?: unknown }) => (outcome.error as BackupError | undefined)?.code;
 
@@ -37,7 +37,11 @@ describe.each(BACKEND_KINDS)('etcd killed mid-stream, storing into %s', (kind) =
         setTimeout(() => void etcd.kill(0), 150);
       }
     });
-    const outcome = await run('snapshot', { ...backend.settings, ETCD_ENDPOINTS: etcd.endpoints[0], CLUSTER_NAME: 'c', ETCD_DIAL_TIMEOUT: '1s' }, { log });
+    const outcome = await run(
+      'snapshot',
+      { ...backend.settings, ETCD_ENDPOINTS: etcd.endpoints[0], CLUSTER_NAME: 'c', ETCD_DIAL_TIMEOUT: '1s' },
+      { log },
+    );
     expect(killed).toBe(true);
     expect(outcome.ok).toBe(false);
     expect(['etcd-stream', 'etcd-unreachable', 'snapshot-integrity']).toContain(code(outcome));
@@ -52,14 +56,29 @@ describe('unreachable or misconfigured endpoints', () => {
   let pki: TestPki;
   beforeAll(async () => {
     pki = await makePki();
-    etcd = await startEtcd({ tls: { caFile: pki.caFile, certFile: pki.serverCertFile, keyFile: pki.serverKeyFile, client: { certFile: pki.clientCertFile, keyFile: pki.clientKeyFile } } });
+    etcd = await startEtcd({
+      tls: {
+        caFile: pki.caFile,
+        certFile: pki.serverCertFile,
+        keyFile: pki.serverKeyFile,
+        client: { certFile: pki.clientCertFile, keyFile: pki.clientKeyFile },
+      },
+    });
     await etcd.etcdctl(['user', 'add', 'root:s3cret-pw'], { extraEnv: {} });
     await etcd.etcdctl(['auth', 'enable']);
   });
   afterAll(async () => {
     await etcd?.stop();
   });
-  const tls = () => ({ ETCD_ENDPOINTS: etcd.endpoints[0], ETCD_CA_FILE: pki.caFile, ETCD_CERT_FILE: pki.clientCertFile, ETCD_KEY_FILE: pki.clientKeyFile, ETCD_USERNAME: 'root', ETCD_PASSWORD: 's3cret-pw', CLUSTER_NAME: 'c' });
+  const tls = () => ({
+    ETCD_ENDPOINTS: etcd.endpoints[0],
+    ETCD_CA_FILE: pki.caFile,
+    ETCD_CERT_FILE: pki.clientCertFile,
+    ETCD_KEY_FILE: pki.clientKeyFile,
+    ETCD_USERNAME: 'root',
+    ETCD_PASSWORD: 's3cret-pw',
+    CLUSTER_NAME: 'c',
+  });
 
   it('snapshots over TLS with a client certificate and user/password', async () => {
     const backend = await makeBackend('local');
@@ -71,8 +90,14 @@ describe('unreachable or misconfigured endpoints', () => {
 
   it('accepts the CA, certificate and key as PEM text instead of paths', async () => {
     const backend = await makeBackend('local');
-    const pem = async (file: string) => (await readFile(file, 'utf8'));
-    const outcome = await run('snapshot', { ...backend.settings, ...tls(), ETCD_CA_FILE: await pem(pki.caFile), ETCD_CERT_FILE: await pem(pki.clientCertFile), ETCD_KEY_FILE: await pem(pki.clientKeyFile) });
+    const pem = async (file: string) => await readFile(file, 'utf8');
+    const outcome = await run('snapshot', {
+      ...backend.settings,
+      ...tls(),
+      ETCD_CA_FILE: await pem(pki.caFile),
+      ETCD_CERT_FILE: await pem(pki.clientCertFile),
+      ETCD_KEY_FILE: await pem(pki.clientKeyFile),
+    });
     expect(outcome.ok).toBe(true);
   });
 
@@ -114,7 +139,12 @@ describe('store failures', () => {
 
   it('fails with store-unreachable when the S3 endpoint does not answer, and stores nothing', async () => {
     const backend = await makeBackend('s3');
-    const outcome = await run('snapshot', { ...backend.settings, AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${await freePort()}`, ETCD_ENDPOINTS: etcd.endpoints[0], CLUSTER_NAME: 'c' });
+    const outcome = await run('snapshot', {
+      ...backend.settings,
+      AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${await freePort()}`,
+      ETCD_ENDPOINTS: etcd.endpoints[0],
+      CLUSTER_NAME: 'c',
+    });
     expect(code(outcome)).toBe('store-unreachable');
     expect(await storedKeys(backend.store, 'c/')).toEqual([]);
     expect(await multipartUploads(backend.settings)).toEqual([]);
@@ -122,13 +152,22 @@ describe('store failures', () => {
 
   it('fails with store-bucket-missing when the S3 bucket does not exist (the GCS emulator creates buckets on write, so S3 only)', async () => {
     const backend = await makeBackend('s3');
-    const outcome = await run('snapshot', { ...backend.settings, BACKUP_URL: `s3://${uniqueBucketName('missing')}/x`, ETCD_ENDPOINTS: etcd.endpoints[0], CLUSTER_NAME: 'c' });
+    const outcome = await run('snapshot', {
+      ...backend.settings,
+      BACKUP_URL: `s3://${uniqueBucketName('missing')}/x`,
+      ETCD_ENDPOINTS: etcd.endpoints[0],
+      CLUSTER_NAME: 'c',
+    });
     expect(code(outcome)).toBe('store-bucket-missing');
     expect((outcome.error as BackupError).hint).toContain('bucket');
   });
 
   it('fails clearly when the local BACKUP_URL is not a directory', async () => {
-    const outcome = await run('snapshot', { BACKUP_URL: 'file:///etc/hostname/backups', ETCD_ENDPOINTS: etcd.endpoints[0], CLUSTER_NAME: 'c' });
+    const outcome = await run('snapshot', {
+      BACKUP_URL: 'file:///etc/hostname/backups',
+      ETCD_ENDPOINTS: etcd.endpoints[0],
+      CLUSTER_NAME: 'c',
+    });
     expect(code(outcome)).toBe('store');
     expect((outcome.error as BackupError).message).toContain('not a directory');
     expect((outcome.error as BackupError).hint).toContain('BACKUP_URL');
@@ -155,10 +194,26 @@ describe('stream integrity (fake etcd client: a real server never sends a bad tr
     return () =>
       ({
         maintenance: {
-          status: async () => ({ header: { cluster_id: '1', member_id: '2', revision: '9' }, version: '3.4.23', leader: '2', raftTerm: '2', raftIndex: '5', raftAppliedIndex: '5', dbSize: String(bytes.length), errors: [], isLearner: false }),
+          status: async () => ({
+            header: { cluster_id: '1', member_id: '2', revision: '9' },
+            version: '3.4.23',
+            leader: '2',
+            raftTerm: '2',
+            raftIndex: '5',
+            raftAppliedIndex: '5',
+            dbSize: String(bytes.length),
+            errors: [],
+            isLearner: false,
+          }),
           // The snapshot call goes through the library's connection pool (see snapshot-stream.ts).
           client: {
-            withConnection: async (_service: string, fn: (args: { client: { makeServerStreamRequest(method: string, serialize: unknown, deserialize: Deserialize): Readable }; metadata: unknown }) => unknown) =>
+            withConnection: async (
+              _service: string,
+              fn: (args: {
+                client: { makeServerStreamRequest(method: string, serialize: unknown, deserialize: Deserialize): Readable };
+                metadata: unknown;
+              }) => unknown,
+            ) =>
               fn({
                 metadata: {},
                 client: {
@@ -213,8 +268,12 @@ describe('stream integrity (fake etcd client: a real server never sends a bad tr
 
 describe('error reports', () => {
   it('keep the cause chain', async () => {
-    const outcome = await run('snapshot', { ETCD_ENDPOINTS: `http://127.0.0.1:${await freePort()}`, ETCD_DIAL_TIMEOUT: '500ms', BACKUP_URL: 'file:///tmp/x' });
-    const { describeError } = await import('../shared/errors.js');
+    const outcome = await run('snapshot', {
+      ETCD_ENDPOINTS: `http://127.0.0.1:${await freePort()}`,
+      ETCD_DIAL_TIMEOUT: '500ms',
+      BACKUP_URL: 'file:///tmp/x',
+    });
+    const { describeError } = await import('../../shared/errors.js');
     const report: ErrorReport = describeError(outcome.error);
     expect(report.cause).toBeDefined();
   });
@@ -240,7 +299,13 @@ describe('a slow store is not a silent etcd', () => {
         });
         return backend.store.put(key, body.pipe(throttle), options);
       };
-      const config = loadConfig({ ...backend.settings, ETCD_ENDPOINTS: etcd.endpoints[0], CLUSTER_NAME: 'slow', ETCD_STREAM_IDLE_TIMEOUT: '500ms', SNAPSHOT_ATTEMPTS: '1' });
+      const config = loadConfig({
+        ...backend.settings,
+        ETCD_ENDPOINTS: etcd.endpoints[0],
+        CLUSTER_NAME: 'slow',
+        ETCD_STREAM_IDLE_TIMEOUT: '500ms',
+        SNAPSHOT_ATTEMPTS: '1',
+      });
       const result = await takeSnapshot({ config, store: slow, log: memoryLogger() });
       expect(result.ok).toBe(true);
       expect(result.attempts).toHaveLength(1);

@@ -7,19 +7,21 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { emfDocument, METRICS_NAMESPACE, newestGoodAgeSeconds } from '../shared/platform/metrics.js';
-import { makeBackend, multipartUploads } from './support/backends.js';
-import { writeBulk } from './support/data.js';
-import { startEtcd, type EtcdCluster } from './support/etcd.js';
-import { storedKeys } from './support/run.js';
-import { makePki, type TestPki } from './support/tls.js';
-import { capturing, type Line } from './support/capture.js';
+import { emfDocument, METRICS_NAMESPACE, newestGoodAgeSeconds } from '../../shared/platform/metrics.js';
+import { makeBackend, multipartUploads } from '../support/backends.js';
+import { writeBulk } from '../support/data.js';
+import { startEtcd, type EtcdCluster } from '../support/etcd.js';
+import { storedKeys } from '../support/run.js';
+import { makePki, type TestPki } from '../support/tls.js';
+import { capturing, type Line } from '../support/capture.js';
 
-type Handler = (event: unknown, context: { getRemainingTimeInMillis: () => number; awsRequestId: string }) => Promise<Record<string, unknown>>;
+type Handler = (
+  event: unknown,
+  context: { getRemainingTimeInMillis: () => number; awsRequestId: string },
+) => Promise<Record<string, unknown>>;
 
 const handlerOf = async (task: string): Promise<Handler> =>
-  ((await import(resolve(import.meta.dirname, '../dist/functions', task, 'aws/index.mjs'))) as { handler: Handler }).handler;
-
+  ((await import(resolve(import.meta.dirname, '../../dist/functions', task, 'aws/index.mjs'))) as { handler: Handler }).handler;
 
 const resultLine = (lines: Line[]) => lines.find((l) => l.outcome !== undefined);
 const emfLine = (lines: Line[]) => lines.find((l) => l._aws !== undefined);
@@ -28,7 +30,11 @@ describe('EMF metrics line', () => {
   const now = new Date('2026-11-22T12:00:00.000Z');
 
   it('has the embedded metric format shape: namespace, dimensions, declared metrics with their values', () => {
-    const doc = emfDocument('prod-main', { task: 'snapshot', ok: true, durationMs: 5230, result: { ok: true, size: 123_456_800, bytesPerSecond: 23_605_000 } }, now);
+    const doc = emfDocument(
+      'prod-main',
+      { task: 'snapshot', ok: true, durationMs: 5230, result: { ok: true, size: 123_456_800, bytesPerSecond: 23_605_000 } },
+      now,
+    );
     expect(doc).toEqual({
       _aws: {
         Timestamp: now.getTime(),
@@ -110,7 +116,11 @@ async function fakeSsm(parameters: Record<string, string>): Promise<{ url: strin
     req.on('data', (d: Buffer) => (body += d.toString()));
     req.on('end', () => {
       const request = JSON.parse(body) as Line;
-      requests.push({ target: req.headers['x-amz-target'], signed: String(req.headers.authorization ?? '').startsWith('AWS4-HMAC-SHA256'), ...request });
+      requests.push({
+        target: req.headers['x-amz-target'],
+        signed: String(req.headers.authorization ?? '').startsWith('AWS4-HMAC-SHA256'),
+        ...request,
+      });
       const path = String(request.Path);
       const found = Object.entries(parameters)
         .filter(([name]) => name.startsWith(`${path}/`) && !name.slice(path.length + 1).includes('/'))
@@ -133,7 +143,14 @@ describe('Lambda handler: etcd credentials from SSM Parameter Store', () => {
   const PASSWORD = 'ssm-only-pw-7f3a91';
   beforeAll(async () => {
     pki = await makePki();
-    etcd = await startEtcd({ tls: { caFile: pki.caFile, certFile: pki.serverCertFile, keyFile: pki.serverKeyFile, client: { certFile: pki.clientCertFile, keyFile: pki.clientKeyFile } } });
+    etcd = await startEtcd({
+      tls: {
+        caFile: pki.caFile,
+        certFile: pki.serverCertFile,
+        keyFile: pki.serverKeyFile,
+        client: { certFile: pki.clientCertFile, keyFile: pki.clientKeyFile },
+      },
+    });
     await etcd.etcdctl(['user', 'add', `root:${PASSWORD}`]);
     await etcd.etcdctl(['auth', 'enable']);
   });
@@ -179,15 +196,31 @@ describe('Lambda handler: etcd credentials from SSM Parameter Store', () => {
       expect(run.error).toBeUndefined();
       expect(run.value?.ok).toBe(true);
       expect(await storedKeys(backend.store, 'ssm/')).toHaveLength(2);
-      expect(ssm.requests).toEqual([expect.objectContaining({ target: 'AmazonSSM.GetParametersByPath', signed: true, Path: '/etcd-backup/test', WithDecryption: true, Recursive: false })]);
+      expect(ssm.requests).toEqual([
+        expect.objectContaining({
+          target: 'AmazonSSM.GetParametersByPath',
+          signed: true,
+          Path: '/etcd-backup/test',
+          WithDecryption: true,
+          Recursive: false,
+        }),
+      ]);
       const written = JSON.stringify(run.lines);
       expect(written).not.toContain(PASSWORD);
       expect(written).not.toContain('PRIVATE KEY');
       // The EMF line of a good snapshot: what the no-recent-snapshot alarm counts.
-      expect(emfLine(run.lines)).toMatchObject({ Cluster: 'ssm', Task: 'snapshot', Failures: 0, SnapshotAgeSeconds: 0, SnapshotSizeBytes: run.value?.size });
+      expect(emfLine(run.lines)).toMatchObject({
+        Cluster: 'ssm',
+        Task: 'snapshot',
+        Failures: 0,
+        SnapshotAgeSeconds: 0,
+        SnapshotSizeBytes: run.value?.size,
+      });
 
       // list reports the age of that snapshot.
-      const list = await capturing(async () => (await handlerOf('list'))({}, { getRemainingTimeInMillis: () => 60_000, awsRequestId: 'req-list' }));
+      const list = await capturing(async () =>
+        (await handlerOf('list'))({}, { getRemainingTimeInMillis: () => 60_000, awsRequestId: 'req-list' }),
+      );
       expect(list.error).toBeUndefined();
       const age = emfLine(list.lines)?.SnapshotAgeSeconds;
       expect(age).toBeGreaterThanOrEqual(0);
@@ -201,7 +234,9 @@ describe('Lambda handler: etcd credentials from SSM Parameter Store', () => {
     const ssm = await fakeSsm({ '/etcd-backup/test/ETCD_PASSWORD': PASSWORD, '/etcd-backup/test/BACKUP_URL': 's3://elsewhere/x' });
     try {
       const backend = await configure(ssm, 'ssm-bad');
-      const run = await capturing(() => handlerOf('snapshot').then((h) => h({}, { getRemainingTimeInMillis: () => 300_000, awsRequestId: 'req-bad' })));
+      const run = await capturing(() =>
+        handlerOf('snapshot').then((h) => h({}, { getRemainingTimeInMillis: () => 300_000, awsRequestId: 'req-bad' })),
+      );
       expect(String(run.error)).toContain('/etcd-backup/test/BACKUP_URL');
       expect(resultLine(run.lines)).toMatchObject({ outcome: 'failure', task: 'snapshot', cluster: 'ssm-bad', error: { code: 'config' } });
       expect(emfLine(run.lines)).toMatchObject({ Cluster: 'ssm-bad', Task: 'snapshot', Failures: 1 });
@@ -243,7 +278,13 @@ describe.skipIf(!inject('s3'))('Lambda handler: the deadline', () => {
     expect(run.ms).toBeLessThan(REMAINING_MS);
 
     const result = resultLine(run.lines);
-    expect(result).toMatchObject({ outcome: 'failure', task: 'snapshot', cluster: 'deadline', severity: 'ERROR', error: { code: 'aborted' } });
+    expect(result).toMatchObject({
+      outcome: 'failure',
+      task: 'snapshot',
+      cluster: 'deadline',
+      severity: 'ERROR',
+      error: { code: 'aborted' },
+    });
     expect(JSON.stringify(result?.error)).toContain('Lambda deadline');
     expect(emfLine(run.lines)).toMatchObject({ Task: 'snapshot', Failures: 1 });
 

@@ -5,14 +5,14 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../shared/config/config.js';
-import { BackupError } from '../shared/errors.js';
-import { GcsStore, createGcsClient } from '../shared/store/gcs.js';
-import { S3Store, createS3Client } from '../shared/store/s3.js';
-import type { ObjectStore } from '../shared/store/types.js';
-import { BACKEND_KINDS, makeBackend, multipartUploads, type Backend } from './support/backends.js';
-import { recordingProxy } from './support/recording-proxy.js';
-import { connectionCounter, silentServer } from './support/connection-counter.js';
+import { loadConfig } from '../../shared/config/config.js';
+import type { BackupError } from '../../shared/errors.js';
+import { GcsStore, createGcsClient } from '../../shared/store/gcs.js';
+import { S3Store, createS3Client } from '../../shared/store/s3.js';
+import type { ObjectStore } from '../../shared/store/types.js';
+import { BACKEND_KINDS, makeBackend, multipartUploads, type Backend } from '../support/backends.js';
+import { recordingProxy } from '../support/recording-proxy.js';
+import { connectionCounter, silentServer } from '../support/connection-counter.js';
 
 async function collect(iterable: AsyncIterable<{ key: string }>): Promise<string[]> {
   const keys: string[] = [];
@@ -50,7 +50,9 @@ describe.each(BACKEND_KINDS)('object store contract: %s', (kind) => {
 
   it('streams a multi-part object in and out byte for byte, with metadata', async () => {
     const data = randomBytes(12 * 1024 * 1024 + 123); // more than two 5 MiB S3 parts
-    const info = await store.put('c1/big.db', Readable.from([data.subarray(0, 5_000_000), data.subarray(5_000_000)]), { metadata: { 'etcd-cluster': 'c1' } });
+    const info = await store.put('c1/big.db', Readable.from([data.subarray(0, 5_000_000), data.subarray(5_000_000)]), {
+      metadata: { 'etcd-cluster': 'c1' },
+    });
     expect(info.size).toBe(data.length);
     const back = await buffer(await store.get('c1/big.db'));
     expect(back.equals(data)).toBe(true);
@@ -74,21 +76,24 @@ describe.each(BACKEND_KINDS)('object store contract: %s', (kind) => {
     expect((await buffer(await plain.get('c1/once.json'))).toString()).toBe('first');
   });
 
-  it.runIf(kind === 'gcs')('sends ifGenerationMatch=0 on uploads and copies (the GCS emulator ignores it, so refusal itself is not observable here)', async () => {
-    const config = loadConfig(backend.settings);
-    const proxy = await recordingProxy(config.gcs.emulatorHost as string);
-    try {
-      const { bucket, prefix } = config.location as { bucket: string; prefix: string };
-      const viaProxy = new GcsStore(createGcsClient({ ...config.gcs, emulatorHost: proxy.url }), bucket, prefix);
-      await viaProxy.put('c1/once.json', Buffer.from('first'));
-      await viaProxy.copy('c1/once.json', 'c1/once-copy.json');
-      const writes = proxy.requests.filter((r) => r.startsWith('POST'));
-      expect(writes.length).toBeGreaterThanOrEqual(2);
-      for (const write of writes) expect(write).toContain('ifGenerationMatch=0');
-    } finally {
-      await proxy.close();
-    }
-  });
+  it.runIf(kind === 'gcs')(
+    'sends ifGenerationMatch=0 on uploads and copies (the GCS emulator ignores it, so refusal itself is not observable here)',
+    async () => {
+      const config = loadConfig(backend.settings);
+      const proxy = await recordingProxy(config.gcs.emulatorHost as string);
+      try {
+        const { bucket, prefix } = config.location as { bucket: string; prefix: string };
+        const viaProxy = new GcsStore(createGcsClient({ ...config.gcs, emulatorHost: proxy.url }), bucket, prefix);
+        await viaProxy.put('c1/once.json', Buffer.from('first'));
+        await viaProxy.copy('c1/once.json', 'c1/once-copy.json');
+        const writes = proxy.requests.filter((r) => r.startsWith('POST'));
+        expect(writes.length).toBeGreaterThanOrEqual(2);
+        for (const write of writes) expect(write).toContain('ifGenerationMatch=0');
+      } finally {
+        await proxy.close();
+      }
+    },
+  );
 
   it('leaves no object and no parts when the body fails mid-stream', async () => {
     const error = await rejection(store.put('c1/broken.db', failingBody(20, 1024 * 1024)));
@@ -100,7 +105,11 @@ describe.each(BACKEND_KINDS)('object store contract: %s', (kind) => {
 
   it('leaves nothing when the upload is aborted through its signal', async () => {
     const controller = new AbortController();
-    const body = new Readable({ read() { this.push(randomBytes(1024 * 1024)); } });
+    const body = new Readable({
+      read() {
+        this.push(randomBytes(1024 * 1024));
+      },
+    });
     const pending = store.put('c1/aborted.db', body, { signal: controller.signal });
     setTimeout(() => controller.abort(new Error('deadline')), 300);
     const error = await rejection(pending);
@@ -110,7 +119,8 @@ describe.each(BACKEND_KINDS)('object store contract: %s', (kind) => {
   });
 
   it('lists with a directory boundary: etcd-a/ never sees etcd-a-2/ nor sub-directories', async () => {
-    for (const key of ['etcd-a/1.db', 'etcd-a/2.db', 'etcd-a-2/1.db', 'etcd-a/sub/3.db', 'etcd-ab/1.db']) await store.put(key, Buffer.from(key));
+    for (const key of ['etcd-a/1.db', 'etcd-a/2.db', 'etcd-a-2/1.db', 'etcd-a/sub/3.db', 'etcd-ab/1.db'])
+      await store.put(key, Buffer.from(key));
     expect((await collect(store.list('etcd-a/'))).sort()).toEqual(['etcd-a/1.db', 'etcd-a/2.db']);
     expect(await collect(store.list('etcd-a-2/'))).toEqual(['etcd-a-2/1.db']);
   });
@@ -118,7 +128,10 @@ describe.each(BACKEND_KINDS)('object store contract: %s', (kind) => {
   it.skipIf(kind === 'local')('paginates listings (page size 7, 20 objects)', async () => {
     const config = loadConfig(backend.settings);
     const { bucket, prefix } = config.location as { bucket: string; prefix: string };
-    const paged = kind === 's3' ? new S3Store(createS3Client(config.s3), bucket, prefix, { partSize: config.s3.partSize, queueSize: 1 }, 7) : new GcsStore(createGcsClient(config.gcs), bucket, prefix, 7);
+    const paged =
+      kind === 's3'
+        ? new S3Store(createS3Client(config.s3), bucket, prefix, { partSize: config.s3.partSize, queueSize: 1 }, 7)
+        : new GcsStore(createGcsClient(config.gcs), bucket, prefix, 7);
     const keys = Array.from({ length: 20 }, (_, i) => `paged/${String(i).padStart(2, '0')}.db`);
     await Promise.all(keys.map((k) => paged.put(k, Buffer.from(k))));
     expect((await collect(paged.list('paged/'))).sort()).toEqual(keys);
@@ -139,18 +152,24 @@ describe.each(BACKEND_KINDS)('object store contract: %s', (kind) => {
     expect((await buffer(await store.get('c1/copy.db'))).equals(data)).toBe(true);
   });
 
-  it.runIf(kind === 's3')('copies an object larger than the single-copy limit in parts (limits lowered: 1 MiB single, 5 MiB parts)', async () => {
-    const config = loadConfig(backend.settings);
-    const { bucket, prefix } = config.location as { bucket: string; prefix: string };
-    const small = new S3Store(createS3Client(config.s3), bucket, prefix, { partSize: config.s3.partSize, queueSize: 1 }, 1000, { single: 1024 * 1024, part: 5 * 1024 * 1024 });
-    const data = randomBytes(12 * 1024 * 1024 + 7);
-    await small.put('c1/big-original.db', data, { metadata: { 'etcd-cluster': 'c1' } });
-    const copied = await small.copy('c1/big-original.db', 'c1/big-copy.db');
-    expect(copied.size).toBe(data.length);
-    expect((await buffer(await small.get('c1/big-copy.db'))).equals(data)).toBe(true);
-    expect((await small.head('c1/big-copy.db'))?.metadata?.['etcd-cluster']).toBe('c1');
-    expect(await multipartUploads(backend.settings, 'prefix')).toEqual([]);
-  });
+  it.runIf(kind === 's3')(
+    'copies an object larger than the single-copy limit in parts (limits lowered: 1 MiB single, 5 MiB parts)',
+    async () => {
+      const config = loadConfig(backend.settings);
+      const { bucket, prefix } = config.location as { bucket: string; prefix: string };
+      const small = new S3Store(createS3Client(config.s3), bucket, prefix, { partSize: config.s3.partSize, queueSize: 1 }, 1000, {
+        single: 1024 * 1024,
+        part: 5 * 1024 * 1024,
+      });
+      const data = randomBytes(12 * 1024 * 1024 + 7);
+      await small.put('c1/big-original.db', data, { metadata: { 'etcd-cluster': 'c1' } });
+      const copied = await small.copy('c1/big-original.db', 'c1/big-copy.db');
+      expect(copied.size).toBe(data.length);
+      expect((await buffer(await small.get('c1/big-copy.db'))).equals(data)).toBe(true);
+      expect((await small.head('c1/big-copy.db'))?.metadata?.['etcd-cluster']).toBe('c1');
+      expect(await multipartUploads(backend.settings, 'prefix')).toEqual([]);
+    },
+  );
 
   it.runIf(kind === 's3')('streams a multipart upload with SDK-default CRC32 part checksums (when_supported), as on AWS', async () => {
     const config = loadConfig({ ...backend.settings, AWS_REQUEST_CHECKSUM_CALCULATION: 'when_supported' });
@@ -161,35 +180,42 @@ describe.each(BACKEND_KINDS)('object store contract: %s', (kind) => {
     expect((await buffer(await store.get('c1/checksummed.db'))).equals(data)).toBe(true);
   });
 
-  it.runIf(kind === 's3')('keeps one connection per part in flight for a whole multipart upload (radosgw closes any request sent with Expect: 100-continue)', async () => {
-    const proxy = await connectionCounter(backend.settings.AWS_ENDPOINT_URL_S3!);
-    try {
-      const config = loadConfig({ ...backend.settings, AWS_ENDPOINT_URL_S3: proxy.url });
-      const { bucket, prefix } = config.location as { bucket: string; prefix: string };
-      const store = new S3Store(createS3Client(config.s3), bucket, prefix, { partSize: config.s3.partSize, queueSize: 2 });
-      const data = randomBytes(8 * config.s3.partSize + 5);
-      await store.put('c1/one-connection.db', Readable.from([data]));
-      // 9 parts, their create and complete: 11 requests over at most the 2 connections of the parts in flight.
-      expect(proxy.connections()).toBeLessThanOrEqual(2);
-      expect((await buffer(await store.get('c1/one-connection.db'))).equals(data)).toBe(true);
-    } finally {
-      await proxy.close();
-    }
-  });
+  it.runIf(kind === 's3')(
+    'keeps one connection per part in flight for a whole multipart upload (radosgw closes any request sent with Expect: 100-continue)',
+    async () => {
+      const proxy = await connectionCounter(backend.settings.AWS_ENDPOINT_URL_S3!);
+      try {
+        const config = loadConfig({ ...backend.settings, AWS_ENDPOINT_URL_S3: proxy.url });
+        const { bucket, prefix } = config.location as { bucket: string; prefix: string };
+        const store = new S3Store(createS3Client(config.s3), bucket, prefix, { partSize: config.s3.partSize, queueSize: 2 });
+        const data = randomBytes(8 * config.s3.partSize + 5);
+        await store.put('c1/one-connection.db', Readable.from([data]));
+        // 9 parts, their create and complete: 11 requests over at most the 2 connections of the parts in flight.
+        expect(proxy.connections()).toBeLessThanOrEqual(2);
+        expect((await buffer(await store.get('c1/one-connection.db'))).equals(data)).toBe(true);
+      } finally {
+        await proxy.close();
+      }
+    },
+  );
 
-  it.runIf(kind === 's3')('fails an upload to a server that accepts the connection and then says nothing, as unreachable (idle timeout lowered to 1 s)', async () => {
-    const quiet = await silentServer();
-    try {
-      const config = loadConfig({ ...backend.settings, AWS_ENDPOINT_URL_S3: quiet.url });
-      const { bucket, prefix } = config.location as { bucket: string; prefix: string };
-      const store = new S3Store(createS3Client(config.s3, 1000), bucket, prefix, { partSize: config.s3.partSize, queueSize: 2 });
-      const started = Date.now();
-      await expect(store.put('c1/quiet.db', Readable.from([randomBytes(1024)]))).rejects.toMatchObject({ code: 'store-unreachable' });
-      expect(Date.now() - started).toBeLessThan(15_000);
-    } finally {
-      await quiet.close();
-    }
-  }, 30_000);
+  it.runIf(kind === 's3')(
+    'fails an upload to a server that accepts the connection and then says nothing, as unreachable (idle timeout lowered to 1 s)',
+    async () => {
+      const quiet = await silentServer();
+      try {
+        const config = loadConfig({ ...backend.settings, AWS_ENDPOINT_URL_S3: quiet.url });
+        const { bucket, prefix } = config.location as { bucket: string; prefix: string };
+        const store = new S3Store(createS3Client(config.s3, 1000), bucket, prefix, { partSize: config.s3.partSize, queueSize: 2 });
+        const started = Date.now();
+        await expect(store.put('c1/quiet.db', Readable.from([randomBytes(1024)]))).rejects.toMatchObject({ code: 'store-unreachable' });
+        expect(Date.now() - started).toBeLessThan(15_000);
+      } finally {
+        await quiet.close();
+      }
+    },
+    30_000,
+  );
 
   it('sets and reads tags without changing the object', async () => {
     await store.put('c1/tagged.db', Buffer.from('body'));
@@ -218,6 +244,8 @@ describe.each(BACKEND_KINDS)('object store contract: %s', (kind) => {
   it.runIf(kind === 'local')('has no retention and says so when asked to set one', async () => {
     await store.put('c1/plain.db', Buffer.from('x'));
     expect(await store.getRetention('c1/plain.db')).toBeUndefined();
-    expect((await rejection(store.setRetention('c1/plain.db', { mode: 'governance', retainUntil: new Date() }))).code).toBe('store-unsupported');
+    expect((await rejection(store.setRetention('c1/plain.db', { mode: 'governance', retainUntil: new Date() }))).code).toBe(
+      'store-unsupported',
+    );
   });
 });

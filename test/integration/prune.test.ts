@@ -1,14 +1,14 @@
 // prune on the real stores: the prefix boundary, sidecars, locked objects, dry runs, and a snapshot being
 // written while prune runs.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { manifestKey, snapshotKey } from '../shared/layout.js';
-import type { PruneResult } from '../shared/tasks/prune.js';
-import type { SnapshotResult } from '../shared/tasks/snapshot.js';
-import { BACKEND_KINDS, makeBackend, type Backend } from './support/backends.js';
-import { writeBulk } from './support/data.js';
-import { startEtcd, type EtcdCluster } from './support/etcd.js';
-import { plantHistory, plantSnapshot } from './support/plant.js';
-import { memoryLogger, run, storedKeys } from './support/run.js';
+import { manifestKey, snapshotKey } from '../../shared/layout.js';
+import type { PruneResult } from '../../shared/tasks/prune.js';
+import type { SnapshotResult } from '../../shared/tasks/snapshot.js';
+import { BACKEND_KINDS, makeBackend, type Backend } from '../support/backends.js';
+import { writeBulk } from '../support/data.js';
+import { startEtcd, type EtcdCluster } from '../support/etcd.js';
+import { plantHistory, plantSnapshot } from '../support/plant.js';
+import { memoryLogger, run, storedKeys } from '../support/run.js';
 
 const HOUR = 3_600_000;
 const hoursAgo = (n: number) => new Date(Date.now() - n * HOUR);
@@ -70,7 +70,8 @@ describe('prune on S3 with Object Lock', () => {
     const locked = await plantHistory(backend.store, 'locked', [hoursAgo(30), hoursAgo(20)]);
     const newest = await plantSnapshot(backend.store, 'locked', hoursAgo(1));
     const retainUntil = new Date(Date.now() + 4000);
-    for (const p of locked) for (const key of [p.key, ...p.sidecars]) await backend.store.setRetention(key, { mode: 'governance', retainUntil });
+    for (const p of locked)
+      for (const key of [p.key, ...p.sidecars]) await backend.store.setRetention(key, { mode: 'governance', retainUntil });
     const settings = { ...backend.settings, CLUSTER_NAME: 'locked', PRUNE_KEEP_LAST: '1', PRUNE_KEEP_MIN: '0' };
 
     const first = await run('prune', settings);
@@ -142,18 +143,30 @@ describe('prune over thousands of snapshots (local store)', () => {
 describe('prune when a delete fails for another reason than retention', () => {
   it('tries the rest, reports the object as failed with the cause, and fails the run', async () => {
     const { PutBucketPolicyCommand } = await import('@aws-sdk/client-s3');
-    const { s3Client } = await import('./support/stores.js');
-    const { loadConfig } = await import('../shared/config/config.js');
+    const { s3Client } = await import('../support/stores.js');
+    const { loadConfig } = await import('../../shared/config/config.js');
     const backend = await makeBackend('s3');
     const planted = await plantHistory(backend.store, 'deny', [hoursAgo(30), hoursAgo(20), hoursAgo(10)]);
     const { bucket, prefix } = loadConfig(backend.settings).location as { bucket: string; prefix: string };
     const protectedKey = planted[0]?.key as string;
     const client = s3Client();
     // A bucket policy that denies deleting one object: an error that is not retention.
-    await client.send(new PutBucketPolicyCommand({
-      Bucket: bucket,
-      Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Principal: '*', Action: ['s3:DeleteObject', 's3:DeleteObjectVersion'], Resource: [`arn:aws:s3:::${bucket}/${prefix}/${protectedKey}`] }] }),
-    }));
+    await client.send(
+      new PutBucketPolicyCommand({
+        Bucket: bucket,
+        Policy: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Deny',
+              Principal: '*',
+              Action: ['s3:DeleteObject', 's3:DeleteObjectVersion'],
+              Resource: [`arn:aws:s3:::${bucket}/${prefix}/${protectedKey}`],
+            },
+          ],
+        }),
+      }),
+    );
     client.destroy();
     const outcome = await run('prune', { ...backend.settings, CLUSTER_NAME: 'deny', PRUNE_KEEP_LAST: '1', PRUNE_KEEP_MIN: '0' });
     expect(outcome.ok).toBe(false);
@@ -168,19 +181,39 @@ describe('prune when a delete fails for another reason than retention', () => {
 describe('prune when a manifest or tags cannot be read', () => {
   it('fails the run and deletes nothing, rather than taking the snapshot for incomplete', async () => {
     const { PutBucketPolicyCommand } = await import('@aws-sdk/client-s3');
-    const { s3Client } = await import('./support/stores.js');
-    const { loadConfig } = await import('../shared/config/config.js');
+    const { s3Client } = await import('../support/stores.js');
+    const { loadConfig } = await import('../../shared/config/config.js');
     const backend = await makeBackend('s3');
     const [planted] = await plantHistory(backend.store, 'blind', [hoursAgo(72)]);
     const before = await storedKeys(backend.store, 'blind/');
     const { bucket, prefix } = loadConfig(backend.settings).location as { bucket: string; prefix: string };
     const client = s3Client();
-    await client.send(new PutBucketPolicyCommand({
-      Bucket: bucket,
-      Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Principal: '*', Action: ['s3:GetObject'], Resource: [`arn:aws:s3:::${bucket}/${prefix}/${planted?.sidecars[0]}`] }] }),
-    }));
+    await client.send(
+      new PutBucketPolicyCommand({
+        Bucket: bucket,
+        Policy: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Deny',
+              Principal: '*',
+              Action: ['s3:GetObject'],
+              Resource: [`arn:aws:s3:::${bucket}/${prefix}/${planted?.sidecars[0]}`],
+            },
+          ],
+        }),
+      }),
+    );
     client.destroy();
-    const outcome = await run('prune', { ...backend.settings, CLUSTER_NAME: 'blind', PRUNE_KEEP_WITHIN: '1h', PRUNE_KEEP_HOURLY_FOR: '0', PRUNE_KEEP_DAILY_FOR: '0', PRUNE_KEEP_WEEKLY_FOR: '0', PRUNE_KEEP_MIN: '0' });
+    const outcome = await run('prune', {
+      ...backend.settings,
+      CLUSTER_NAME: 'blind',
+      PRUNE_KEEP_WITHIN: '1h',
+      PRUNE_KEEP_HOURLY_FOR: '0',
+      PRUNE_KEEP_DAILY_FOR: '0',
+      PRUNE_KEEP_WEEKLY_FOR: '0',
+      PRUNE_KEEP_MIN: '0',
+    });
     expect(outcome.ok).toBe(false);
     expect((outcome.error as { code?: string }).code).toBe('store-access-denied');
     expect(await storedKeys(backend.store, 'blind/')).toEqual(before);

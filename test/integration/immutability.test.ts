@@ -1,21 +1,21 @@
 // Immutable backups on the real S3 server with Object Lock (Ceph radosgw); the GCS emulator ignores
 // retention, so GCS is checked at the adapter boundary (request shape), and says so.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig, type SettingValues } from '../shared/config/config.js';
-import { ConfigError, type BackupError } from '../shared/errors.js';
-import { createLogger } from '../shared/log.js';
-import { GcsStore, createGcsClient } from '../shared/store/gcs.js';
-import type { ListResult } from '../shared/tasks/list.js';
-import type { PruneResult } from '../shared/tasks/prune.js';
-import { reuploadTask, type ReuploadResult } from '../shared/tasks/reupload.js';
-import type { SnapshotResult } from '../shared/tasks/snapshot.js';
-import type { VerifyResult } from '../shared/tasks/verify.js';
-import { BACKEND_KINDS, makeBackend, type Backend } from './support/backends.js';
-import { writeBulk, writeSampleData } from './support/data.js';
-import { startEtcd, type EtcdCluster } from './support/etcd.js';
-import { plantSnapshot } from './support/plant.js';
-import { recordingProxy } from './support/recording-proxy.js';
-import { run, storedKeys } from './support/run.js';
+import { loadConfig, type SettingValues } from '../../shared/config/config.js';
+import { ConfigError, type BackupError } from '../../shared/errors.js';
+import { createLogger } from '../../shared/log.js';
+import { GcsStore, createGcsClient } from '../../shared/store/gcs.js';
+import type { ListResult } from '../../shared/tasks/list.js';
+import type { PruneResult } from '../../shared/tasks/prune.js';
+import { reuploadTask, type ReuploadResult } from '../../shared/tasks/reupload.js';
+import type { SnapshotResult } from '../../shared/tasks/snapshot.js';
+import type { VerifyResult } from '../../shared/tasks/verify.js';
+import { BACKEND_KINDS, makeBackend, type Backend } from '../support/backends.js';
+import { writeBulk, writeSampleData } from '../support/data.js';
+import { startEtcd, type EtcdCluster } from '../support/etcd.js';
+import { plantSnapshot } from '../support/plant.js';
+import { recordingProxy } from '../support/recording-proxy.js';
+import { run, storedKeys } from '../support/run.js';
 
 const quiet = createLogger({ write: () => undefined });
 const HOUR = 3_600_000;
@@ -37,7 +37,13 @@ const code = (outcome: { error?: unknown }) => (outcome.error as BackupError | u
 describe('start-up checks: the bucket must match the configured mode', () => {
   it('object mode on a bucket without Object Lock fails before etcd is contacted', async () => {
     const backend = await makeBackend('s3');
-    const outcome = await run('snapshot', { ...backend.settings, IMMUTABILITY: 'object', IMMUTABILITY_PERIOD: '30d', ETCD_ENDPOINTS: 'http://127.0.0.1:9', CLUSTER_NAME: 'c' });
+    const outcome = await run('snapshot', {
+      ...backend.settings,
+      IMMUTABILITY: 'object',
+      IMMUTABILITY_PERIOD: '30d',
+      ETCD_ENDPOINTS: 'http://127.0.0.1:9',
+      CLUSTER_NAME: 'c',
+    });
     expect(outcome.error).toBeInstanceOf(ConfigError);
     expect((outcome.error as ConfigError).setting).toBe('IMMUTABILITY');
     expect((outcome.error as Error).message).toMatch(/versioning|Object Lock|retention/);
@@ -53,17 +59,33 @@ describe('start-up checks: the bucket must match the configured mode', () => {
 
   it('refuses a reupload schedule that is not shorter than the retention period', () => {
     const base: SettingValues = { BACKUP_URL: 's3://bucket-x/p', IMMUTABILITY: 'object' };
-    expect(() => loadConfig({ ...base, IMMUTABILITY_PERIOD: '1d', REUPLOAD_INTERVAL: '1d', REUPLOAD_MARGIN: '1d' })).toThrow(/REUPLOAD_INTERVAL/);
-    expect(() => loadConfig({ ...base, IMMUTABILITY_PERIOD: '30d', REUPLOAD_INTERVAL: '2d', REUPLOAD_MARGIN: '1d' })).toThrow(/REUPLOAD_MARGIN/);
+    expect(() => loadConfig({ ...base, IMMUTABILITY_PERIOD: '1d', REUPLOAD_INTERVAL: '1d', REUPLOAD_MARGIN: '1d' })).toThrow(
+      /REUPLOAD_INTERVAL/,
+    );
+    expect(() => loadConfig({ ...base, IMMUTABILITY_PERIOD: '30d', REUPLOAD_INTERVAL: '2d', REUPLOAD_MARGIN: '1d' })).toThrow(
+      /REUPLOAD_MARGIN/,
+    );
     expect(() => loadConfig({ ...base, IMMUTABILITY_PERIOD: '30d', REUPLOAD_MARGIN: '30d' })).toThrow(/REUPLOAD_MARGIN/);
     expect(() => loadConfig({ ...base })).toThrow(/IMMUTABILITY_PERIOD/);
     expect(() => loadConfig({ IMMUTABILITY: 'object', IMMUTABILITY_PERIOD: '30d' })).toThrow(/local directory/);
-    expect(loadConfig({ ...base, IMMUTABILITY_PERIOD: '30d' }).immutability).toMatchObject({ mode: 'object', periodMs: 30 * DAY, lock: 'governance', reuploadIntervalMs: DAY, reuploadMarginMs: 2 * DAY });
+    expect(loadConfig({ ...base, IMMUTABILITY_PERIOD: '30d' }).immutability).toMatchObject({
+      mode: 'object',
+      periodMs: 30 * DAY,
+      lock: 'governance',
+      reuploadIntervalMs: DAY,
+      reuploadMarginMs: 2 * DAY,
+    });
   });
 
   it('refuses, at start-up, a schedule longer than the bucket default retention (bucket mode)', async () => {
     const backend = await makeBackend('s3', { defaultRetentionDays: 1 });
-    const outcome = await run('reupload', { ...backend.settings, IMMUTABILITY: 'bucket', REUPLOAD_INTERVAL: '2d', REUPLOAD_MARGIN: '3d', CLUSTER_NAME: 'c' });
+    const outcome = await run('reupload', {
+      ...backend.settings,
+      IMMUTABILITY: 'bucket',
+      REUPLOAD_INTERVAL: '2d',
+      REUPLOAD_MARGIN: '3d',
+      CLUSTER_NAME: 'c',
+    });
     expect((outcome.error as ConfigError).setting).toBe('REUPLOAD_INTERVAL');
   });
 });
@@ -74,7 +96,16 @@ describe('object mode', () => {
   let taken: SnapshotResult;
   beforeAll(async () => {
     backend = await makeBackend('s3', { objectLock: true });
-    settings = { ...backend.settings, IMMUTABILITY: 'object', IMMUTABILITY_PERIOD: '2h', REUPLOAD_INTERVAL: '10m', REUPLOAD_MARGIN: '30m', S3_PART_SIZE: '5MiB', ETCD_ENDPOINTS: etcd.endpoints[0], CLUSTER_NAME: 'obj' };
+    settings = {
+      ...backend.settings,
+      IMMUTABILITY: 'object',
+      IMMUTABILITY_PERIOD: '2h',
+      REUPLOAD_INTERVAL: '10m',
+      REUPLOAD_MARGIN: '30m',
+      S3_PART_SIZE: '5MiB',
+      ETCD_ENDPOINTS: etcd.endpoints[0],
+      CLUSTER_NAME: 'obj',
+    };
     const outcome = await run('snapshot', settings);
     expect(outcome.error).toBeUndefined();
     taken = outcome.result as unknown as SnapshotResult;
@@ -94,7 +125,10 @@ describe('object mode', () => {
 
   it('the server refuses to delete the locked version, and prune reports it retained', async () => {
     const head = await backend.store.head(taken.key);
-    const refused = await backend.store.delete(taken.key, { versionId: head?.versionId as string }).then(() => undefined, (e: BackupError) => e.code);
+    const refused = await backend.store.delete(taken.key, { versionId: head?.versionId as string }).then(
+      () => undefined,
+      (e: BackupError) => e.code,
+    );
     expect(refused).toBe('store-access-denied');
     // A newer snapshot makes the locked one deletable by policy; the lock keeps it.
     await run('snapshot', settings);
@@ -123,7 +157,15 @@ describe('bucket mode', () => {
   let settings: SettingValues;
   beforeAll(async () => {
     backend = await makeBackend('s3', { defaultRetentionDays: 1 });
-    settings = { ...backend.settings, IMMUTABILITY: 'bucket', REUPLOAD_INTERVAL: '2h', REUPLOAD_MARGIN: '4h', S3_PART_SIZE: '5MiB', ETCD_ENDPOINTS: etcd.endpoints[0], CLUSTER_NAME: 'bkt' };
+    settings = {
+      ...backend.settings,
+      IMMUTABILITY: 'bucket',
+      REUPLOAD_INTERVAL: '2h',
+      REUPLOAD_MARGIN: '4h',
+      S3_PART_SIZE: '5MiB',
+      ETCD_ENDPOINTS: etcd.endpoints[0],
+      CLUSTER_NAME: 'bkt',
+    };
   });
 
   it('a multipart snapshot is protected by the bucket default (applied explicitly where the server ignored it)', async () => {
@@ -148,8 +190,17 @@ describe('bucket mode', () => {
     const list = ((await run('list', settings)).result as unknown as ListResult).snapshots;
     const original = list.find((e) => e.key === newest);
     // The copy is listed newest, but says which snapshot it copies and when that data was taken.
-    expect(list[0]).toMatchObject({ key: copied.key, state: 'complete', copyOf: newest, createdAt: original?.createdAt, revision: original?.revision });
-    expect(await reuploadTask({ config, store: backend.store, log: quiet, now: () => later })).toMatchObject({ action: 'none', key: copied.key });
+    expect(list[0]).toMatchObject({
+      key: copied.key,
+      state: 'complete',
+      copyOf: newest,
+      createdAt: original?.createdAt,
+      revision: original?.revision,
+    });
+    expect(await reuploadTask({ config, store: backend.store, log: quiet, now: () => later })).toMatchObject({
+      action: 'none',
+      key: copied.key,
+    });
   });
 
   it('fails loudly when there is no good snapshot to protect', async () => {
@@ -172,8 +223,27 @@ describe('bucket mode', () => {
           expect(r.ok).toBe(true);
           if (r.action === 'copied') copies++;
         } else {
-          const { pruneTask } = await import('../shared/tasks/prune.js');
-          const p = await pruneTask({ config: { ...config, retention: { ...config.retention, keepLast: 1, keepMin: 0, keepWithinMs: 0, keepHourlyForMs: 0, keepDailyForMs: 0, keepWeeklyForMs: 0 } }, store: backend.store, log: quiet, now: () => now }, {});
+          const { pruneTask } = await import('../../shared/tasks/prune.js');
+          const p = await pruneTask(
+            {
+              config: {
+                ...config,
+                retention: {
+                  ...config.retention,
+                  keepLast: 1,
+                  keepMin: 0,
+                  keepWithinMs: 0,
+                  keepHourlyForMs: 0,
+                  keepDailyForMs: 0,
+                  keepWeeklyForMs: 0,
+                },
+              },
+              store: backend.store,
+              log: quiet,
+              now: () => now,
+            },
+            {},
+          );
           expect(p.failed).toEqual([]);
         }
         const keys = (await storedKeys(backend.store, 'hib/')).filter((k) => k.endsWith('.db'));
@@ -188,7 +258,15 @@ describe('bucket mode', () => {
 describe('hibernation in object mode, in real time with retention of seconds', () => {
   it('keeps at least one locked snapshot at every check over three periods, prune and reupload in either order', async () => {
     const backend = await makeBackend('s3', { objectLock: true });
-    const settings = { ...backend.settings, IMMUTABILITY: 'object', IMMUTABILITY_PERIOD: '6s', REUPLOAD_INTERVAL: '1s', REUPLOAD_MARGIN: '3s', ETCD_ENDPOINTS: etcd.endpoints[0], CLUSTER_NAME: 'sleepy' };
+    const settings = {
+      ...backend.settings,
+      IMMUTABILITY: 'object',
+      IMMUTABILITY_PERIOD: '6s',
+      REUPLOAD_INTERVAL: '1s',
+      REUPLOAD_MARGIN: '3s',
+      ETCD_ENDPOINTS: etcd.endpoints[0],
+      CLUSTER_NAME: 'sleepy',
+    };
     const pruneSettings = { ...settings, PRUNE_KEEP_LAST: '1', PRUNE_KEEP_MIN: '0' };
     await plantSnapshot(backend.store, 'sleepy', new Date(Date.now() - DAY));
     const taken = (await run('snapshot', settings)).result as unknown as SnapshotResult;
@@ -219,12 +297,22 @@ describe('hibernation in object mode, in real time with retention of seconds', (
 
   it('after reupload has been down for longer than the retention, the next run protects the snapshot again', async () => {
     const backend = await makeBackend('s3', { objectLock: true });
-    const settings = { ...backend.settings, IMMUTABILITY: 'object', IMMUTABILITY_PERIOD: '3s', REUPLOAD_INTERVAL: '1s', REUPLOAD_MARGIN: '2s', ETCD_ENDPOINTS: etcd.endpoints[0], CLUSTER_NAME: 'outage' };
+    const settings = {
+      ...backend.settings,
+      IMMUTABILITY: 'object',
+      IMMUTABILITY_PERIOD: '3s',
+      REUPLOAD_INTERVAL: '1s',
+      REUPLOAD_MARGIN: '2s',
+      ETCD_ENDPOINTS: etcd.endpoints[0],
+      CLUSTER_NAME: 'outage',
+    };
     const taken = (await run('snapshot', settings)).result as unknown as SnapshotResult;
     await sleep(4000);
     expect((await backend.store.getRetention(taken.key))?.retainUntil.getTime() ?? 0).toBeLessThan(Date.now());
     // Unprotected now, but prune still keeps it: it is the newest good snapshot.
-    const pruned = (await run('prune', { ...settings, PRUNE_KEEP_LAST: '1', PRUNE_KEEP_MIN: '0', PRUNE_MAX_AGE: '1s', PRUNE_INCOMPLETE_GRACE: '500ms' })).result as unknown as PruneResult;
+    const pruned = (
+      await run('prune', { ...settings, PRUNE_KEEP_LAST: '1', PRUNE_KEEP_MIN: '0', PRUNE_MAX_AGE: '1s', PRUNE_INCOMPLETE_GRACE: '500ms' })
+    ).result as unknown as PruneResult;
     expect(pruned.kept.map((k) => k.key)).toEqual([taken.key]);
     const r = (await run('reupload', settings)).result as unknown as ReuploadResult;
     expect(r).toMatchObject({ ok: true, action: 'extended', key: taken.key });
@@ -247,7 +335,9 @@ describe.each(BACKEND_KINDS)('exclude on %s', (kind) => {
     expect(listed?.excluded).toEqual({ reason: 'restored cluster lost keys  see INC-42' });
     expect(((await run('verify', settings)).result as unknown as VerifyResult).key).toBe(older.key);
     await run('exclude', settings, { args: { key: newer.key, undo: true } });
-    expect(((await run('list', settings)).result as unknown as ListResult).snapshots.find((s) => s.key === newer.key)?.excluded).toBeUndefined();
+    expect(
+      ((await run('list', settings)).result as unknown as ListResult).snapshots.find((s) => s.key === newer.key)?.excluded,
+    ).toBeUndefined();
     expect(((await run('verify', settings)).result as unknown as VerifyResult).key).toBe(newer.key);
   });
 });
@@ -279,13 +369,17 @@ describe('GCS retention at the adapter boundary (the emulator accepts and ignore
     const server = createServer((req, res) => {
       res.setHeader('content-type', 'application/json');
       const object = req.url?.startsWith('/b/backups/o/');
-      res.end(JSON.stringify(object ? { name: 'etcd/c/x.db', ...objectAnswer } : req.url?.startsWith('/b/backups') ? { name: 'backups', ...answer } : {}));
+      res.end(
+        JSON.stringify(
+          object ? { name: 'etcd/c/x.db', ...objectAnswer } : req.url?.startsWith('/b/backups') ? { name: 'backups', ...answer } : {},
+        ),
+      );
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const { port } = server.address() as { port: number };
     try {
       const store = new GcsStore(createGcsClient({ emulatorHost: `http://127.0.0.1:${port}`, projectId: 'p' }), 'backups', 'etcd');
-      const { checkBucketProtection } = await import('../shared/immutability.js');
+      const { checkBucketProtection } = await import('../../shared/immutability.js');
       const object = loadConfig({ BACKUP_URL: 'gs://backups/etcd', IMMUTABILITY: 'object', IMMUTABILITY_PERIOD: '30d' }).immutability;
       const bucket = loadConfig({ BACKUP_URL: 'gs://backups/etcd', IMMUTABILITY: 'bucket' }).immutability;
       answer = {};
@@ -297,7 +391,10 @@ describe('GCS retention at the adapter boundary (the emulator accepts and ignore
       // An object protected by the bucket policy shows retentionExpirationTime; the later protection counts.
       objectAnswer = { retentionExpirationTime: '2031-01-01T00:00:00.000Z' };
       expect(await store.getRetention('c/x.db')).toEqual({ mode: 'governance', retainUntil: new Date('2031-01-01T00:00:00.000Z') });
-      objectAnswer = { retentionExpirationTime: '2031-01-01T00:00:00.000Z', retention: { mode: 'Locked', retainUntilTime: '2032-01-01T00:00:00.000Z' } };
+      objectAnswer = {
+        retentionExpirationTime: '2031-01-01T00:00:00.000Z',
+        retention: { mode: 'Locked', retainUntilTime: '2032-01-01T00:00:00.000Z' },
+      };
       expect(await store.getRetention('c/x.db')).toEqual({ mode: 'compliance', retainUntil: new Date('2032-01-01T00:00:00.000Z') });
     } finally {
       await new Promise((r) => server.close(r));

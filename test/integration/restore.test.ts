@@ -7,21 +7,21 @@ import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXCLUDE_REASON_TAG, EXCLUDE_TAG } from '../shared/catalogue.js';
-import type { BackupError, ConfigError } from '../shared/errors.js';
-import { manifestKey, parseSnapshotKey, snapshotKey, verificationKey } from '../shared/layout.js';
-import type { SnapshotManifest } from '../shared/manifest.js';
-import type { TaskArgs, TaskName } from '../shared/tasks/index.js';
-import type { ListResult } from '../shared/tasks/list.js';
-import { restoreTask, type RestoreResult } from '../shared/tasks/restore.js';
-import type { SnapshotResult } from '../shared/tasks/snapshot.js';
-import type { VerifyResult } from '../shared/tasks/verify.js';
-import { BACKEND_KINDS, makeBackend, type Backend } from './support/backends.js';
-import { readAll, writeSampleData } from './support/data.js';
-import { planCluster, startEtcd, type EtcdCluster } from './support/etcd.js';
-import { plantSnapshot } from './support/plant.js';
-import { endpointStatus, entriesOf, fakeEtcdutl, memberNames, readMember } from './support/restore.js';
-import { download, memoryLogger, run, snapshotStatus } from './support/run.js';
+import { EXCLUDE_REASON_TAG, EXCLUDE_TAG } from '../../shared/catalogue.js';
+import type { BackupError, ConfigError } from '../../shared/errors.js';
+import { manifestKey, parseSnapshotKey, snapshotKey, verificationKey } from '../../shared/layout.js';
+import type { SnapshotManifest } from '../../shared/manifest.js';
+import type { TaskArgs, TaskName } from '../../shared/tasks/index.js';
+import type { ListResult } from '../../shared/tasks/list.js';
+import { restoreTask, type RestoreResult } from '../../shared/tasks/restore.js';
+import type { SnapshotResult } from '../../shared/tasks/snapshot.js';
+import type { VerifyResult } from '../../shared/tasks/verify.js';
+import { BACKEND_KINDS, makeBackend, type Backend } from '../support/backends.js';
+import { readAll, writeSampleData } from '../support/data.js';
+import { planCluster, startEtcd, type EtcdCluster } from '../support/etcd.js';
+import { plantSnapshot } from '../support/plant.js';
+import { endpointStatus, entriesOf, fakeEtcdutl, memberNames, readMember } from '../support/restore.js';
+import { download, memoryLogger, run, snapshotStatus } from '../support/run.js';
 
 const RESTORE: TaskName = 'restore';
 
@@ -132,7 +132,14 @@ describe.each(BACKEND_KINDS)('restore from %s', (kind) => {
     // s5 (newest) failed verification, s4 is excluded, s3 was never verified.
     await expectRestored(result, s.s2.key);
     const status = await snapshotStatus(output);
-    expect(result).toMatchObject({ path: output, revision: status.revision, totalKey: status.totalKey, totalSize: status.totalSize, sha256: s.s2.sha256, size: s.s2.size });
+    expect(result).toMatchObject({
+      path: output,
+      revision: status.revision,
+      totalKey: status.totalKey,
+      totalSize: status.totalSize,
+      sha256: s.s2.sha256,
+      size: s.s2.size,
+    });
     expect(result?.revision).toBe(s.s2.revision);
     expect(result?.verified?.ok).toBe(true);
     expect(result?.time).toBe(timeOf(s.s2.key).toISOString());
@@ -192,7 +199,8 @@ describe.each(BACKEND_KINDS)('restore from %s', (kind) => {
   });
 
   it('--before picks the newest good snapshot taken at or before the time', async () => {
-    const pick = async (before: string, extra: TaskArgs = {}) => restore(settings(), { output: join(await scratch(), 'etcd.db'), before, ...extra });
+    const pick = async (before: string, extra: TaskArgs = {}) =>
+      restore(settings(), { output: join(await scratch(), 'etcd.db'), before, ...extra });
     const t2 = timeOf(s.s2.key);
     expect((await pick(t2.toISOString())).result?.key).toBe(s.s2.key);
     // The same instant written with an offset.
@@ -206,7 +214,8 @@ describe.each(BACKEND_KINDS)('restore from %s', (kind) => {
   });
 
   it('--revision picks the newest good snapshot whose revision is at or below it', async () => {
-    const pick = async (revision: number, extra: TaskArgs = {}) => restore(settings(), { output: join(await scratch(), 'etcd.db'), revision: String(revision), ...extra });
+    const pick = async (revision: number, extra: TaskArgs = {}) =>
+      restore(settings(), { output: join(await scratch(), 'etcd.db'), revision: String(revision), ...extra });
     expect((await pick(s.s2.revision)).result?.key).toBe(s.s2.key);
     expect((await pick(s.s2.revision - 1)).result?.key).toBe(s.s1.key);
     expect((await pick(s.s3.revision)).result?.key).toBe(s.s2.key);
@@ -222,8 +231,13 @@ describe.each(BACKEND_KINDS)('restore from %s', (kind) => {
   it('an aborted download (the function deadline) fails as aborted and leaves nothing behind', async () => {
     const dir = await scratch();
     const controller = new AbortController();
-    const log = memoryLogger((line) => { if (line.message === 'restoring snapshot') controller.abort(new Error('deadline')); });
-    const error = await restoreTask({ config: { cluster: CLUSTER }, store: backend.store, log, signal: controller.signal }, { output: join(dir, 'etcd.db') }).catch((e: unknown) => e as BackupError);
+    const log = memoryLogger((line) => {
+      if (line.message === 'restoring snapshot') controller.abort(new Error('deadline'));
+    });
+    const error = await restoreTask(
+      { config: { cluster: CLUSTER }, store: backend.store, log, signal: controller.signal },
+      { output: join(dir, 'etcd.db') },
+    ).catch((e: unknown) => e as BackupError);
     expect((error as BackupError).code).toBe('aborted');
     expect(await entriesOf(dir)).toEqual([]);
   });
@@ -231,33 +245,49 @@ describe.each(BACKEND_KINDS)('restore from %s', (kind) => {
   it('refuses an unknown key (not-found) and a key of another cluster (config, naming key)', async () => {
     const unknown = await restore(settings(), { output: join(await scratch(), 'etcd.db'), key: snapshotKey(CLUSTER, new Date(0), 1) });
     expect(unknown.error?.code).toBe('not-found');
-    const other = await restore(settings(), { output: join(await scratch(), 'etcd.db'), key: s.s1.key.replace(`${CLUSTER}/`, 'etcd-other/') });
+    const other = await restore(settings(), {
+      output: join(await scratch(), 'etcd.db'),
+      key: s.s1.key.replace(`${CLUSTER}/`, 'etcd-other/'),
+    });
     expect(other.error?.code).toBe('config');
     expect((other.error as ConfigError).setting).toBe('key');
   });
 
   it.each([
-    ['truncated to half its size', (b: Buffer) => b.subarray(0, Math.floor(b.length / 2)), (m: SnapshotManifest) => m, /is damaged: size: .*truncated: /],
-    ['intact but not what its manifest records', (b: Buffer) => b, (m: SnapshotManifest) => ({ ...m, sha256: 'f'.repeat(64) }), /is damaged: manifest-mismatch: the manifest records sha256 f{64}, the object has [0-9a-f]{64}/],
-  ])('a newest snapshot %s that claims to be verified fails clearly and leaves no file at --output', async (_name, damage, edit, pattern) => {
-    const good = await readFile(await download(backend.store, s.s2.key));
-    const key = await plant(damage(good), s.s2, edit);
-    const record = verificationKey(key, new Date(), true);
-    await backend.store.put(record, Buffer.from('{}'));
-    try {
-      const dir = await scratch();
-      const output = join(dir, 'etcd.db');
-      const { ok, error } = await restore(settings(), { output });
-      expect(ok).toBe(false);
-      expect(error?.code).toBe('snapshot-integrity');
-      expect(error?.message).toContain(key);
-      expect(error?.message).toMatch(pattern);
-      expect(error?.hint).toContain('nothing was written');
-      expect(await entriesOf(dir)).toEqual([]);
-    } finally {
-      for (const k of [record, manifestKey(key), key]) await backend.store.delete(k);
-    }
-  });
+    [
+      'truncated to half its size',
+      (b: Buffer) => b.subarray(0, Math.floor(b.length / 2)),
+      (m: SnapshotManifest) => m,
+      /is damaged: size: .*truncated: /,
+    ],
+    [
+      'intact but not what its manifest records',
+      (b: Buffer) => b,
+      (m: SnapshotManifest) => ({ ...m, sha256: 'f'.repeat(64) }),
+      /is damaged: manifest-mismatch: the manifest records sha256 f{64}, the object has [0-9a-f]{64}/,
+    ],
+  ])(
+    'a newest snapshot %s that claims to be verified fails clearly and leaves no file at --output',
+    async (_name, damage, edit, pattern) => {
+      const good = await readFile(await download(backend.store, s.s2.key));
+      const key = await plant(damage(good), s.s2, edit);
+      const record = verificationKey(key, new Date(), true);
+      await backend.store.put(record, Buffer.from('{}'));
+      try {
+        const dir = await scratch();
+        const output = join(dir, 'etcd.db');
+        const { ok, error } = await restore(settings(), { output });
+        expect(ok).toBe(false);
+        expect(error?.code).toBe('snapshot-integrity');
+        expect(error?.message).toContain(key);
+        expect(error?.message).toMatch(pattern);
+        expect(error?.hint).toContain('nothing was written');
+        expect(await entriesOf(dir)).toEqual([]);
+      } finally {
+        for (const k of [record, manifestKey(key), key]) await backend.store.delete(k);
+      }
+    },
+  );
 });
 
 describe('restore argument checks (before any download)', () => {
@@ -277,15 +307,45 @@ describe('restore argument checks (before any download)', () => {
     ['--before in words', () => ({ output: join(dir, 'a.db'), before: 'yesterday' }), 'before', /ISO-8601/],
     ['--revision not a number', () => ({ output: join(dir, 'a.db'), revision: '12abc' }), 'revision', /positive whole number/],
     ['--revision 0', () => ({ output: join(dir, 'a.db'), revision: '0' }), 'revision', /positive whole number/],
-    ['--key with --before', () => ({ output: join(dir, 'a.db'), key: snapshotKey(CLUSTER, new Date(), 1), before: '2026-01-31T12:00:00Z' }), 'before', /cannot be combined with key/],
-    ['--allow-excluded without --key', () => ({ output: join(dir, 'a.db'), allowExcluded: true }), 'allowExcluded', /only applies with key/],
+    [
+      '--key with --before',
+      () => ({ output: join(dir, 'a.db'), key: snapshotKey(CLUSTER, new Date(), 1), before: '2026-01-31T12:00:00Z' }),
+      'before',
+      /cannot be combined with key/,
+    ],
+    [
+      '--allow-excluded without --key',
+      () => ({ output: join(dir, 'a.db'), allowExcluded: true }),
+      'allowExcluded',
+      /only applies with key/,
+    ],
     ['--name without --data-dir', () => ({ output: join(dir, 'a.db'), name: 'm0' }), 'name', /only applies with dataDir/],
-    ['--name without --initial-cluster', () => ({ output: join(dir, 'a.db'), dataDir: join(dir, 'd'), name: 'm0' }), 'initialCluster', /required/],
-    ['--initial-cluster without this member', () => ({ output: join(dir, 'a.db'), dataDir: join(dir, 'd'), name: 'm0', initialCluster: 'm1=http://127.0.0.1:2380' }), 'initialCluster', /no member named "m0"/],
-    ['--initial-cluster not name=url', () => ({ output: join(dir, 'a.db'), dataDir: join(dir, 'd'), initialCluster: 'http://127.0.0.1:2380' }), 'initialCluster', /name=peer-url/],
+    [
+      '--name without --initial-cluster',
+      () => ({ output: join(dir, 'a.db'), dataDir: join(dir, 'd'), name: 'm0' }),
+      'initialCluster',
+      /required/,
+    ],
+    [
+      '--initial-cluster without this member',
+      () => ({ output: join(dir, 'a.db'), dataDir: join(dir, 'd'), name: 'm0', initialCluster: 'm1=http://127.0.0.1:2380' }),
+      'initialCluster',
+      /no member named "m0"/,
+    ],
+    [
+      '--initial-cluster not name=url',
+      () => ({ output: join(dir, 'a.db'), dataDir: join(dir, 'd'), initialCluster: 'http://127.0.0.1:2380' }),
+      'initialCluster',
+      /name=peer-url/,
+    ],
     ['--data-dir not empty', () => ({ output: join(dir, 'a.db'), dataDir: join(dir, 'full') }), 'dataDir', /is not empty \(member\)/],
     ['--output inside --data-dir', () => ({ output: join(dir, 'a.db'), dataDir: dir }), 'output', /inside dataDir/],
-    ['--revision given as a number in an event', () => ({ output: join(dir, 'a.db'), revision: 12 as unknown as string }), 'revision', /must be a string/],
+    [
+      '--revision given as a number in an event',
+      () => ({ output: join(dir, 'a.db'), revision: 12 as unknown as string }),
+      'revision',
+      /must be a string/,
+    ],
   ])('refuses %s, naming the argument', async (_name, args, setting, message) => {
     await writeFile(join(dir, 'exists.db'), 'x');
     await mkdir(join(dir, 'full', 'member'), { recursive: true });
@@ -316,7 +376,9 @@ describe('restore argument checks (before any download)', () => {
     const { error } = await restore(settings(), { output: join(dir, 'a.db') });
     expect(error?.code).toBe('not-found');
     expect(error?.message).toBe(`no verified good snapshot of cluster "${CLUSTER}" in ${backend.store.description}`);
-    expect(error?.hint).toBe(`the newest unverified one is ${newer.key}: run etcd-backup verify --key ${newer.key}, or pass --allow-unverified`);
+    expect(error?.hint).toBe(
+      `the newest unverified one is ${newer.key}: run etcd-backup verify --key ${newer.key}, or pass --allow-unverified`,
+    );
     const below = await restore(settings(), { output: join(dir, 'a.db'), revision: '15' });
     expect(below.error?.message).toContain('verified good snapshot of cluster "etcd-r" at or below revision 15');
     expect(below.error?.hint).toContain(older.key);
@@ -353,15 +415,33 @@ describe('restore into etcd data dirs', () => {
     const member = plan.members[0]!;
     const dataDir = join(dir, 'etcd-data');
     const { ok, result, error } = await restore(settings(), {
-      output: join(dir, 'etcd.db'), dataDir, name: member.name, initialCluster: plan.initialCluster,
-      initialClusterToken: plan.token, initialAdvertisePeerUrls: member.peerUrl,
+      output: join(dir, 'etcd.db'),
+      dataDir,
+      name: member.name,
+      initialCluster: plan.initialCluster,
+      initialClusterToken: plan.token,
+      initialAdvertisePeerUrls: member.peerUrl,
     });
     expect(error).toBeUndefined();
     expect(ok).toBe(true);
     expect(result?.key).toBe(snap.key);
     expect(result?.dataDir).toMatchObject({ ok: true, path: dataDir, tool: 'etcdctl', toolVersion: '3.4.23' });
-    expect(result?.dataDir?.command).toEqual(['etcdctl', 'snapshot', 'restore', join(dir, 'etcd.db'), '--data-dir', dataDir, '--name', 'm0',
-      '--initial-cluster', plan.initialCluster, '--initial-cluster-token', plan.token, '--initial-advertise-peer-urls', member.peerUrl]);
+    expect(result?.dataDir?.command).toEqual([
+      'etcdctl',
+      'snapshot',
+      'restore',
+      join(dir, 'etcd.db'),
+      '--data-dir',
+      dataDir,
+      '--name',
+      'm0',
+      '--initial-cluster',
+      plan.initialCluster,
+      '--initial-cluster-token',
+      plan.token,
+      '--initial-advertise-peer-urls',
+      member.peerUrl,
+    ]);
     expect(await entriesOf(dir)).toEqual(['etcd-data', 'etcd.db']);
     expect(await entriesOf(dataDir)).toEqual(['member']);
 
@@ -379,11 +459,23 @@ describe('restore into etcd data dirs', () => {
     await mkdir(dataDir, { mode: 0o750 });
     const plan = await planCluster(1);
     const member = plan.members[0]!;
-    const args = { output: join(dir, 'etcd.db'), dataDir, name: member.name, initialCluster: plan.initialCluster, initialClusterToken: plan.token, initialAdvertisePeerUrls: member.peerUrl };
-    const result = await restoreTask({ config: { cluster: CLUSTER }, store: backend.store, log: memoryLogger(), path: `${fake.dir}:${process.env.PATH}` }, args);
+    const args = {
+      output: join(dir, 'etcd.db'),
+      dataDir,
+      name: member.name,
+      initialCluster: plan.initialCluster,
+      initialClusterToken: plan.token,
+      initialAdvertisePeerUrls: member.peerUrl,
+    };
+    const result = await restoreTask(
+      { config: { cluster: CLUSTER }, store: backend.store, log: memoryLogger(), path: `${fake.dir}:${process.env.PATH}` },
+      args,
+    );
     expect(result.ok).toBe(true);
     expect(result.dataDir).toMatchObject({ ok: true, tool: 'etcdutl', toolPath: join(fake.dir, 'etcdutl') });
-    expect(await readFile(fake.calls, 'utf8')).toContain(`snapshot restore ${join(dir, 'etcd.db')} --data-dir ${join(dir, '.etcd-data.restore-')}`);
+    expect(await readFile(fake.calls, 'utf8')).toContain(
+      `snapshot restore ${join(dir, 'etcd.db')} --data-dir ${join(dir, '.etcd-data.restore-')}`,
+    );
     expect((await stat(dataDir)).mode & 0o777).toBe(0o750);
     expect(await entriesOf(dataDir)).toEqual(['member']);
     const restored = await startEtcd({ plan, dataDirs: [dataDir] });
@@ -397,7 +489,11 @@ describe('restore into etcd data dirs', () => {
     const dataDir = join(dir, 'etcd-data');
     // A real refusal by etcdctl: the advertised peer URL is not this member's URL in --initial-cluster.
     const { ok, result, error } = await restore(settings(), {
-      output: join(dir, 'etcd.db'), dataDir, name: 'm0', initialCluster: 'm0=http://127.0.0.1:2380', initialAdvertisePeerUrls: 'http://127.0.0.1:2390',
+      output: join(dir, 'etcd.db'),
+      dataDir,
+      name: 'm0',
+      initialCluster: 'm0=http://127.0.0.1:2380',
+      initialAdvertisePeerUrls: 'http://127.0.0.1:2390',
     });
     expect(error).toBeUndefined();
     expect(ok).toBe(false);
@@ -407,7 +503,10 @@ describe('restore into etcd data dirs', () => {
     expect((await snapshotStatus(join(dir, 'etcd.db'))).revision).toBe(result?.revision);
 
     const fake = await fakeEtcdutl({ fail: 'Error: no space left on device' });
-    const again = await restoreTask({ config: { cluster: CLUSTER }, store: backend.store, log: memoryLogger(), path: `${fake.dir}:${process.env.PATH}` }, { output: join(dir, 'second.db'), dataDir });
+    const again = await restoreTask(
+      { config: { cluster: CLUSTER }, store: backend.store, log: memoryLogger(), path: `${fake.dir}:${process.env.PATH}` },
+      { output: join(dir, 'second.db'), dataDir },
+    );
     expect(again.ok).toBe(false);
     expect(again.dataDir?.error).toBe('Error: no space left on device');
     expect(await entriesOf(dir)).toEqual(['etcd.db', 'second.db']);
@@ -433,8 +532,13 @@ describe('restore into etcd data dirs', () => {
       const host = await scratch(`host-${member.name}-`);
       const dataDir = join(host, 'etcd-data');
       const { result, error } = await restore(settings(), {
-        output: join(host, 'etcd.db'), ...(key ? { key } : {}), dataDir,
-        name: member.name, initialCluster: plan.initialCluster, initialClusterToken: plan.token, initialAdvertisePeerUrls: member.peerUrl,
+        output: join(host, 'etcd.db'),
+        ...(key ? { key } : {}),
+        dataDir,
+        name: member.name,
+        initialCluster: plan.initialCluster,
+        initialClusterToken: plan.token,
+        initialAdvertisePeerUrls: member.peerUrl,
       });
       expect(error).toBeUndefined();
       expect(result?.dataDir?.ok).toBe(true);

@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { emfDocument } from '../shared/platform/metrics.js';
+import { emfDocument } from '../../shared/platform/metrics.js';
 
 const execFileP = promisify(execFile);
-const root = resolve(import.meta.dirname, '..');
+const root = resolve(import.meta.dirname, '../..');
 
 const ACCOUNT = '123456789012';
 const REGION = 'us-east-1';
@@ -113,7 +113,12 @@ describe('npm run package:aws', () => {
     // away (a network namespace of its own needs root, as CI has): packaging must not need either.
     const home = await mkdtemp(join(tmpdir(), 'package-aws-home-'));
     const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_')));
-    Object.assign(env, { HOME: home, AWS_CONFIG_FILE: join(home, 'none'), AWS_SHARED_CREDENTIALS_FILE: join(home, 'none'), AWS_EC2_METADATA_DISABLED: 'true' });
+    Object.assign(env, {
+      HOME: home,
+      AWS_CONFIG_FILE: join(home, 'none'),
+      AWS_SHARED_CREDENTIALS_FILE: join(home, 'none'),
+      AWS_EC2_METADATA_DISABLED: 'true',
+    });
     let isolate: string[] = [];
     try {
       execFileSync('unshare', ['--net', 'true'], { stdio: 'ignore' });
@@ -134,32 +139,65 @@ describe('npm run package:aws', () => {
     return r;
   };
   const fn = (task: string) => resource(`${capitalized(task)}LambdaFunction`);
-  const resolved = (name: string, overrides: Record<string, boolean> = {}) => evaluate(resource(name).Properties, { ...conditions, ...overrides }) as Json;
+  const resolved = (name: string, overrides: Record<string, boolean> = {}) =>
+    evaluate(resource(name).Properties, { ...conditions, ...overrides }) as Json;
   const statements = (task: string, overrides: Record<string, boolean> = {}): Statement[] =>
-    (resolved(`${capitalized(task)}Role`, overrides).Policies as { PolicyDocument: { Statement: Statement[] } }[]).flatMap((p) => p.PolicyDocument.Statement);
+    (resolved(`${capitalized(task)}Role`, overrides).Policies as { PolicyDocument: { Statement: Statement[] } }[]).flatMap(
+      (p) => p.PolicyDocument.Statement,
+    );
   const actionsOf = (task: string, overrides: Record<string, boolean> = {}) => statements(task, overrides).flatMap((s) => list(s.Action));
   /** The resources on which the role may do `action`. */
-  const resourcesFor = (task: string, action: string) => statements(task).filter((s) => list(s.Action).includes(action)).flatMap((s) => list(s.Resource));
+  const resourcesFor = (task: string, action: string) =>
+    statements(task)
+      .filter((s) => list(s.Action).includes(action))
+      .flatMap((s) => list(s.Resource));
   const ROLE_TASKS = ['snapshot', 'list', 'verify', 'prune', 'reupload', 'restore', 'exclude'];
   /** Actions on the bucket itself: listings and settings, never object data. */
-  const BUCKET_ACTIONS = ['s3:ListBucket', 's3:ListBucketVersions', 's3:ListBucketMultipartUploads', 's3:GetBucketVersioning', 's3:GetBucketObjectLockConfiguration'];
+  const BUCKET_ACTIONS = [
+    's3:ListBucket',
+    's3:ListBucketVersions',
+    's3:ListBucketMultipartUploads',
+    's3:GetBucketVersioning',
+    's3:GetBucketObjectLockConfiguration',
+  ];
 
   it('runs offline, without credentials, and leaves one zip per function and the templates in .serverless/', async () => {
     const files = await readdir(join(root, '.serverless'));
-    expect(files).toEqual(expect.arrayContaining(['cloudformation-template-create-stack.json', 'cloudformation-template-update-stack.json', ...tasks.map((t) => `${t}.zip`)]));
-    expect(conditions).toEqual({ HasSsmSecrets: true, InVpc: true, HasBucketKey: true, UsesImmutability: true, HasSnapshotAlarm: true, HasAlarmTopic: true });
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'cloudformation-template-create-stack.json',
+        'cloudformation-template-update-stack.json',
+        ...tasks.map((t) => `${t}.zip`),
+      ]),
+    );
+    expect(conditions).toEqual({
+      HasSsmSecrets: true,
+      InVpc: true,
+      HasBucketKey: true,
+      UsesImmutability: true,
+      HasSnapshotAlarm: true,
+      HasAlarmTopic: true,
+    });
   });
 
   it('deploys one function per functions/<task>/ folder, each zip holding its bundle and the etcd3 protos only', async () => {
     expect(tasks).toEqual(expect.arrayContaining(['snapshot', 'list']));
     for (const task of tasks) {
       const props = fn(task).Properties;
-      expect(props).toMatchObject({ Handler: `dist/functions/${task}/aws/index.handler`, Runtime: 'nodejs24.x', FunctionName: `etcd-backup-${STAGE}-${task}` });
+      expect(props).toMatchObject({
+        Handler: `dist/functions/${task}/aws/index.handler`,
+        Runtime: 'nodejs24.x',
+        FunctionName: `etcd-backup-${STAGE}-${task}`,
+      });
       const entries = zipEntries(await readFile(join(root, '.serverless', `${task}.zip`)));
-      expect(entries).toEqual(expect.arrayContaining([`dist/functions/${task}/aws/index.mjs`, `dist/functions/${task}/aws/proto/rpc.proto`]));
+      expect(entries).toEqual(
+        expect.arrayContaining([`dist/functions/${task}/aws/index.mjs`, `dist/functions/${task}/aws/proto/rpc.proto`]),
+      );
       for (const entry of entries) expect(entry.startsWith(`dist/functions/${task}/aws/`)).toBe(true);
     }
-    const functions = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function').map(([name]) => name);
+    const functions = Object.entries(template.Resources)
+      .filter(([, r]) => r.Type === 'AWS::Lambda::Function')
+      .map(([name]) => name);
     expect(functions.sort()).toEqual(tasks.map((t) => `${capitalized(t)}LambdaFunction`).sort());
   });
 
@@ -190,10 +228,20 @@ describe('npm run package:aws', () => {
   it('sets the environment from the parameters: etcd settings only for snapshot, and never a secret value', () => {
     for (const task of tasks) {
       const env = (fn(task).Properties.Environment as { Variables: Record<string, string> }).Variables;
-      expect(env).toMatchObject({ BACKUP_URL: `s3://${PARAMS.bucket}/${PARAMS.prefix}`, CLUSTER_NAME: PARAMS.clusterName, IMMUTABILITY: 'object', IMMUTABILITY_PERIOD: '30d' });
+      expect(env).toMatchObject({
+        BACKUP_URL: `s3://${PARAMS.bucket}/${PARAMS.prefix}`,
+        CLUSTER_NAME: PARAMS.clusterName,
+        IMMUTABILITY: 'object',
+        IMMUTABILITY_PERIOD: '30d',
+      });
       expect(env.NODE_OPTIONS?.split(' ')).toContain('--max-semi-space-size=1');
       expect(env.MALLOC_ARENA_MAX).toBe('2');
-      if (task === 'snapshot') expect(env).toMatchObject({ ETCD_ENDPOINTS: PARAMS.etcdEndpoints, ETCD_USERNAME: 'backup', SSM_SECRETS_PATH: PARAMS.ssmSecretsPath });
+      if (task === 'snapshot')
+        expect(env).toMatchObject({
+          ETCD_ENDPOINTS: PARAMS.etcdEndpoints,
+          ETCD_USERNAME: 'backup',
+          SSM_SECRETS_PATH: PARAMS.ssmSecretsPath,
+        });
       else expect(Object.keys(env).filter((k) => k.startsWith('ETCD_') || k.startsWith('SSM_'))).toEqual([]);
     }
     // Secrets are read by the function at run time: no secret setting is in the template at all.
@@ -225,42 +273,70 @@ describe('npm run package:aws', () => {
         if (objectLevel.length > 0) for (const r of list(s.Resource)) expect(r.startsWith(OBJECTS), `${task} ${r}`).toBe(true);
         else for (const r of list(s.Resource)) expect(r).toBe(BUCKET);
         // Object listings only under the cluster's prefix.
-        if (s3.includes('s3:ListBucket') || s3.includes('s3:ListBucketVersions')) expect(s.Condition).toEqual({ StringLike: { 's3:prefix': `${PARAMS.prefix}/${PARAMS.clusterName}/*` } });
+        if (s3.includes('s3:ListBucket') || s3.includes('s3:ListBucketVersions'))
+          expect(s.Condition).toEqual({ StringLike: { 's3:prefix': `${PARAMS.prefix}/${PARAMS.clusterName}/*` } });
       }
       expect(actionsOf(task)).not.toContain('s3:BypassGovernanceRetention');
       // Its own log group only.
-      expect(resourcesFor(task, 'logs:PutLogEvents')).toEqual([`arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/etcd-backup-${STAGE}-${task}:*`]);
+      expect(resourcesFor(task, 'logs:PutLogEvents')).toEqual([
+        `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/etcd-backup-${STAGE}-${task}:*`,
+      ]);
     }
   });
 
   it('snapshot creates snapshots and manifests, and can neither delete, list objects, nor tag', () => {
     const actions = actionsOf('snapshot');
-    for (const denied of ['s3:DeleteObject', 's3:DeleteObjectVersion', 's3:ListBucket', 's3:ListBucketVersions', 's3:PutObjectTagging']) expect(actions).not.toContain(denied);
+    for (const denied of ['s3:DeleteObject', 's3:DeleteObjectVersion', 's3:ListBucket', 's3:ListBucketVersions', 's3:PutObjectTagging'])
+      expect(actions).not.toContain(denied);
     expect(resourcesFor('snapshot', 's3:PutObject')).toEqual([`${OBJECTS}*.db`, `${OBJECTS}*.manifest.json`]);
-    for (const multipart of ['s3:AbortMultipartUpload', 's3:ListMultipartUploadParts']) expect(resourcesFor('snapshot', multipart)).toEqual([`${OBJECTS}*.db`, `${OBJECTS}*.manifest.json`]);
+    for (const multipart of ['s3:AbortMultipartUpload', 's3:ListMultipartUploadParts'])
+      expect(resourcesFor('snapshot', multipart)).toEqual([`${OBJECTS}*.db`, `${OBJECTS}*.manifest.json`]);
     // The etcd credentials: exactly the SSM path, and only this role.
-    expect(resourcesFor('snapshot', 'ssm:GetParametersByPath')).toEqual([`arn:aws:ssm:${REGION}:${ACCOUNT}:parameter${PARAMS.ssmSecretsPath}`]);
+    expect(resourcesFor('snapshot', 'ssm:GetParametersByPath')).toEqual([
+      `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter${PARAMS.ssmSecretsPath}`,
+    ]);
     for (const task of ROLE_TASKS.filter((t) => t !== 'snapshot')) expect(actionsOf(task).filter((a) => a.startsWith('ssm:'))).toEqual([]);
   });
 
   it('prune lists and deletes every version, and cannot write', () => {
     const actions = actionsOf('prune');
-    expect(actions).toEqual(expect.arrayContaining(['s3:ListBucket', 's3:ListBucketVersions', 's3:DeleteObject', 's3:DeleteObjectVersion', 's3:GetObjectRetention', 's3:GetObjectTagging']));
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        's3:ListBucket',
+        's3:ListBucketVersions',
+        's3:DeleteObject',
+        's3:DeleteObjectVersion',
+        's3:GetObjectRetention',
+        's3:GetObjectTagging',
+      ]),
+    );
     expect(actions.filter((a) => a.startsWith('s3:Put'))).toEqual([]);
   });
 
   it('verify writes its verification records and nothing else; list and restore only read; exclude only tags', () => {
     expect(resourcesFor('verify', 's3:PutObject')).toEqual([`${OBJECTS}*.verify-*.json`]);
     expect(actionsOf('verify').filter((a) => /^s3:(Put|Delete)/.test(a))).toEqual(['s3:PutObject']);
-    for (const task of ['list', 'restore']) for (const a of actionsOf(task).filter((a) => a.startsWith('s3:'))) expect(a).toMatch(/^s3:(Get|List)/);
-    expect(actionsOf('list')).toEqual(expect.arrayContaining(['s3:ListBucket', 's3:GetObject', 's3:GetObjectTagging', 's3:GetObjectRetention']));
+    for (const task of ['list', 'restore'])
+      for (const a of actionsOf(task).filter((a) => a.startsWith('s3:'))) expect(a).toMatch(/^s3:(Get|List)/);
+    expect(actionsOf('list')).toEqual(
+      expect.arrayContaining(['s3:ListBucket', 's3:GetObject', 's3:GetObjectTagging', 's3:GetObjectRetention']),
+    );
     expect(actionsOf('exclude').filter((a) => /^s3:(Put|Delete)/.test(a))).toEqual(['s3:PutObjectTagging']);
     expect(resourcesFor('exclude', 's3:PutObjectTagging')).toEqual([`${OBJECTS}*.db`]);
   });
 
   it('reupload copies and lengthens retention, and cannot delete', () => {
     const actions = actionsOf('reupload');
-    expect(actions).toEqual(expect.arrayContaining(['s3:GetObject', 's3:PutObject', 's3:GetObjectTagging', 's3:PutObjectTagging', 's3:GetObjectRetention', 's3:PutObjectRetention']));
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        's3:GetObject',
+        's3:PutObject',
+        's3:GetObjectTagging',
+        's3:PutObjectTagging',
+        's3:GetObjectRetention',
+        's3:PutObjectRetention',
+      ]),
+    );
     expect(actions.filter((a) => a.startsWith('s3:Delete'))).toEqual([]);
     expect(resourcesFor('reupload', 's3:PutObject')).toEqual([`${OBJECTS}*.db`, `${OBJECTS}*.manifest.json`]);
   });
@@ -270,11 +346,15 @@ describe('npm run package:aws', () => {
     expect(statements('snapshot', off).map((s) => s.Sid)).toEqual(['Logs', 'CreateSnapshots', 'FindLeftoverUploads']);
     expect(resolved('SnapshotRole', off).ManagedPolicyArns).toEqual([]);
     expect(resolved('SnapshotLambdaFunction', off).VpcConfig).toBeUndefined();
-    for (const task of ROLE_TASKS) expect(actionsOf(task, off).filter((a) => a.startsWith('kms:') || (a.startsWith('s3:Put') && a.endsWith('Retention')))).toEqual([]);
+    for (const task of ROLE_TASKS)
+      expect(actionsOf(task, off).filter((a) => a.startsWith('kms:') || (a.startsWith('s3:Put') && a.endsWith('Retention')))).toEqual([]);
 
     // With them set: the KMS key, and the VPC for snapshot alone (the only task that talks to etcd).
     for (const task of ROLE_TASKS) expect(resourcesFor(task, 'kms:Decrypt')).toEqual([PARAMS.bucketKmsKeyArn]);
-    expect(resolved('SnapshotLambdaFunction').VpcConfig).toEqual({ SubnetIds: PARAMS.vpcSubnetIds.split(','), SecurityGroupIds: [PARAMS.vpcSecurityGroupIds] });
+    expect(resolved('SnapshotLambdaFunction').VpcConfig).toEqual({
+      SubnetIds: PARAMS.vpcSubnetIds.split(','),
+      SecurityGroupIds: [PARAMS.vpcSecurityGroupIds],
+    });
     expect(resolved('SnapshotRole').ManagedPolicyArns).toEqual(['arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole']);
     for (const task of tasks.filter((t) => t !== 'snapshot')) expect(fn(task).Properties.VpcConfig).toBeUndefined();
   });
@@ -299,7 +379,8 @@ describe('npm run package:aws', () => {
     expect(dimensions).toEqual({ Cluster: PARAMS.clusterName, Task: 'snapshot' });
     // The function's EMF line for a good snapshot carries that metric with those dimensions; a failed run does not.
     const good = emfDocument(PARAMS.clusterName, { task: 'snapshot', ok: true, durationMs: 1, result: { size: 1 } });
-    const directive = (good._aws as { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] }).CloudWatchMetrics[0];
+    const directive = (good._aws as { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] })
+      .CloudWatchMetrics[0];
     expect(directive?.Namespace).toBe(alarm.Namespace);
     expect(directive?.Dimensions).toEqual([Object.keys(dimensions)]);
     expect(directive?.Metrics.map((m) => m.Name)).toContain(alarm.MetricName);
