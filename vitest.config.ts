@@ -5,6 +5,10 @@ import { defineConfig } from 'vitest/config';
 // their own etcd members.
 export default defineConfig({
   test: {
+    // Integration suites share one radosgw and one storage emulator and start their own etcd members;
+    // running files one at a time keeps the 2-core machine from timing out etcd elections. (A root-level
+    // option: vitest applies it to every project.)
+    fileParallelism: false,
     projects: [
       {
         test: {
@@ -17,9 +21,6 @@ export default defineConfig({
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           globalSetup: ['test/support/build.ts', 'test/support/global-setup.ts'],
-          // Suites share one radosgw and one storage emulator and start their own etcd members; running
-          // files one at a time keeps the 2-core machine from timing out etcd elections.
-          fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 180_000,
         },

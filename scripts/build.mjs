@@ -15,8 +15,8 @@ const common = {
   sourcemap: 'linked',
   define: { __TOOL_VERSION__: JSON.stringify(pkg.version) },
   logLevel: 'warning',
-  // The AWS SDK's ES module build, which esbuild can tree-shake down to the commands used (~0.4 MB less
-  // per bundle and ~9 MB less RSS than its CommonJS build, which carries every S3 command).
+  // The AWS SDK's ES module build, which esbuild can tree-shake down to the commands used: smaller bundles
+  // and less RSS than its CommonJS build, which carries every S3 command (docs/benchmarks.md, "Memory").
   mainFields: ['module', 'main'],
 };
 // ESM bundles of CommonJS dependencies need require(); etcd3 resolves its protos from __dirname.

@@ -16,8 +16,8 @@ export function etcdClient(config: EtcdConfig, endpoint: string): Etcd3 {
     faultHandling: { host: () => noop, global: noop },
     // HTTP/2 flow-control window (connection and stream) of 1 MiB instead of the 64 KiB default: etcd
     // sends the snapshot in 32 KiB messages, and a 64 KiB window lets only two be in flight before it
-    // waits for a WINDOW_UPDATE; measured (docs/benchmarks.md), that cost ~15% more CPU in etcd and in
-    // this process. The window also bounds what can pile up here while the store applies backpressure.
+    // waits for a WINDOW_UPDATE, which costs CPU in etcd and in this process (docs/benchmarks.md,
+    // "Optimisations"). The window also bounds what can pile up here while the store applies backpressure.
     grpcOptions: { 'grpc-node.flow_control_window': 1024 * 1024 },
   };
   if (config.username !== undefined && config.password !== undefined)

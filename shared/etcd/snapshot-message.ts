@@ -1,9 +1,9 @@
 // The one field this tool reads from etcd's SnapshotResponse messages, decoded straight from the protobuf
 // wire format. etcd3's generic decoder builds, for every 32 KiB message, a response object, a header
 // object and five int64 fields turned into strings (`longs: String`), none of which the snapshot needs:
-// per GB that was ~0.3 CPU-seconds and, worse, ~30,000 sets of small objects that live as long as the
-// message waits in the pipeline (backpressure from the store), get promoted, and grow the old generation
-// until a full GC (docs/benchmarks.md, "Memory").
+// CPU per message and, worse, small objects that live as long as the message waits in the pipeline
+// (backpressure from the store), get promoted, and grow the old generation until a full GC (the figures
+// are in docs/benchmarks.md, "Memory").
 //
 //   message SnapshotResponse { ResponseHeader header = 1; uint64 remaining_bytes = 2; bytes blob = 3; }
 

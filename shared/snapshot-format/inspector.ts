@@ -29,8 +29,8 @@
 //   k bytes: 16 P + L * 2 (2 + k) + E (10 + k), plus up to 2x slack on the branch arrays while they grow,
 //   plus the pages in flight (one page normally, never more than maxPageBytes). For etcd's bucket `key`
 //   (k = 17/18) and a 2 GiB database (P = 524288): 8 + 20 + 14 = 42 MiB with every page a leaf of two or
-//   more keys. Measured on a 726 MB snapshot of 481k keys (177k pages): 15.4 MB, 87 bytes a page, which
-//   makes 46 MB at 2 GiB. The tree walk in finish() adds one byte a page (reachability).
+//   more keys (docs/benchmarks.md, "Memory", has what real snapshots measure). The tree walk in finish()
+//   adds one byte a page (reachability).
 
 import { createHash, type Hash } from 'node:crypto';
 import {

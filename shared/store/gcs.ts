@@ -71,7 +71,7 @@ function info(key: string, file: File): ObjectInfo {
 
 /**
  * The CRC32CValidator @google-cloud/storage validates uploads with, on the slicing-by-16 CRC-32C of the
- * snapshot inspector (about 1 GB/s here) instead of the library's byte-at-a-time loop.
+ * snapshot inspector instead of the library's byte-at-a-time loop.
  */
 class FastCrc32c {
   private crc = 0;
@@ -126,7 +126,7 @@ export class GcsStore implements ObjectStore {
 
   async put(key: string, body: Readable | Buffer, options: PutOptions = {}): Promise<ObjectInfo> {
     // The library checks the upload against the CRC-32C the server computed; its own CRC-32C runs a byte
-    // at a time (about 180 MB/s here, the largest CPU cost of a snapshot upload), so hand it the faster one.
+    // at a time (the largest CPU cost of a snapshot upload: docs/benchmarks.md), so hand it the faster one.
     const file = this.bucketHandle.file(this.full(key), { crc32cGenerator: () => new FastCrc32c() });
     // A single-request resumable upload streams the body; the object exists only once the request
     // completes, so an aborted stream leaves nothing. ifGenerationMatch 0 makes it create-only.
