@@ -1,7 +1,6 @@
 import { checkSchedule, type ImmutabilityConfig } from './config/config.js';
 import { ConfigError, describeError, type ErrorReport } from './errors.js';
-import type { ObjectStore } from './store/index.js';
-import type { Retention } from './store/types.js';
+import type { ObjectStore, Retention } from './store/index.js';
 
 /** Immutability settings with the protection period known (from settings or from the bucket). */
 export interface ActiveImmutability extends ImmutabilityConfig {

@@ -1,31 +1,5 @@
 import { isGood, type SnapshotEntry } from './catalogue.js';
-
-/**
- * Retention policy. Every duration is measured back from the run's `now`, in UTC; 0 turns a rule off.
- *
- * - keepWithin: every snapshot younger than this is kept, good or not.
- * - keepHourlyFor / keepDailyFor / keepWeeklyFor: among good snapshots younger than this, the newest of each
- *   UTC hour / UTC day / ISO week (Monday 00:00 UTC) is kept.
- * - keepLast: the N newest good snapshots are kept.
- * - maxAge: an outer bound: snapshots older than this are deleted even if a rule above keeps them...
- * - keepMin: ...except the K newest good snapshots, which are kept whatever their age (the floor).
- * - incompleteGrace: a snapshot without a manifest younger than this is kept (a run may still be writing
- *   its manifest); older ones are leftovers of failed runs.
- *
- * Invariants, whatever the policy: the newest good snapshot and the newest good snapshot that verified ok
- * are never deleted ("good": complete, not excluded, not failed by its newest verification). Everything
- * else is deleted.
- */
-export interface RetentionPolicy {
-  keepWithinMs: number;
-  keepHourlyForMs: number;
-  keepDailyForMs: number;
-  keepWeeklyForMs: number;
-  keepLast: number;
-  maxAgeMs: number | undefined;
-  keepMin: number;
-  incompleteGraceMs: number;
-}
+import type { RetentionPolicy } from './config/config.js';
 
 export interface Decision {
   entry: SnapshotEntry;
@@ -54,7 +28,12 @@ function weekOf(time: Date): string {
 
 /**
  * Decides, for entries with their details loaded (newest first, as listSnapshots returns them), which are
- * kept and why. Pure: the same entries, policy and `now` always give the same plan.
+ * kept and why (the rules are described with RetentionPolicy). Pure: the same entries, policy and `now`
+ * always give the same plan.
+ *
+ * Invariants, whatever the policy: the newest good snapshot and the newest good snapshot that verified ok
+ * are never deleted ("good": complete, not excluded, not failed by its newest verification). Everything
+ * else is deleted.
  */
 export function planRetention(entries: SnapshotEntry[], policy: RetentionPolicy, now: Date): Decision[] {
   const decisions = entries.map((entry) => ({ entry, keep: false, reasons: [] as string[] }));

@@ -2,9 +2,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
 import { registerSecret } from '../redact.js';
 import type { LogLevel } from '../log.js';
-import type { RetentionPolicy } from '../retention.js';
-import type { RetentionMode } from '../store/types.js';
-import { parseBackupUrl, type StoreLocation } from '../store/location.js';
+import { parseBackupUrl, type StoreLocation } from './location.js';
 import { SETTINGS, type SettingName } from './settings.js';
 import { parseBoolean, parseDuration, parseInteger, parseSize } from './units.js';
 
@@ -48,6 +46,33 @@ export interface Config {
   immutability: ImmutabilityConfig;
   logLevel: LogLevel;
 }
+
+/**
+ * Retention policy settings (PRUNE_*). Every duration is measured back from the run's `now`, in UTC; 0 turns
+ * a rule off.
+ *
+ * - keepWithin: every snapshot younger than this is kept, good or not.
+ * - keepHourlyFor / keepDailyFor / keepWeeklyFor: among good snapshots younger than this, the newest of each
+ *   UTC hour / UTC day / ISO week (Monday 00:00 UTC) is kept.
+ * - keepLast: the N newest good snapshots are kept.
+ * - maxAge: an outer bound: snapshots older than this are deleted even if a rule above keeps them...
+ * - keepMin: ...except the K newest good snapshots, which are kept whatever their age (the floor).
+ * - incompleteGrace: a snapshot without a manifest younger than this is kept (a run may still be writing
+ *   its manifest); older ones are leftovers of failed runs.
+ */
+export interface RetentionPolicy {
+  keepWithinMs: number;
+  keepHourlyForMs: number;
+  keepDailyForMs: number;
+  keepWeeklyForMs: number;
+  keepLast: number;
+  maxAgeMs: number | undefined;
+  keepMin: number;
+  incompleteGraceMs: number;
+}
+
+/** S3 GOVERNANCE/COMPLIANCE; GCS Unlocked/Locked map to governance/compliance. */
+export type RetentionMode = 'governance' | 'compliance';
 
 export interface ImmutabilityConfig {
   mode: 'off' | 'bucket' | 'object';

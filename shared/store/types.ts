@@ -1,9 +1,7 @@
 import type { Readable } from 'node:stream';
-
-export type RetentionMode = 'governance' | 'compliance';
+import type { RetentionMode } from '../config/config.js';
 
 export interface Retention {
-  /** S3 GOVERNANCE/COMPLIANCE; GCS Unlocked/Locked map to governance/compliance. */
   mode: RetentionMode;
   retainUntil: Date;
 }

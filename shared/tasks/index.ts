@@ -122,7 +122,7 @@ export async function runTask(task: TaskName, settings: SettingValues, options: 
       const value = args[name];
       if (value !== undefined && typeof value !== spec.type) throw new ConfigError(name, `must be a ${spec.type}`);
     }
-    const store = options.store ?? (await openStore(config));
+    const store = options.store ?? (await openStore(config.location, { s3: config.s3, gcs: config.gcs }));
     const context: TaskContext = { config, store, log, ...(options.signal ? { signal: options.signal } : {}) };
     const result = (await definition.run(context, args)) as unknown as Record<string, unknown>;
     const outcome: TaskOutcome = { task, ok: result.ok === true, durationMs: Date.now() - started, result };

@@ -204,7 +204,8 @@ describe('the S3 server stopped mid-upload and restarted (a radosgw of its own)'
       }
     }
     const { openStore } = await import('../../shared/store/index.js');
-    const store = await openStore(loadConfig(settings));
+    const { location, s3, gcs } = loadConfig(settings);
+    const store = await openStore(location, { s3, gcs });
     expect((await storedKeys(store, 'drill/')).filter((k) => k.endsWith('.db'))).toEqual([]);
     const orphans = ((await client.send(new List({ Bucket: 'drill' }))).Uploads ?? []).map((u) => u.Key);
 

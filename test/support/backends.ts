@@ -54,7 +54,8 @@ export async function makeBackend(
   }
   // In-process SDK clients read credentials from the environment, as they do in a function.
   Object.assign(process.env, env);
-  return { kind, settings, env, store: await openStore(loadConfig(settings)) };
+  const { location, s3, gcs } = loadConfig(settings);
+  return { kind, settings, env, store: await openStore(location, { s3, gcs }) };
 }
 
 /**

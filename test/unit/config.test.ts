@@ -4,7 +4,7 @@ import { loadConfig } from '../../shared/config/config.js';
 import { SETTINGS } from '../../shared/config/settings.js';
 import { parseDuration, parseSize } from '../../shared/config/units.js';
 import { ConfigError } from '../../shared/errors.js';
-import { parseBackupUrl } from '../../shared/store/location.js';
+import { parseBackupUrl } from '../../shared/config/location.js';
 
 function configError(fn: () => unknown): ConfigError {
   try {

@@ -1,9 +1,9 @@
 // The retention rules as documented, on synthetic histories with a fake clock (pure: no store, no sleep).
 import { describe, expect, it } from 'vitest';
 import type { SnapshotEntry } from '../../shared/catalogue.js';
-import { loadConfig } from '../../shared/config/config.js';
+import { loadConfig, type RetentionPolicy } from '../../shared/config/config.js';
 import { snapshotKey } from '../../shared/layout.js';
-import { planRetention, type RetentionPolicy } from '../../shared/retention.js';
+import { planRetention } from '../../shared/retention.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
