@@ -3,17 +3,32 @@ import { settingsFromEnv } from '../config/config.js';
 import { describeError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { redactSecrets } from '../redact.js';
-import { runTask, type TaskName } from '../tasks/index.js';
-import { argsFromPayload, payloadFromPubSub } from './event.js';
+import type { TaskName, TaskOutcome } from '../tasks/index.js';
+import { payloadFromPubSub } from './event.js';
+import { functionTimeoutMs } from './function-timeout.js';
+import { invoke } from './invocation.js';
+import { cloudLoggingMetrics } from './metrics.js';
 
-async function run(task: TaskName, payload: () => unknown) {
-  const log = createLogger({ level: (process.env.LOG_LEVEL as never) ?? 'info', write: (line) => process.stdout.write(`${line}\n`) });
-  try {
-    return await runTask(task, settingsFromEnv(), { args: argsFromPayload(payload()), log });
-  } catch (error) {
-    log.error(`${task} failed`, { outcome: 'failure', error });
-    return { task, ok: false, durationMs: 0, error };
-  }
+const CLOUD_FUNCTIONS_DEADLINE = {
+  platform: 'Cloud Functions',
+  hint: 'raise the function timeout (--timeout: at most 540 s for event-driven functions, 3600 s for HTTP) and FUNCTION_TIMEOUT with it, or its memory and CPU',
+};
+
+/**
+ * The shared invocation: the result line, an abort ahead of the function timeout (which the platform does
+ * not tell the function: FUNCTION_TIMEOUT or the deployed default), then one metrics line for Cloud
+ * Logging. Every line goes to stdout, which Cloud Logging parses as structured JSON.
+ */
+function run(task: TaskName, payload: () => unknown): Promise<TaskOutcome> {
+  return invoke({
+    task,
+    log: createLogger({ level: (process.env.LOG_LEVEL as never) ?? 'info', write: (line) => process.stdout.write(`${line}\n`) }),
+    payload,
+    settings: () => settingsFromEnv(),
+    remainingMs: () => functionTimeoutMs(task),
+    deadline: CLOUD_FUNCTIONS_DEADLINE,
+    metricsLine: cloudLoggingMetrics,
+  });
 }
 
 /**
