@@ -1,6 +1,6 @@
 import * as functions from '@google-cloud/functions-framework';
 import { settingsFromEnv } from '../config/config.js';
-import { describeError } from '../errors.js';
+import { describeError, formatError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { redactSecrets } from '../redact.js';
 import type { TaskName, TaskOutcome } from '../tasks/index.js';
@@ -38,9 +38,10 @@ function run(task: TaskName, payload: () => unknown): Promise<TaskOutcome> {
 export function registerCloudFunctions(task: TaskName): void {
   functions.cloudEvent(task, async (event: functions.CloudEvent<unknown>) => {
     const outcome = await run(task, () => payloadFromPubSub(event.data));
-    // Throwing marks the execution failed (and lets Pub/Sub retry if the subscription asks for it).
+    // Throwing marks the execution failed (and lets Pub/Sub retry if the subscription asks for it); its
+    // message, with the cause chain as on Lambda, is what the caller of the execution sees.
     if (!outcome.ok)
-      throw new Error(redactSecrets(`${task} failed: ${outcome.error ? describeError(outcome.error).message : 'see the result log line'}`));
+      throw new Error(redactSecrets(`${task} failed: ${outcome.error ? formatError(outcome.error) : 'see the result log line'}`));
   });
   functions.http(`${task}Http`, async (req, res) => {
     const outcome = await run(task, () =>
