@@ -1,19 +1,34 @@
 import * as functions from '@google-cloud/functions-framework';
 import { settingsFromEnv } from '../config/config.js';
-import { describeError } from '../errors.js';
+import { describeError, formatError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { redactSecrets } from '../redact.js';
-import { runTask, type TaskName } from '../tasks/index.js';
-import { argsFromPayload, payloadFromPubSub } from './event.js';
+import type { TaskName, TaskOutcome } from '../tasks/index.js';
+import { payloadFromPubSub } from './event.js';
+import { functionTimeoutMs } from './function-timeout.js';
+import { invoke } from './invocation.js';
+import { cloudLoggingMetrics } from './metrics.js';
 
-async function run(task: TaskName, payload: () => unknown) {
-  const log = createLogger({ level: (process.env.LOG_LEVEL as never) ?? 'info', write: (line) => process.stdout.write(`${line}\n`) });
-  try {
-    return await runTask(task, settingsFromEnv(), { args: argsFromPayload(payload()), log });
-  } catch (error) {
-    log.error(`${task} failed`, { outcome: 'failure', error });
-    return { task, ok: false, durationMs: 0, error };
-  }
+const CLOUD_FUNCTIONS_DEADLINE = {
+  platform: 'Cloud Functions',
+  hint: 'raise the function timeout (--timeout: at most 540 s for event-driven functions, 3600 s for HTTP) and FUNCTION_TIMEOUT with it, or its memory and CPU',
+};
+
+/**
+ * The shared invocation: the result line, an abort ahead of the function timeout (which the platform does
+ * not tell the function: FUNCTION_TIMEOUT or the deployed default), then one metrics line for Cloud
+ * Logging. Every line goes to stdout, which Cloud Logging parses as structured JSON.
+ */
+function run(task: TaskName, payload: () => unknown): Promise<TaskOutcome> {
+  return invoke({
+    task,
+    log: createLogger({ level: (process.env.LOG_LEVEL as never) ?? 'info', write: (line) => process.stdout.write(`${line}\n`) }),
+    payload,
+    settings: () => settingsFromEnv(),
+    remainingMs: () => functionTimeoutMs(task),
+    deadline: CLOUD_FUNCTIONS_DEADLINE,
+    metricsLine: cloudLoggingMetrics,
+  });
 }
 
 /**
@@ -23,9 +38,10 @@ async function run(task: TaskName, payload: () => unknown) {
 export function registerCloudFunctions(task: TaskName): void {
   functions.cloudEvent(task, async (event: functions.CloudEvent<unknown>) => {
     const outcome = await run(task, () => payloadFromPubSub(event.data));
-    // Throwing marks the execution failed (and lets Pub/Sub retry if the subscription asks for it).
+    // Throwing marks the execution failed (and lets Pub/Sub retry if the subscription asks for it); its
+    // message, with the cause chain as on Lambda, is what the caller of the execution sees.
     if (!outcome.ok)
-      throw new Error(redactSecrets(`${task} failed: ${outcome.error ? describeError(outcome.error).message : 'see the result log line'}`));
+      throw new Error(redactSecrets(`${task} failed: ${outcome.error ? formatError(outcome.error) : 'see the result log line'}`));
   });
   functions.http(`${task}Http`, async (req, res) => {
     const outcome = await run(task, () =>

@@ -2,9 +2,11 @@ import type { ListResult } from '../tasks/list.js';
 import type { TaskOutcome } from '../tasks/index.js';
 
 /**
- * CloudWatch metrics as embedded metric format (EMF): one JSON log line per run carrying an `_aws` block.
- * CloudWatch Logs turns it into metrics as the log lands, so a Lambda needs no PutMetricData call (nor
- * the IAM permission for it) and a metric never disagrees with the log line it came from.
+ * Metrics as one JSON log line per run, with the same members on both clouds. On Lambda, CloudWatch
+ * embedded metric format (EMF), a line carrying an `_aws` block: CloudWatch Logs turns it into metrics as
+ * the log lands, so a Lambda needs no PutMetricData call (nor the IAM permission for it) and a metric
+ * never disagrees with the log line it came from. On Cloud Functions, a structured entry that log-based
+ * metrics read.
  * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
  */
 export const METRICS_NAMESPACE = 'EtcdBackup';
@@ -61,6 +63,14 @@ export function runMetrics(outcome: RunOutcome, now: Date): Metric[] {
 }
 
 /**
+ * The members every platform's metrics line carries, named alike on both clouds: the dimensions Cluster
+ * and Task, and the metric values of runMetrics.
+ */
+function metricFields(cluster: string, outcome: RunOutcome, metrics: Metric[]): Record<string, string | number> {
+  return { Cluster: cluster, Task: outcome.task, ...Object.fromEntries(metrics.map((m) => [m.name, m.value])) };
+}
+
+/**
  * The EMF document for one run: dimensions Cluster and Task (one series per cluster and task), the
  * metric values as top-level members. Deliberately no `outcome` or `message` field: the result line
  * written by runTask stays the only line that describes the outcome.
@@ -74,8 +84,21 @@ export function emfDocument(cluster: string, outcome: RunOutcome, now: Date = ne
         { Namespace: METRICS_NAMESPACE, Dimensions: [['Cluster', 'Task']], Metrics: metrics.map((m) => ({ Name: m.name, Unit: m.unit })) },
       ],
     },
-    Cluster: cluster,
-    Task: outcome.task,
-    ...Object.fromEntries(metrics.map((m) => [m.name, m.value])),
+    ...metricFields(cluster, outcome, metrics),
+  };
+}
+
+/**
+ * The same metrics for Cloud Logging: a structured entry (a JSON line on stdout becomes its jsonPayload;
+ * `severity`, `message` and `time` are lifted into the entry) with the EMF members, so log-based metrics
+ * extract `jsonPayload.SnapshotAgeSeconds` and friends, labelled by `jsonPayload.Cluster` and
+ * `jsonPayload.Task`. Like the EMF line it has no `outcome` field: the result line stays the only one.
+ */
+export function cloudLoggingMetrics(cluster: string, outcome: RunOutcome, now: Date = new Date()): Record<string, unknown> {
+  return {
+    severity: 'INFO',
+    message: `${outcome.task} metrics`,
+    time: now.toISOString(),
+    ...metricFields(cluster, outcome, runMetrics(outcome, now)),
   };
 }

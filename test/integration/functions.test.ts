@@ -1,16 +1,18 @@
 // The bundled function artifacts, invoked the way each platform invokes them: the Lambda handler with
 // the sample EventBridge event, and the Cloud Functions through the Functions Framework's test server
-// (CloudEvent from Pub/Sub, and HTTP), against real etcd and the real stores.
+// (CloudEvent from Pub/Sub, and HTTP), against real etcd and the real stores; both write the same result
+// line and the same metric members, and both stop ahead of their deadline.
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { readFile } from 'node:fs/promises';
+import type { ChildProcess } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeBackend, type Backend } from '../support/backends.js';
-import { writeSampleData } from '../support/data.js';
+import { writeBulk, writeSampleData } from '../support/data.js';
 import { startEtcd, type EtcdCluster } from '../support/etcd.js';
 import { storedKeys } from '../support/run.js';
-import { capturing } from '../support/capture.js';
+import { capturing, type Line } from '../support/capture.js';
 
 const dist = (path: string) => resolve(import.meta.dirname, '../../dist/functions', path);
 const sample = async (name: string) =>
@@ -26,9 +28,35 @@ async function post(
     const { port } = server.address() as AddressInfo;
     const response = await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', headers, body: JSON.stringify(body) });
     const text = await response.text();
-    return { status: response.status, body: text ? (JSON.parse(text) as unknown) : undefined };
+    // A failed CloudEvent function answers with the error message as plain text.
+    const json = response.headers.get('content-type')?.includes('json');
+    return { status: response.status, body: json ? (JSON.parse(text) as unknown) : text || undefined };
   } finally {
     await new Promise((r) => server.close(r));
+  }
+}
+
+type LambdaHandler = (e: unknown, c: unknown) => Promise<Record<string, unknown>>;
+
+const resultLines = (lines: Line[]) => lines.filter((l) => l.outcome !== undefined);
+/** The metrics line: EMF on Lambda, a Cloud Logging entry on Cloud Functions (both carry Failures). */
+const metricsLines = (lines: Line[]) => lines.filter((l) => l.Failures !== undefined);
+
+/** Runs `fn`, doing `action` as soon as a log line with this message is written to stdout. */
+async function onLogLine<T>(message: string, action: () => void, fn: () => Promise<T>): Promise<T> {
+  const write = process.stdout.write;
+  let done = false;
+  process.stdout.write = ((chunk: unknown, ...rest: unknown[]) => {
+    if (!done && String(chunk).includes(`"message":"${message}"`)) {
+      done = true;
+      action();
+    }
+    return (write as (...args: unknown[]) => boolean).call(process.stdout, chunk, ...rest);
+  }) as typeof process.stdout.write;
+  try {
+    return await fn();
+  } finally {
+    process.stdout.write = write;
   }
 }
 
@@ -160,5 +188,141 @@ describe('function entry points', () => {
       delete process.env.PRUNE_KEEP_LAST;
       delete process.env.PRUNE_KEEP_MIN;
     }
+  });
+  it('Cloud Functions write one result line and one metrics line per run, with the members of the Lambda EMF line', async () => {
+    const backend = await configure('local', 'metrics-parity');
+    const lambda = async (task: string, event: unknown) =>
+      capturing(async () =>
+        ((await import(dist(`${task}/aws/index.mjs`))) as { handler: LambdaHandler }).handler(event, {
+          getRemainingTimeInMillis: () => 300_000,
+        }),
+      );
+    const gcf = async (task: string, body: unknown) => {
+      await import(dist(`${task}/gcp/index.mjs`));
+      return capturing(() => post(getTestServer(`${task}Http`), body, { 'content-type': 'application/json' }));
+    };
+    const pubsub = await sample('gcp-pubsub.json');
+    await import(dist('snapshot/gcp/index.mjs'));
+    const runs = {
+      'a good snapshot': [
+        await lambda('snapshot', {}),
+        await capturing(() => post(getTestServer('snapshot'), pubsub, { 'content-type': 'application/cloudevents+json' })),
+      ],
+      'a refused event': [await lambda('snapshot', { bucket: 'elsewhere' }), await gcf('snapshot', { bucket: 'elsewhere' })],
+      'a list run': [await lambda('list', {}), await gcf('list', {})],
+    } as const;
+    for (const [name, [aws, gcp]] of Object.entries(runs)) {
+      expect(resultLines(gcp.lines), name).toHaveLength(1);
+      expect(metricsLines(gcp.lines), name).toHaveLength(1);
+      expect(metricsLines(aws.lines), name).toHaveLength(1);
+      const { _aws, ...emf } = metricsLines(aws.lines)[0] as Line;
+      const { severity, message, time, ...entry } = metricsLines(gcp.lines)[0] as Line;
+      expect(Object.keys(entry).sort(), name).toEqual(Object.keys(emf).sort());
+      expect({ severity, message, timeIsIso: typeof time === 'string' && !Number.isNaN(Date.parse(time)) }, name).toMatchObject({
+        severity: 'INFO',
+        message: expect.stringMatching(/ metrics$/),
+        timeIsIso: true,
+      });
+      expect(entry, name).toMatchObject({ Cluster: 'metrics-parity', Task: emf.Task, Failures: emf.Failures });
+    }
+    const [, good] = runs['a good snapshot'];
+    expect(metricsLines(good.lines)[0]).toMatchObject({
+      Failures: 0,
+      SnapshotAgeSeconds: 0,
+      SnapshotSizeBytes: resultLines(good.lines)[0]?.size,
+    });
+    expect(metricsLines(runs['a refused event'][1].lines)[0]).toMatchObject({ Task: 'snapshot', Failures: 1 });
+    expect(resultLines(runs['a refused event'][1].lines)[0]).toMatchObject({
+      outcome: 'failure',
+      task: 'snapshot',
+      cluster: 'metrics-parity',
+      severity: 'ERROR',
+    });
+    expect(metricsLines(runs['a list run'][1].lines)[0]?.SnapshotAgeSeconds).toBeGreaterThanOrEqual(0);
+    expect(await storedKeys(backend.store, 'metrics-parity/')).toHaveLength(4);
+  });
+
+  it('Cloud Functions: a FUNCTION_TIMEOUT that is not a duration is refused before any I/O, naming it', async () => {
+    const backend = await configure('gcs', 'gcf-bad-timeout');
+    process.env.FUNCTION_TIMEOUT = '540';
+    try {
+      await import(dist('snapshot/gcp/index.mjs'));
+      const run = await capturing(() => post(getTestServer('snapshotHttp'), {}, { 'content-type': 'application/json' }));
+      expect(run.value?.status).toBe(400);
+      expect(JSON.stringify(run.value?.body)).toContain('FUNCTION_TIMEOUT: \\"540\\" is not a duration');
+      expect(resultLines(run.lines)).toEqual([
+        expect.objectContaining({ outcome: 'failure', task: 'snapshot', error: expect.objectContaining({ code: 'config' }) }),
+      ]);
+      expect(await storedKeys(backend.store, 'gcf-bad-timeout/')).toEqual([]);
+    } finally {
+      delete process.env.FUNCTION_TIMEOUT;
+    }
+  });
+});
+
+describe('Cloud Functions: the deadline', () => {
+  let etcd: EtcdCluster;
+  let saved: NodeJS.ProcessEnv;
+  beforeAll(async () => {
+    saved = { ...process.env };
+    etcd = await startEtcd();
+    // More than the socket buffers between etcd and the function hold, so a stalled member stalls the stream.
+    await writeBulk(etcd.endpoints, 64);
+  });
+  afterAll(async () => {
+    process.env = saved;
+    await etcd?.stop();
+  });
+
+  it('a snapshot that cannot finish before FUNCTION_TIMEOUT (etcd stalled mid-stream) is aborted ahead of it: no object, and the result line says why', async () => {
+    const backend = await makeBackend('gcs');
+    Object.assign(process.env, backend.settings, {
+      ETCD_ENDPOINTS: etcd.endpoints[0],
+      CLUSTER_NAME: 'gcf-deadline',
+      LOG_LEVEL: 'info',
+      // The idle timeout is far away: only the deadline can end this run.
+      ETCD_STREAM_IDLE_TIMEOUT: '10m',
+      // The handler keeps a quarter of a short timeout (15 s of a real one) to stop cleanly: it aborts at 7.5 s.
+      FUNCTION_TIMEOUT: '10s',
+    });
+    await import(dist('snapshot/gcp/index.mjs'));
+    const member = etcd.members[0]?.process as ChildProcess;
+    const event = await sample('gcp-pubsub.json');
+    let run: Awaited<ReturnType<typeof capturing<{ status: number; body: unknown }>>>;
+    try {
+      run = await capturing(() =>
+        onLogLine(
+          'streaming snapshot',
+          () => member.kill('SIGSTOP'),
+          () => post(getTestServer('snapshot'), event, { 'content-type': 'application/cloudevents+json' }),
+        ),
+      );
+    } finally {
+      member.kill('SIGCONT');
+    }
+
+    // The execution failed, and it ended before the platform would have stopped it.
+    expect(run.value?.status).toBe(500);
+    expect(run.value?.body).toMatch(/^snapshot failed: upload of gcf-deadline\/.* aborted\n.*caused by: Cloud Functions deadline/s);
+    expect(run.ms).toBeLessThan(10_000);
+    const messages = run.lines.map((l) => l.message);
+    expect(messages.indexOf('streaming snapshot')).toBeGreaterThanOrEqual(0);
+    expect(messages.indexOf('Cloud Functions deadline near: aborting the task')).toBeGreaterThan(messages.indexOf('streaming snapshot'));
+
+    expect(resultLines(run.lines)).toHaveLength(1);
+    const result = resultLines(run.lines)[0];
+    expect(result).toMatchObject({
+      outcome: 'failure',
+      task: 'snapshot',
+      cluster: 'gcf-deadline',
+      severity: 'ERROR',
+      error: { code: 'aborted' },
+    });
+    expect(JSON.stringify(result?.error)).toContain('Cloud Functions deadline: stopped 2500 ms before the function timeout');
+    expect(metricsLines(run.lines)).toEqual([expect.objectContaining({ Cluster: 'gcf-deadline', Task: 'snapshot', Failures: 1 })]);
+    expect(metricsLines(run.lines)[0]).not.toHaveProperty('SnapshotAgeSeconds');
+
+    // The resumable upload was never finalised: no object (GCS has no parts to leave behind).
+    expect(await storedKeys(backend.store, 'gcf-deadline/')).toEqual([]);
   });
 });

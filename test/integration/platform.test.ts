@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { emfDocument, METRICS_NAMESPACE, newestGoodAgeSeconds } from '../../shared/platform/metrics.js';
+import { cloudLoggingMetrics, emfDocument, METRICS_NAMESPACE, newestGoodAgeSeconds } from '../../shared/platform/metrics.js';
 import { makeBackend, multipartUploads } from '../support/backends.js';
 import { writeBulk } from '../support/data.js';
 import { startEtcd, type EtcdCluster } from '../support/etcd.js';
@@ -105,6 +105,27 @@ describe('EMF metrics line', () => {
     const names = (doc._aws as { CloudWatchMetrics: { Metrics: { Name: string }[] }[] }).CloudWatchMetrics[0]?.Metrics.map((m) => m.Name);
     expect(names).toEqual(['Failures', 'DurationMs']);
     expect(METRICS_NAMESPACE).toBe('EtcdBackup');
+  });
+});
+
+describe('Cloud Logging metrics line', () => {
+  const now = new Date('2026-11-22T12:00:00.000Z');
+
+  it('is a structured entry with the members and values of the EMF line, and no outcome', () => {
+    for (const outcome of [
+      { task: 'snapshot', ok: true, durationMs: 5230, result: { ok: true, size: 123_456_800, bytesPerSecond: 23_605_000 } },
+      { task: 'snapshot', ok: false, durationMs: 900 },
+      { task: 'prune', ok: true, durationMs: 12, result: { ok: true, deleted: [] } },
+    ] as const) {
+      const { _aws, ...members } = emfDocument('prod-main', outcome, now);
+      expect(cloudLoggingMetrics('prod-main', outcome, now)).toEqual({
+        severity: 'INFO',
+        message: `${outcome.task} metrics`,
+        time: '2026-11-22T12:00:00.000Z',
+        ...members,
+      });
+    }
+    expect(cloudLoggingMetrics('c', { task: 'snapshot', ok: false, durationMs: 1 }, now)).not.toHaveProperty('outcome');
   });
 });
 

@@ -1,0 +1,52 @@
+import type { SettingValues } from '../config/config.js';
+import { SETTINGS } from '../config/settings.js';
+import type { Logger } from '../log.js';
+import { runTask, type TaskName, type TaskOutcome } from '../tasks/index.js';
+import { deadlineSignal, type PlatformDeadline } from './deadline.js';
+import { argsFromPayload } from './event.js';
+import type { RunOutcome } from './metrics.js';
+
+/** One function invocation, as each platform's handler describes it. */
+export interface Invocation {
+  task: TaskName;
+  log: Logger;
+  /** The trigger's payload (read inside the run, so a bad one gets the same result line). */
+  payload: () => unknown;
+  settings: () => SettingValues | Promise<SettingValues>;
+  /** Time left before the platform stops the function, when it is known. */
+  remainingMs: () => number | undefined;
+  deadline: PlatformDeadline;
+  /** The platform's metrics line for the run, written to stdout after the result line. */
+  metricsLine: (cluster: string, outcome: RunOutcome) => Record<string, unknown>;
+}
+
+/** CLUSTER_NAME as the run used it, for the metric dimension (also when the configuration was refused). */
+function clusterName(): string {
+  return process.env.CLUSTER_NAME || (SETTINGS.find((s) => s.env === 'CLUSTER_NAME')?.default ?? 'default');
+}
+
+/**
+ * What Lambda and Cloud Functions share: parse the trigger, run the task from the shared core with an
+ * abort ahead of the platform's deadline, log exactly one result line (also when the trigger or the
+ * settings were refused before the task could start), then one metrics line.
+ */
+export async function invoke(invocation: Invocation): Promise<TaskOutcome> {
+  const { task, log } = invocation;
+  const started = Date.now();
+  let deadline: ReturnType<typeof deadlineSignal> | undefined;
+  let outcome: TaskOutcome;
+  try {
+    const remainingMs = invocation.remainingMs();
+    if (remainingMs !== undefined) deadline = deadlineSignal(remainingMs, log, invocation.deadline);
+    const args = argsFromPayload(invocation.payload());
+    const settings = await invocation.settings();
+    outcome = await runTask(task, settings, { args, log, ...(deadline ? { signal: deadline.signal } : {}) });
+  } catch (error) {
+    outcome = { task, ok: false, durationMs: Date.now() - started, error };
+    log.error(`${task} failed`, { outcome: 'failure', task, cluster: clusterName(), durationMs: outcome.durationMs, error });
+  } finally {
+    deadline?.clear();
+  }
+  process.stdout.write(`${JSON.stringify(invocation.metricsLine(clusterName(), outcome))}\n`);
+  return outcome;
+}
