@@ -28,15 +28,6 @@ export const BUCKET = 'bench';
 /** Processes the measurements spawned (each in its own process group), killed if the run ends early. */
 export const children = new Set<ChildProcess>();
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Stops what a run left in `dir`: its services by their pid files (the scripts check command lines). */
 function stopDirSync(dir: string): void {
   for (const entry of existsSync(dir) ? readdirSync(dir) : []) {
@@ -57,7 +48,7 @@ function sweepStaleRuns(): void {
   if (!existsSync(BASE)) return;
   for (const entry of readdirSync(BASE)) {
     const pid = Number(/^run-(\d+)$/.exec(entry)?.[1]);
-    if (!pid || pidAlive(pid)) continue;
+    if (!pid || existsSync(`/proc/${pid}`)) continue;
     const dir = join(BASE, entry);
     log(`removing what an earlier run left behind: ${dir}`);
     try {
