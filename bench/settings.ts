@@ -18,7 +18,8 @@
 //   BENCH_VERIFY_SIZES_MIB  snapshot sizes of the verify benchmark       default 512,1024
 //   BENCH_VERIFY_REPS       repetitions per size (ours and baseline each) default 3
 //   BENCH_OUT               the report                                    default docs/benchmarks.md
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 
 export const MiB = 1024 * 1024;
 
@@ -27,6 +28,8 @@ export const MiB = 1024 * 1024;
  * run.sh), so the bundle's own location says nothing about where the sources are.
  */
 export const ROOT = process.cwd();
+if (!existsSync(join(ROOT, 'bench/run.sh')))
+  throw new Error(`run the benchmark with npm run bench (from the repository root, not ${ROOT})`);
 
 function num(name: string, fallback: number): number {
   const value = process.env[name];
