@@ -38,19 +38,46 @@ const INSPECTOR = new Set([
   'crc32c',
 ]);
 
-const short = (url) =>
+interface CallFrame {
+  functionName: string;
+  url: string;
+  lineNumber: number;
+}
+
+interface CpuProfile {
+  nodes: { id: number; callFrame: CallFrame; children?: number[] }[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+export interface ProfileRow {
+  name: string;
+  s: number;
+  pct: number;
+  /** Share of the time the main thread was not idle; undefined for the idle row. */
+  busyPct: number | undefined;
+}
+
+export interface ProfileSummary {
+  totalS: number;
+  busyS: number;
+  categories: ProfileRow[];
+  top: ProfileRow[];
+}
+
+const short = (url: string): string =>
   url
     .replace(/^file:\/\//, '')
     .replace(/.*node_modules\//, '')
     .replace(/^.*\/dist\//, 'dist/');
 
 /** The category of one sample, from its stack (frames leaf first). */
-function categorize(frames) {
-  const leaf = frames[0];
+function categorize(frames: CallFrame[]): string {
+  const leaf = frames[0]!;
   const name = leaf.functionName;
   const url = leaf.url;
-  const anyUrl = (re) => frames.some((f) => re.test(f.url));
-  const anyName = (re) => frames.some((f) => re.test(f.functionName));
+  const anyUrl = (re: RegExp) => frames.some((f) => re.test(f.url));
+  const anyName = (re: RegExp) => frames.some((f) => re.test(f.functionName));
   if (name === '(idle)') return 'idle (waiting for I/O: etcd, the store, the disk)';
   if (name === '(garbage collector)') return 'garbage collection';
   if (url === 'node:internal/crypto/hash' || (name === 'update' && /crypto/.test(url))) {
@@ -88,34 +115,34 @@ function categorize(frames) {
   return 'other';
 }
 
-export function analyzeProfile(file) {
-  const profile = JSON.parse(readFileSync(file, 'utf8'));
+export function analyzeProfile(file: string): ProfileSummary {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const parent = new Map();
+  const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-  const categories = new Map();
-  const self = new Map();
+  const categories = new Map<string, number>();
+  const self = new Map<string, number>();
   let total = 0;
-  const categoryOf = new Map();
+  const categoryOf = new Map<number, string>();
   for (let i = 0; i < profile.samples.length; i++) {
-    const id = profile.samples[i];
+    const id = profile.samples[i]!;
     const dt = profile.timeDeltas[i] ?? 0;
     if (dt <= 0) continue;
     total += dt;
     let category = categoryOf.get(id);
     if (!category) {
-      const frames = [];
-      for (let n = id; n !== undefined && frames.length < 200; n = parent.get(n)) frames.push(byId.get(n).callFrame);
+      const frames: CallFrame[] = [];
+      for (let n: number | undefined = id; n !== undefined && frames.length < 200; n = parent.get(n)) frames.push(byId.get(n)!.callFrame);
       category = categorize(frames);
       categoryOf.set(id, category);
     }
     categories.set(category, (categories.get(category) ?? 0) + dt);
-    const cf = byId.get(id).callFrame;
+    const cf = byId.get(id)!.callFrame;
     const key = `${cf.functionName || '(anonymous)'} ${cf.url ? `${short(cf.url)}:${cf.lineNumber + 1}` : ''}`.trim();
     self.set(key, (self.get(key) ?? 0) + dt);
   }
   const idle = [...categories].filter(([k]) => k.startsWith('idle')).reduce((a, [, v]) => a + v, 0);
-  const rows = (map) =>
+  const rows = (map: Map<string, number>): ProfileRow[] =>
     [...map]
       .sort((a, b) => b[1] - a[1])
       .map(([name, us]) => ({

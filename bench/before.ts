@@ -4,13 +4,13 @@
 // dist/cli.js.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { build } from 'esbuild';
 
 /** The commit the optimisations started from (the code as it stood before them). */
 export const BEFORE_REF = 'd709d93';
 /** What the optimisations changed: only the snapshot streaming and upload path. */
-export const CHANGED_FILES = [
+export const CHANGED_FILES: readonly string[] = [
   'shared/etcd/snapshot-stream.ts',
   'shared/etcd/client.ts',
   'shared/checked-stream.ts',
@@ -24,16 +24,14 @@ export const CHANGED_FILES = [
  * come from git in GIT_ROOT. Throws if git does not have the ref or the old files no longer build against
  * the current tree.
  */
-export async function buildBefore(root, app, ref = BEFORE_REF, files = CHANGED_FILES, gitRoot = root) {
-  const require = createRequire(join(root, 'package.json'));
-  const { build } = require('esbuild');
+export async function buildBefore(root: string, app: string, ref = BEFORE_REF, files = CHANGED_FILES, gitRoot = root): Promise<void> {
   const old = new Map(
     files.map((file) => [
       join(root, file),
       execFileSync('git', ['-C', gitRoot, 'show', `${ref}:${file}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }),
     ]),
   );
-  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
   mkdirSync(join(app, 'bin'), { recursive: true });
   copyFileSync(join(root, 'bin/etcd-backup.js'), join(app, 'bin/etcd-backup.js'));
   writeFileSync(join(app, 'package.json'), JSON.stringify({ type: 'module', private: true }));
@@ -42,7 +40,7 @@ export async function buildBefore(root, app, ref = BEFORE_REF, files = CHANGED_F
     outfile: join(app, 'dist/cli.js'),
     bundle: true,
     platform: 'node',
-    target: 'node20',
+    target: 'node22',
     format: 'esm',
     packages: 'external',
     define: { __TOOL_VERSION__: JSON.stringify(pkg.version) },

@@ -1,7 +1,8 @@
-// Child of bench.mjs: imports one function bundle in this fresh process and gets its handler, the way the
-// platform does at a cold start, and prints how long that took as JSON.
+// Child of the snapshot benchmark (coldStarts in bench/runs.ts): imports one function bundle in this fresh
+// process and gets its handler, the way the platform does at a cold start, and prints how long that took as
+// JSON.
 //
-//   node bench/coldstart.mjs BUNDLE aws|gcp TASK
+//   node coldstart.mjs BUNDLE aws|gcp TASK   (bundled by bench/run.sh)
 //
 // aws: `handler` is the named export Lambda calls. gcp: the Cloud Functions runtime loads the Functions
 // Framework itself before the user's module, so the framework is imported first and timed apart; the
@@ -15,7 +16,7 @@ if (!bundle || !task || (platform !== 'aws' && platform !== 'gcp')) {
   process.exit(2);
 }
 let frameworkMs = 0;
-let getFunction;
+let getFunction: ((name: string) => unknown) | undefined;
 if (platform === 'gcp') {
   const t = performance.now();
   ({ getFunction } = await import('@google-cloud/functions-framework/testing'));
@@ -23,7 +24,7 @@ if (platform === 'gcp') {
 }
 const t0 = performance.now();
 const module = await import(pathToFileURL(bundle).href);
-const handler = platform === 'aws' ? module.handler : getFunction(task);
+const handler: unknown = platform === 'aws' ? module.handler : getFunction?.(task);
 const importMs = performance.now() - t0;
 if (typeof handler !== 'function') {
   console.error(`no handler found for ${task} in ${bundle}`);
