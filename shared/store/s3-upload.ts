@@ -66,7 +66,7 @@ interface Part {
  * first part), the completed parts, the requests in flight, the pool of part buffers and the first failure.
  * Parts are handed to sendPart one at a time; it returns once the part is under way.
  */
-export class MultipartUpload {
+class MultipartUpload {
   private uploadId: string | undefined;
   private readonly parts: CompletedPart[] = [];
   private readonly inFlight = new Set<Promise<void>>();
@@ -94,7 +94,7 @@ export class MultipartUpload {
     private readonly signal: AbortSignal | undefined,
   ) {}
 
-  /** Whether a part has been sent, i.e. the multipart upload exists (or is being created). */
+  /** Whether a part has been handed to sendPart, i.e. the multipart upload exists (or is being created). */
   get started(): boolean {
     return this.partNumber > 0;
   }
@@ -123,6 +123,7 @@ export class MultipartUpload {
   }
 
   private async start(part: Part): Promise<void> {
+    // After abort() no part may start: it could create an upload that nothing aborts.
     if (this.stopped) throw new Error('upload stopped');
     const partNumber = ++this.partNumber;
     if (partNumber > MAX_PARTS)

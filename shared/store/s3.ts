@@ -25,7 +25,7 @@ import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { BackupError, ConfigError } from '../errors.js';
 import type { S3Config } from '../config/config.js';
-import { type ObjectParams, uploadObject } from './s3-upload.js';
+import { type ObjectParams, type UploadSizes, uploadObject } from './s3-upload.js';
 import {
   assertDir,
   type BucketProtection,
@@ -125,7 +125,7 @@ export class S3Store implements ObjectStore {
     private readonly client: S3Client,
     private readonly bucket: string,
     private readonly prefix: string,
-    private readonly upload: { partSize: number; queueSize: number },
+    private readonly upload: UploadSizes,
     private readonly listPageSize = 1000,
     /** CopyObject copies at most 5 GiB; larger objects are copied in parts (UploadPartCopy). */
     private readonly copyLimits = { single: 5 * 1024 ** 3, part: 1024 ** 3 },
