@@ -1,6 +1,7 @@
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
+  type CompletedPart,
   CopyObjectCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
@@ -14,20 +15,17 @@ import {
   ListObjectVersionsCommand,
   ListPartsCommand,
   paginateListObjectsV2,
-  PutObjectCommand,
   PutObjectRetentionCommand,
   PutObjectTaggingCommand,
   S3Client,
   type S3ServiceException,
-  UploadPartCommand,
   UploadPartCopyCommand,
-  type CompletedPart,
 } from '@aws-sdk/client-s3';
-import { createHash, type Hash } from 'node:crypto';
-import { Readable, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { BackupError } from '../errors.js';
+import { readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { BackupError, ConfigError } from '../errors.js';
 import type { S3Config } from '../config/config.js';
+import { type ObjectParams, type UploadSizes, uploadObject } from './s3-upload.js';
 import {
   assertDir,
   type BucketProtection,
@@ -41,7 +39,27 @@ import {
 /** How long a request may see no byte either way before it fails (the server stopped answering). */
 const IDLE_TIMEOUT_MS = 120_000;
 
+/**
+ * The CA certificates of AWS_CA_BUNDLE (a PEM file), which the AWS CLI and the other AWS SDKs honour and
+ * the JavaScript SDK ignores. As there, the bundle replaces the default trust store rather than adding to
+ * it. Read when a client is created, like the SDK's own environment settings.
+ */
+export function caBundle(env: NodeJS.ProcessEnv = process.env): Buffer | undefined {
+  const file = env.AWS_CA_BUNDLE;
+  if (!file) return undefined;
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    throw new ConfigError(
+      'AWS_CA_BUNDLE',
+      `cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`,
+      'give the path of a PEM file',
+    );
+  }
+}
+
 export function createS3Client(config: S3Config, idleTimeoutMs = IDLE_TIMEOUT_MS): S3Client {
+  const ca = caBundle();
   return new S3Client({
     region: config.region,
     ...(config.endpoint ? { endpoint: config.endpoint } : {}),
@@ -51,7 +69,8 @@ export function createS3Client(config: S3Config, idleTimeoutMs = IDLE_TIMEOUT_MS
     // The SDK sets no timeouts: a server that stops answering would hang the run (until a Lambda deadline,
     // or forever on the CLI). socketTimeout is an idle time, not a bound on a part's transfer; the SDK's
     // requestTimeout (a bound on the whole request) only logs a warning unless told to throw.
-    requestHandler: { connectionTimeout: 10_000, socketTimeout: idleTimeoutMs },
+    // An options object (not an Agent) for httpsAgent keeps the handler's own agent defaults (keep-alive).
+    requestHandler: { connectionTimeout: 10_000, socketTimeout: idleTimeoutMs, ...(ca ? { httpsAgent: { ca } } : {}) },
     // No `Expect: 100-continue` before part bodies: Ceph radosgw answers such a request with `Connection:
     // close`, so every part opened a new connection (and over TLS would pay a handshake). What the header
     // saves, not sending a body the server is about to refuse, matters little for parts of a few MiB.
@@ -99,205 +118,6 @@ export function s3Error(error: unknown, action: string, bucket: string, key: str
 const fromRetention = (mode: string | undefined, until: Date | undefined): Retention | undefined =>
   mode && until ? { mode: mode === 'COMPLIANCE' ? 'compliance' : 'governance', retainUntil: until } : undefined;
 
-interface ObjectParams {
-  Bucket: string;
-  Key: string;
-  IfNoneMatch: string;
-  ContentType: string;
-  Metadata: Record<string, string> | undefined;
-}
-
-/**
- * SigV4 signs a part's payload by default: the SDK hashes each part with sha256 on the event-loop
- * thread when it sends it (and the server verifies it: a second pass on its side). Over HTTPS, TLS already
- * protects the bytes in transit, so parts go as UNSIGNED-PAYLOAD there, as botocore (the AWS CLI) does;
- * the CRC32 part checksums of AWS_REQUEST_CHECKSUM_CALCULATION=when_supported still let S3 check each
- * part. Over plain HTTP the payload stays signed (there the signature is the only integrity check), with
- * the hash computed by uploadObject while the chunks are copied in, still in the CPU cache, instead of
- * by the SDK over the whole part afterwards (about 40% less CPU for that hash here).
- */
-function withPayloadHash(command: UploadPartCommand, sha256Hex: string | undefined): UploadPartCommand {
-  command.middlewareStack.add(
-    (next) => async (args) => {
-      const request = args.request as { protocol?: string; headers?: Record<string, string> };
-      if (request.headers) {
-        if (request.protocol === 'https:') request.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
-        // The signer takes a payload hash found in this header instead of computing one.
-        else if (sha256Hex) request.headers['x-amz-content-sha256'] = sha256Hex;
-      }
-      return next(args);
-    },
-    { step: 'build', name: 'etcdBackupPayloadHash' },
-  );
-  return command;
-}
-
-/** S3's limit on the parts of one multipart upload. */
-const MAX_PARTS = 10_000;
-
-/**
- * Streams `body` into one object and returns its version id. A body that fits in one part is sent with a
- * single PutObject; a longer one as a multipart upload with up to `queueSize` parts in flight.
- *
- * Memory is fixed: at most queueSize + 1 part buffers of partSize bytes, allocated as needed and reused for
- * every part (the stream's chunks are copied into them once). While all of them are busy the body is not
- * read, which is the backpressure that reaches the etcd stream. (lib-storage's Upload, used before, made a
- * fresh Buffer.concat copy per part; the garbage cost CPU in GC and raised the peak RSS.)
- *
- * On any failure (body error, part error, abort) the requests under way are awaited, then the multipart
- * upload is aborted, so no parts are left behind.
- */
-async function uploadObject(
-  client: S3Client,
-  params: ObjectParams,
-  body: Readable | Buffer,
-  sizes: { partSize: number; queueSize: number },
-  signal: AbortSignal | undefined,
-): Promise<string | undefined> {
-  const { partSize, queueSize } = sizes;
-  const { Bucket, Key } = params;
-  // Only the caller's signal cancels requests. After a failure the parts in flight are waited for, not
-  // cut off: a part cancelled on the client may still land on the server after the abort.
-  const requestOptions = signal ? { abortSignal: signal } : {};
-  if (Buffer.isBuffer(body) && body.length <= partSize) {
-    const r = await client.send(new PutObjectCommand({ ...params, Body: body }), requestOptions);
-    return r.VersionId;
-  }
-  // AWS_REQUEST_CHECKSUM_CALCULATION=when_supported (the SDK default): CRC32 part checksums, declared when
-  // the upload is created and returned per part on completion, as @aws-sdk/lib-storage does; AWS refuses
-  // a completion that leaves out checksums it computed for the parts.
-  const checksum = (await client.config.requestChecksumCalculation()) === 'WHEN_SUPPORTED' ? ({ ChecksumAlgorithm: 'CRC32' } as const) : {};
-  const free: Buffer[] = [];
-  const inFlight = new Set<Promise<void>>();
-  const parts: CompletedPart[] = [];
-  let uploadId: string | undefined;
-  let failure: { error: unknown } | undefined;
-  let stopped = false;
-
-  const startPart = (PartNumber: number, data: Buffer, pooled: Buffer | undefined, sha256Hex: string | undefined) => {
-    const sent = (async () => {
-      try {
-        const command = withPayloadHash(
-          new UploadPartCommand({ Bucket, Key, UploadId: uploadId, PartNumber, Body: data, ...checksum }),
-          sha256Hex,
-        );
-        const r = await client.send(command, requestOptions);
-        if (!r.ETag) throw new BackupError('store', `s3://${Bucket}/${Key}: part ${PartNumber} came back without an ETag`);
-        // With part checksums on, S3 expects each part's checksum back in CompleteMultipartUpload.
-        parts.push({ PartNumber, ETag: r.ETag, ...(r.ChecksumCRC32 ? { ChecksumCRC32: r.ChecksumCRC32 } : {}) });
-      } catch (error) {
-        failure ??= { error };
-      } finally {
-        if (pooled) free.push(pooled);
-      }
-    })();
-    inFlight.add(sent);
-    void sent.finally(() => inFlight.delete(sent));
-  };
-  let partNumber = 0;
-  /** Sends one part once fewer than queueSize are in flight; the first creates the multipart upload. */
-  const send = async (data: Buffer, pooled: Buffer | undefined, sha256Hex?: string) => {
-    if (++partNumber > MAX_PARTS)
-      throw new BackupError('store', `s3://${Bucket}/${Key}: more than ${MAX_PARTS} parts of ${partSize} bytes; raise S3_PART_SIZE`);
-    if (uploadId === undefined) {
-      // Not cancellable: its upload id is what lets the cleanup below abort it.
-      const created = await client.send(
-        new CreateMultipartUploadCommand({ Bucket, Key, ContentType: params.ContentType, Metadata: params.Metadata, ...checksum }),
-      );
-      if (!created.UploadId) throw new BackupError('store', `s3://${Bucket}/${Key}: CreateMultipartUpload returned no upload id`);
-      uploadId = created.UploadId;
-    }
-    while (inFlight.size >= queueSize && !failure && !stopped) await Promise.race(inFlight);
-    if (failure) throw failure.error;
-    if (stopped) throw new Error('upload stopped');
-    startPart(partNumber, data, pooled, sha256Hex);
-  };
-
-  let pending: Promise<void> | undefined;
-  try {
-    if (Buffer.isBuffer(body)) {
-      // Parts are views of the caller's buffer: nothing to copy.
-      for (let at = 0; at < body.length; at += partSize) await send(body.subarray(at, at + partSize), undefined);
-    } else {
-      // Parts are sent with a signed payload hash only to plain-HTTP endpoints (see withPayloadHash).
-      const hashParts = (await client.config.endpoint?.())?.protocol === 'http:';
-      let current: Buffer | undefined;
-      let hash: Hash | undefined;
-      let filled = 0;
-      const take = async (chunk: Buffer) => {
-        for (let at = 0; at < chunk.length; ) {
-          // A full part is sent only once more bytes follow it: a body of exactly one part is a PutObject.
-          if (current && filled === partSize) {
-            const sha256Hex = hash?.digest('hex');
-            await send(current, current, sha256Hex);
-            current = undefined;
-          }
-          if (!current) {
-            current = free.pop() ?? Buffer.allocUnsafeSlow(partSize);
-            hash = hashParts ? createHash('sha256') : undefined;
-            filled = 0;
-          }
-          const n = chunk.copy(current, filled, at);
-          hash?.update(chunk.subarray(at, at + n));
-          filled += n;
-          at += n;
-        }
-        if (failure) throw failure.error;
-      };
-      // A Writable sees each chunk as the body pushed it (an async iterator joins buffered chunks into a
-      // new Buffer: one more copy of everything). When the upload fails, pipeline() destroys the body
-      // with the error, so its source stops too.
-      const sink = new Writable({
-        highWaterMark: 0,
-        write(chunk: Buffer, _encoding, callback) {
-          // Most chunks only fill the current part: no promise, no tick.
-          if (current && filled + chunk.length < partSize && !failure) {
-            filled += chunk.copy(current, filled);
-            hash?.update(chunk);
-            callback();
-          } else {
-            pending = take(chunk);
-            pending.then(() => callback(), callback);
-          }
-        },
-      });
-      await pipeline(body, sink);
-      const last = current ? current.subarray(0, filled) : Buffer.alloc(0);
-      if (uploadId === undefined) {
-        const r = await client.send(new PutObjectCommand({ ...params, Body: last }), requestOptions);
-        return r.VersionId;
-      }
-      if (last.length > 0) await send(last, current, hash?.digest('hex'));
-    }
-    while (inFlight.size > 0) await Promise.race(inFlight);
-    if (failure) throw failure.error;
-    parts.sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
-    const done = await client.send(
-      new CompleteMultipartUploadCommand({
-        Bucket,
-        Key,
-        UploadId: uploadId,
-        IfNoneMatch: params.IfNoneMatch,
-        MultipartUpload: { Parts: parts },
-      }),
-      requestOptions,
-    );
-    return done.VersionId;
-  } catch (error) {
-    const reason = failure?.error ?? error;
-    // pipeline() rejects as soon as the body fails, possibly while a chunk is still being handled (e.g.
-    // the CreateMultipartUpload for the first part is on its way): let that finish, so that every
-    // upload id and part that exists is known before the abort.
-    stopped = true;
-    await pending?.catch(() => undefined);
-    await Promise.allSettled(inFlight);
-    if (uploadId !== undefined) {
-      await client.send(new AbortMultipartUploadCommand({ Bucket, Key, UploadId: uploadId })).catch(() => undefined);
-    }
-    throw reason;
-  }
-}
-
 export class S3Store implements ObjectStore {
   readonly description: string;
 
@@ -305,7 +125,7 @@ export class S3Store implements ObjectStore {
     private readonly client: S3Client,
     private readonly bucket: string,
     private readonly prefix: string,
-    private readonly upload: { partSize: number; queueSize: number },
+    private readonly upload: UploadSizes,
     private readonly listPageSize = 1000,
     /** CopyObject copies at most 5 GiB; larger objects are copied in parts (UploadPartCopy). */
     private readonly copyLimits = { single: 5 * 1024 ** 3, part: 1024 ** 3 },

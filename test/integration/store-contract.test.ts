@@ -1,16 +1,19 @@
 // One contract, three adapters, each on its real server: local directory, S3 (Ceph radosgw with Object
-// Lock), GCS (the Cloud Storage emulator). Where the GCS emulator cannot honour a request (create-only
-// preconditions, retention) the test says so in its name and checks what can be checked.
-import { randomBytes } from 'node:crypto';
+// Lock, over plain HTTP and over HTTPS with the settings' defaults as on AWS), GCS (the Cloud Storage
+// emulator). Where the GCS emulator cannot honour a request (create-only preconditions, retention) the
+// test says so in its name and checks what can be checked.
+import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
+import { crc32 } from 'node:zlib';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../shared/config/config.js';
 import type { BackupError } from '../../shared/errors.js';
 import { GcsStore, createGcsClient } from '../../shared/store/gcs.js';
-import { S3Store, createS3Client } from '../../shared/store/s3.js';
+import { S3Store, caBundle, createS3Client } from '../../shared/store/s3.js';
 import type { ObjectStore } from '../../shared/store/types.js';
-import { BACKEND_KINDS, makeBackend, multipartUploads, type Backend } from '../support/backends.js';
+import { BACKEND_KINDS, makeBackend, multipartUploads, type Backend, type BackendKind, type S3Transport } from '../support/backends.js';
 import { recordingProxy } from '../support/recording-proxy.js';
 import { connectionCounter, silentServer } from '../support/connection-counter.js';
 
@@ -40,11 +43,44 @@ async function rejection(promise: Promise<unknown>): Promise<BackupError> {
   throw new Error('expected a rejection');
 }
 
-describe.each(BACKEND_KINDS)('object store contract: %s', (kind) => {
+/** What a client sent for each upload request, read by a middleware after signing (TLS hides it from a proxy). */
+interface SentRequest {
+  command: string;
+  headers: Record<string, string>;
+  body: unknown;
+}
+
+function recordSignedRequests(client: S3Client): SentRequest[] {
+  const sent: SentRequest[] = [];
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const request = args.request as { headers: Record<string, string>; body: unknown };
+      sent.push({ command: context.commandName ?? '', headers: { ...request.headers }, body: request.body });
+      return next(args);
+    },
+    // The deserialize step runs after finalizeRequest, where the request is signed.
+    { step: 'deserialize', name: 'recordSignedRequests' },
+  );
+  return sent;
+}
+
+/** S3's x-amz-checksum-crc32: the big-endian CRC32, base64. */
+function crc32Base64(data: Uint8Array): string {
+  const bytes = Buffer.alloc(4);
+  bytes.writeUInt32BE(crc32(data));
+  return bytes.toString('base64');
+}
+
+const CASES: { name: string; kind: BackendKind; transport?: S3Transport }[] = [
+  ...BACKEND_KINDS.map((kind) => ({ name: kind, kind })),
+  { name: 's3 over https', kind: 's3', transport: 'https' },
+];
+
+describe.each(CASES.map((c) => [c.name, c] as const))('object store contract: %s', (_name, { kind, transport }) => {
   let backend: Backend;
   let store: ObjectStore;
   beforeAll(async () => {
-    backend = await makeBackend(kind, { objectLock: kind === 's3' });
+    backend = await makeBackend(kind, { objectLock: kind === 's3', transport });
     store = backend.store;
   });
 
@@ -70,7 +106,7 @@ describe.each(BACKEND_KINDS)('object store contract: %s', (kind) => {
 
   // Ceph RGW ignores If-None-Match on versioned (Object Lock) buckets, so this runs on a plain bucket there.
   it.skipIf(kind === 'gcs')('refuses to overwrite an existing object (create-only; on S3 in an unversioned bucket)', async () => {
-    const plain = kind === 's3' ? (await makeBackend('s3')).store : store;
+    const plain = kind === 's3' ? (await makeBackend('s3', { transport })).store : store;
     await plain.put('c1/once.json', Buffer.from('first'));
     expect((await rejection(plain.put('c1/once.json', Buffer.from('second')))).code).toBe('store-exists');
     expect((await buffer(await plain.get('c1/once.json'))).toString()).toBe('first');
@@ -181,6 +217,52 @@ describe.each(BACKEND_KINDS)('object store contract: %s', (kind) => {
   });
 
   it.runIf(kind === 's3')(
+    `sends parts ${transport === 'https' ? 'as UNSIGNED-PAYLOAD (TLS protects them)' : 'with a signed payload hash'} and with CRC32 checksums under when_supported (seen by a client middleware after signing)`,
+    async () => {
+      const config = loadConfig({ ...backend.settings, AWS_REQUEST_CHECKSUM_CALCULATION: 'when_supported' });
+      const { bucket, prefix } = config.location as { bucket: string; prefix: string };
+      const client = createS3Client(config.s3);
+      const sent = recordSignedRequests(client);
+      const store = new S3Store(client, bucket, prefix, { partSize: config.s3.partSize, queueSize: 2 });
+      const data = randomBytes(2 * config.s3.partSize + 7);
+      await store.put('c1/signed.db', Readable.from([data.subarray(0, 3_000_000), data.subarray(3_000_000)]));
+      expect((await buffer(await store.get('c1/signed.db'))).equals(data)).toBe(true);
+
+      const create = sent.find((r) => r.command === 'CreateMultipartUploadCommand');
+      expect(create?.headers['x-amz-checksum-algorithm']).toBe('CRC32');
+      const parts = sent.filter((r) => r.command === 'UploadPartCommand');
+      expect(parts).toHaveLength(3);
+      for (const part of parts) {
+        const body = part.body as Uint8Array;
+        expect(part.headers['x-amz-content-sha256']).toBe(
+          transport === 'https' ? 'UNSIGNED-PAYLOAD' : createHash('sha256').update(body).digest('hex'),
+        );
+        // The payload hash is one of the signed headers either way.
+        expect(part.headers.authorization).toMatch(/SignedHeaders=[^,]*x-amz-content-sha256/);
+        expect(part.headers['x-amz-checksum-crc32']).toBe(crc32Base64(body));
+      }
+      expect(Buffer.concat(parts.map((p) => p.body as Uint8Array)).equals(data)).toBe(true);
+    },
+  );
+
+  it.runIf(transport === 'https')('trusts the store only through AWS_CA_BUNDLE (which the JavaScript SDK itself ignores)', async () => {
+    const config = loadConfig(backend.settings);
+    const { bucket, prefix } = config.location as { bucket: string; prefix: string };
+    const bundle = process.env.AWS_CA_BUNDLE;
+    expect(bundle).toBeDefined();
+    delete process.env.AWS_CA_BUNDLE;
+    try {
+      const untrusting = new S3Store(createS3Client(config.s3), bucket, prefix, { partSize: config.s3.partSize, queueSize: 1 });
+      const error = await rejection(untrusting.put('c1/untrusted.json', Buffer.from('{}')));
+      expect(String((error.cause as Error)?.message)).toMatch(/certificate/);
+    } finally {
+      process.env.AWS_CA_BUNDLE = bundle;
+    }
+    expect(caBundle()?.toString()).toContain('-----BEGIN CERTIFICATE-----');
+    expect(await store.head('c1/untrusted.json')).toBeUndefined();
+  });
+
+  it.runIf(kind === 's3')(
     'keeps one connection per part in flight for a whole multipart upload (radosgw closes any request sent with Expect: 100-continue)',
     async () => {
       const proxy = await connectionCounter(backend.settings.AWS_ENDPOINT_URL_S3!);
@@ -202,7 +284,7 @@ describe.each(BACKEND_KINDS)('object store contract: %s', (kind) => {
   it.runIf(kind === 's3')(
     'fails an upload to a server that accepts the connection and then says nothing, as unreachable (idle timeout lowered to 1 s)',
     async () => {
-      const quiet = await silentServer();
+      const quiet = await silentServer(new URL(backend.settings.AWS_ENDPOINT_URL_S3 as string).protocol);
       try {
         const config = loadConfig({ ...backend.settings, AWS_ENDPOINT_URL_S3: quiet.url });
         const { bucket, prefix } = config.location as { bucket: string; prefix: string };

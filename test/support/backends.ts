@@ -20,10 +20,32 @@ export interface Backend {
   store: ObjectStore;
 }
 
+/** How the S3 store is reached: plain HTTP, or HTTPS as on AWS (see s3Settings). */
+export type S3Transport = 'http' | 'https';
+
+/**
+ * The settings for a bucket on the test radosgw. Over plain HTTP with when_required checksums, which the
+ * suites have always used; over HTTPS with the settings' defaults, as a user of AWS S3 runs it:
+ * when_supported (CRC32 part checksums, UNSIGNED-PAYLOAD parts), the CA trusted through AWS_CA_BUNDLE.
+ */
+function s3Settings(bucket: string, prefix: string, transport: S3Transport): { settings: SettingValues; env: Record<string, string> } {
+  const s3 = s3Service();
+  const env: Record<string, string> = { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey };
+  const settings: SettingValues = { BACKUP_URL: `s3://${bucket}/${prefix}`, AWS_REGION: s3.region, S3_FORCE_PATH_STYLE: 'true' };
+  if (transport === 'https') {
+    settings.AWS_ENDPOINT_URL_S3 = s3.httpsEndpoint;
+    env.AWS_CA_BUNDLE = s3.caFile;
+  } else {
+    settings.AWS_ENDPOINT_URL_S3 = s3.endpoint;
+    settings.AWS_REQUEST_CHECKSUM_CALCULATION = 'when_required';
+  }
+  return { settings, env };
+}
+
 /** A fresh, empty location (a new bucket or directory) on the given store. */
 export async function makeBackend(
   kind: BackendKind,
-  options: { objectLock?: boolean; defaultRetentionDays?: number; prefix?: string } = {},
+  options: { objectLock?: boolean; defaultRetentionDays?: number; prefix?: string; transport?: S3Transport } = {},
 ): Promise<Backend> {
   const prefix = options.prefix ?? 'backups/etcd';
   let settings: SettingValues;
@@ -31,19 +53,11 @@ export async function makeBackend(
   if (kind === 'local') {
     settings = { BACKUP_URL: `file://${await mkdtemp(join(tmpdir(), 'store-'))}` };
   } else if (kind === 's3') {
-    const s3 = s3Service();
     const bucket = await createS3Bucket(uniqueBucketName('s3'), {
       objectLock: options.objectLock ?? options.defaultRetentionDays !== undefined,
     });
     if (options.defaultRetentionDays !== undefined) await setDefaultRetention(bucket, options.defaultRetentionDays);
-    settings = {
-      BACKUP_URL: `s3://${bucket}/${prefix}`,
-      AWS_ENDPOINT_URL_S3: s3.endpoint,
-      AWS_REGION: s3.region,
-      S3_FORCE_PATH_STYLE: 'true',
-      AWS_REQUEST_CHECKSUM_CALCULATION: 'when_required',
-    };
-    env = { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey };
+    ({ settings, env } = s3Settings(bucket, prefix, options.transport ?? 'http'));
   } else {
     const gcs = gcsService();
     settings = {
@@ -52,7 +66,8 @@ export async function makeBackend(
       GOOGLE_CLOUD_PROJECT: gcs.projectId,
     };
   }
-  // In-process SDK clients read credentials from the environment, as they do in a function.
+  // In-process SDK clients read credentials (and our S3 client AWS_CA_BUNDLE) from the environment, as
+  // they do in a function.
   Object.assign(process.env, env);
   const { location, s3, gcs } = loadConfig(settings);
   return { kind, settings, env, store: await openStore(location, { s3, gcs }) };

@@ -7,8 +7,14 @@ interface LoopbackServer {
   close(): Promise<void>;
 }
 
-/** Listens on a free loopback port; close() also ends every socket `track` was given. */
-async function loopbackServer(onConnection: (socket: Socket, track: (s: Socket) => void) => void): Promise<LoopbackServer> {
+/**
+ * Listens on a free loopback port; close() also ends every socket `track` was given. `protocol` is the
+ * scheme of the url given out: bytes pass untouched, so an https client speaks TLS through it.
+ */
+async function loopbackServer(
+  onConnection: (socket: Socket, track: (s: Socket) => void) => void,
+  protocol = 'http:',
+): Promise<LoopbackServer> {
   const sockets = new Set<Socket>();
   const track = (s: Socket) => {
     sockets.add(s);
@@ -18,7 +24,7 @@ async function loopbackServer(onConnection: (socket: Socket, track: (s: Socket) 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${protocol}//127.0.0.1:${port}`,
     close: () => {
       for (const s of sockets) s.destroy();
       return new Promise((resolve) => server.close(() => resolve()));
@@ -28,7 +34,7 @@ async function loopbackServer(onConnection: (socket: Socket, track: (s: Socket) 
 
 /**
  * A TCP pass-through in front of a local service that counts the connections clients open: HTTP keep-alive
- * shows as few connections for many requests. Bytes are not looked at.
+ * shows as few connections for many requests. Bytes are not looked at; its url has the target's scheme.
  */
 export async function connectionCounter(target: string): Promise<LoopbackServer & { connections(): number }> {
   const upstream = new URL(target);
@@ -44,15 +50,18 @@ export async function connectionCounter(target: string): Promise<LoopbackServer 
       });
     }
     client.pipe(service).pipe(client);
-  });
+  }, upstream.protocol);
   return { ...server, connections: () => count };
 }
 
-/** A TCP server that accepts connections, reads what comes and never answers: a hung service. */
-export function silentServer(): Promise<LoopbackServer> {
+/**
+ * A TCP server that accepts connections, reads what comes and never answers: a hung service. With
+ * 'https:', clients hang in the TLS handshake.
+ */
+export function silentServer(protocol = 'http:'): Promise<LoopbackServer> {
   return loopbackServer((socket, track) => {
     track(socket);
     socket.on('error', () => socket.destroy());
     socket.resume();
-  });
+  }, protocol);
 }

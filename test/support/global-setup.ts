@@ -12,7 +12,12 @@ import type { TestProject } from 'vitest/node';
 const execFileP = promisify(execFile);
 
 export interface S3Service {
+  /** Plain HTTP. */
   endpoint: string;
+  /** The same radosgw over TLS, with a certificate from the throwaway CA in caFile. */
+  httpsEndpoint: string;
+  /** PEM file of that CA: the value for AWS_CA_BUNDLE (our S3 client, the AWS CLI) or NODE_EXTRA_CA_CERTS. */
+  caFile: string;
   accessKeyId: string;
   secretAccessKey: string;
   region: string;
@@ -137,6 +142,8 @@ export default async function setup(project: TestProject): Promise<(() => Promis
 
   project.provide('s3', {
     endpoint: required(rgw.env, 'AWS_ENDPOINT_URL_S3'),
+    httpsEndpoint: required(rgw.env, 'RGW_HTTPS_ENDPOINT'),
+    caFile: required(rgw.env, 'AWS_CA_BUNDLE'),
     accessKeyId: required(rgw.env, 'AWS_ACCESS_KEY_ID'),
     secretAccessKey: required(rgw.env, 'AWS_SECRET_ACCESS_KEY'),
     region: required(rgw.env, 'AWS_REGION'),

@@ -1,5 +1,6 @@
 // Clients and buckets on the services that test/support/global-setup.ts starts once per run.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { CreateBucketCommand, PutObjectLockConfigurationCommand, S3Client } from '@aws-sdk/client-s3';
 import { Storage } from '@google-cloud/storage';
 import { inject, type ProvidedContext } from 'vitest';
@@ -14,16 +15,23 @@ function provided<K extends 's3' | 'gcs'>(key: K): NonNullable<ProvidedContext[K
 export const s3Service = (): S3Service => provided('s3');
 export const gcsService = (): GcsService => provided('gcs');
 
-/** An S3 client for the test radosgw. */
-export function s3Client(): S3Client {
+/**
+ * An S3 client for the test radosgw, over plain HTTP with when_required checksums (the SDK's default
+ * sends streamed bodies as aws-chunked with a checksum trailer, which this radosgw refuses: 411); or over
+ * HTTPS, trusting the test CA, with the SDK's default checksums.
+ */
+export function s3Client(transport: 'http' | 'https' = 'http'): S3Client {
   const s3 = s3Service();
-  return new S3Client({
-    endpoint: s3.endpoint,
+  const common = {
     region: s3.region,
     credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
     forcePathStyle: true,
-    // The SDK's default sends streamed bodies as aws-chunked with a checksum trailer, which this
-    // radosgw refuses (411).
+  };
+  if (transport === 'https')
+    return new S3Client({ ...common, endpoint: s3.httpsEndpoint, requestHandler: { httpsAgent: { ca: readFileSync(s3.caFile) } } });
+  return new S3Client({
+    ...common,
+    endpoint: s3.endpoint,
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
