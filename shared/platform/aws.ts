@@ -5,7 +5,7 @@ import { SETTINGS } from '../config/settings.js';
 import { BackupError, ConfigError, formatError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { redactSecrets } from '../redact.js';
-import { runTask, type TaskName, type TaskOutcome } from '../tasks/index.js';
+import { type ResultOf, runTask, type TaskName, type TaskOutcome } from '../tasks/index.js';
 import { argsFromPayload } from './event.js';
 import { emfDocument } from './metrics.js';
 
@@ -94,15 +94,15 @@ function clusterName(): string {
  * then one EMF metrics line (stdout: Lambda sends stdout and stderr to CloudWatch Logs unchanged).
  * A failed task fails the invocation (so CloudWatch counts an error and alarms can fire).
  */
-export function lambdaHandler(task: TaskName) {
-  return async (event: unknown, context?: LambdaContext): Promise<Record<string, unknown>> => {
+export function lambdaHandler<N extends TaskName>(task: N) {
+  return async (event: unknown, context?: LambdaContext): Promise<ResultOf<N>> => {
     const started = Date.now();
     const log = createLogger({
       level: (process.env.LOG_LEVEL as never) ?? 'info',
       fields: context?.awsRequestId ? { requestId: context.awsRequestId } : {},
     });
     const deadline = context ? deadlineSignal(context.getRemainingTimeInMillis(), log) : undefined;
-    let outcome: TaskOutcome;
+    let outcome: TaskOutcome<ResultOf<N>>;
     try {
       const args = argsFromPayload(event);
       const settings = await lambdaSettings();

@@ -5,8 +5,6 @@ import { text } from 'node:stream/consumers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSnapshotKey } from '../../shared/layout.js';
 import type { SnapshotManifest } from '../../shared/manifest.js';
-import type { ListResult } from '../../shared/tasks/list.js';
-import type { SnapshotResult } from '../../shared/tasks/snapshot.js';
 import { BACKEND_KINDS, makeBackend, type Backend } from '../support/backends.js';
 import { readAll, writeSampleData, type SampleData } from '../support/data.js';
 import { startEtcd, type EtcdCluster } from '../support/etcd.js';
@@ -30,7 +28,7 @@ describe.each(BACKEND_KINDS)('snapshot round trip into %s', (kind) => {
     const outcome = await run('snapshot', settings());
     expect(outcome.error).toBeUndefined();
     expect(outcome.ok).toBe(true);
-    const result = outcome.result as unknown as SnapshotResult;
+    const result = outcome.result!;
     expect(parseSnapshotKey(result.key, 'etcd-a')).toBeDefined();
 
     const file = await download(backend.store, result.key);
@@ -69,7 +67,7 @@ describe.each(BACKEND_KINDS)('snapshot round trip into %s', (kind) => {
     const saved = `${await download(backend.store, (await run('snapshot', settings())).result?.key as string)}`;
     const reference = `${saved}.etcdctl`;
     await etcd.etcdctl(['snapshot', 'save', reference]);
-    const ours = (await run('snapshot', settings())).result as unknown as SnapshotResult;
+    const ours = (await run('snapshot', settings())).result!;
     const oursBytes = await readFile(await download(backend.store, ours.key));
     expect(createHash('sha256').update(oursBytes).digest('hex')).toBe(
       createHash('sha256')
@@ -80,7 +78,7 @@ describe.each(BACKEND_KINDS)('snapshot round trip into %s', (kind) => {
 
   it('lists the snapshots newest first with their recorded revision, without objects of other clusters', async () => {
     await run('snapshot', { ...settings(), CLUSTER_NAME: 'etcd-a-2' });
-    const listed = (await run('list', settings())).result as unknown as ListResult;
+    const listed = (await run('list', settings())).result!;
     expect(listed.snapshots.length).toBeGreaterThanOrEqual(3);
     expect(listed.snapshots.every((s) => s.key.startsWith('etcd-a/') && s.state === 'complete')).toBe(true);
     const keys = listed.snapshots.map((s) => s.key);
