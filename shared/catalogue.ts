@@ -143,7 +143,7 @@ export async function loadEntryDetails(store: ObjectStore, entry: ListingEntry):
   return detailed;
 }
 
-/** The entries with their details, newest first, loading them a batch at a time as far down the list as the caller reads. */
+/** The entries with their details, in their order (newest first for a listing), loaded a batch at a time as far down as the caller reads. */
 export async function* withDetails(store: ObjectStore, entries: ListingEntry[]): AsyncGenerator<SnapshotEntry> {
   for (let i = 0; i < entries.length; i += READS_IN_PARALLEL) yield* await loadDetails(store, entries.slice(i, i + READS_IN_PARALLEL));
 }
