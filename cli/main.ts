@@ -1,10 +1,10 @@
 import { parseArgs } from 'node:util';
 import { settingsFromEnv, type SettingValues } from '../shared/config/config.js';
 import { SETTINGS } from '../shared/config/settings.js';
-import { BackupError, describeError, formatError } from '../shared/errors.js';
+import { describeError, formatError } from '../shared/errors.js';
 import { redactSecrets } from '../shared/redact.js';
 import { argFlag, isTaskName, type ResultOf, runTask, taskArgs, TASKS, type TaskArgs, type TaskName } from '../shared/tasks/index.js';
-import { EXIT_FAILED, EXIT_PRECONDITION, EXIT_USAGE } from './exit.js';
+import { EXIT_OK, EXIT_USAGE, exitStatus } from './exit.js';
 import { formatExclude, formatList, formatPrune, formatRestore, formatReupload, formatSnapshot, formatVerify } from './format.js';
 import { helpText } from './help.js';
 
@@ -48,7 +48,7 @@ export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parsed;
   if (values.help || positionals.length === 0) {
     print(helpText());
-    return values.help ? 0 : EXIT_USAGE;
+    return values.help ? EXIT_OK : EXIT_USAGE;
   }
   const [command, ...extra] = positionals;
   if (!command || !isTaskName(command)) return usageError(`unknown command "${command}"; commands: ${Object.keys(TASKS).join(', ')}`, json);
@@ -83,10 +83,7 @@ async function runCommand<N extends TaskName>(command: N, settings: SettingValue
   } else {
     process.stderr.write(`${redactSecrets(`etcd-backup ${command}: ${formatError(outcome.error)}`)}\n`);
   }
-  if (outcome.ok) return 0;
-  if (!(outcome.error instanceof BackupError)) return EXIT_FAILED;
-  if (outcome.error.code === 'config') return EXIT_USAGE;
-  return outcome.error.code === 'precondition' ? EXIT_PRECONDITION : EXIT_FAILED;
+  return exitStatus(outcome);
 }
 
 process.exitCode = await main(process.argv.slice(2));
