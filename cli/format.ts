@@ -1,7 +1,7 @@
 import type { ListResult } from '../shared/tasks/list.js';
 import type { ExcludeResult } from '../shared/tasks/exclude.js';
 import type { PruneResult } from '../shared/tasks/prune.js';
-import type { RestoreResult } from '../shared/tasks/restore.js';
+import type { RestoreResult } from '../shared/tasks/restore/index.js';
 import type { ReuploadResult } from '../shared/tasks/reupload.js';
 import type { SnapshotResult } from '../shared/tasks/snapshot.js';
 import type { VerifyResult } from '../shared/tasks/verify.js';

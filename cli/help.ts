@@ -1,6 +1,7 @@
 import { SETTINGS } from '../shared/config/settings.js';
 import { argFlag, taskArgs, TASKS, type TaskName } from '../shared/tasks/index.js';
 import { TOOL } from '../shared/version.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_PRECONDITION, EXIT_USAGE } from './exit.js';
 
 export function helpText(): string {
   const commands = Object.entries(TASKS).flatMap(([name, t]) => [
@@ -30,6 +31,10 @@ export function helpText(): string {
     'Settings (each flag overrides its environment variable):',
     ...settings,
     '',
-    'Exit status: 0 success, 1 the task failed, 2 bad usage or configuration.',
+    'Exit status:',
+    `  ${EXIT_OK}  success`,
+    `  ${EXIT_FAILED}  the task failed, or finished with problems (the output says which)`,
+    `  ${EXIT_USAGE}  bad usage, setting or argument: refused before any I/O`,
+    `  ${EXIT_PRECONDITION}  refused by what was found: the output file exists, the data dir is not empty, no restore tool on the PATH, the snapshot is excluded`,
   ].join('\n');
 }

@@ -1,32 +1,23 @@
 import { parseArgs } from 'node:util';
 import { settingsFromEnv, type SettingValues } from '../shared/config/config.js';
 import { SETTINGS } from '../shared/config/settings.js';
-import { BackupError, describeError, formatError } from '../shared/errors.js';
+import { describeError, formatError } from '../shared/errors.js';
 import { redactSecrets } from '../shared/redact.js';
-import { argFlag, isTaskName, runTask, taskArgs, TASKS, type TaskArgs, type TaskName } from '../shared/tasks/index.js';
-import type { ListResult } from '../shared/tasks/list.js';
-import type { ExcludeResult } from '../shared/tasks/exclude.js';
-import type { PruneResult } from '../shared/tasks/prune.js';
-import type { RestoreResult } from '../shared/tasks/restore.js';
-import type { ReuploadResult } from '../shared/tasks/reupload.js';
-import type { SnapshotResult } from '../shared/tasks/snapshot.js';
-import type { VerifyResult } from '../shared/tasks/verify.js';
+import { argFlag, isTaskName, type ResultOf, runTask, taskArgs, TASKS, type TaskArgs, type TaskName } from '../shared/tasks/index.js';
+import { EXIT_OK, EXIT_USAGE, exitStatus } from './exit.js';
 import { formatExclude, formatList, formatPrune, formatRestore, formatReupload, formatSnapshot, formatVerify } from './format.js';
 import { helpText } from './help.js';
 
 /** Human-readable output per command (without --json). */
-const HUMAN: Record<TaskName, (result: Record<string, unknown>) => string> = {
-  snapshot: (r) => formatSnapshot(r as unknown as SnapshotResult),
-  verify: (r) => formatVerify(r as unknown as VerifyResult),
-  prune: (r) => formatPrune(r as unknown as PruneResult),
-  reupload: (r) => formatReupload(r as unknown as ReuploadResult),
-  exclude: (r) => formatExclude(r as unknown as ExcludeResult),
-  restore: (r) => formatRestore(r as unknown as RestoreResult),
-  list: (r) => formatList(r as unknown as ListResult),
+const HUMAN: { [N in TaskName]: (result: ResultOf<N>) => string } = {
+  snapshot: formatSnapshot,
+  verify: formatVerify,
+  prune: formatPrune,
+  reupload: formatReupload,
+  exclude: formatExclude,
+  restore: formatRestore,
+  list: formatList,
 };
-
-const EXIT_FAILED = 1;
-const EXIT_USAGE = 2;
 
 function print(text: string): void {
   process.stdout.write(`${redactSecrets(text)}\n`);
@@ -57,7 +48,7 @@ export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parsed;
   if (values.help || positionals.length === 0) {
     print(helpText());
-    return values.help ? 0 : EXIT_USAGE;
+    return values.help ? EXIT_OK : EXIT_USAGE;
   }
   const [command, ...extra] = positionals;
   if (!command || !isTaskName(command)) return usageError(`unknown command "${command}"; commands: ${Object.keys(TASKS).join(', ')}`, json);
@@ -78,16 +69,21 @@ export async function main(argv: string[]): Promise<number> {
       args[name] = value;
     }
   }
+  return runCommand(command, settings, args, json);
+}
+
+/** Runs one task, prints its result (or error) and returns the exit status. */
+async function runCommand<N extends TaskName>(command: N, settings: SettingValues, args: TaskArgs, json: boolean): Promise<number> {
   const outcome = await runTask(command, settings, { args });
   if (json) {
     print(JSON.stringify(outcome.ok || outcome.result ? outcome.result : { ok: false, error: describeError(outcome.error) }, null, 2));
   } else if (outcome.result) {
-    print(HUMAN[command](outcome.result));
+    const human: (result: ResultOf<N>) => string = HUMAN[command];
+    print(human(outcome.result));
   } else {
     process.stderr.write(`${redactSecrets(`etcd-backup ${command}: ${formatError(outcome.error)}`)}\n`);
   }
-  if (outcome.ok) return 0;
-  return outcome.error instanceof BackupError && outcome.error.code === 'config' ? EXIT_USAGE : EXIT_FAILED;
+  return exitStatus(outcome);
 }
 
 process.exitCode = await main(process.argv.slice(2));

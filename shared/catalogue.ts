@@ -21,19 +21,23 @@ export interface Verification {
   key: string;
 }
 
-export interface SnapshotEntry {
+/** A snapshot as one listing of the store shows it: names and sizes only, nothing read. */
+export interface ListingEntry {
   key: string;
   time: Date;
   /** The revision in the key (cluster revision when requested). */
   requestedRevision: number;
   size: number;
-  state: SnapshotState;
-  manifest?: SnapshotManifest;
   /** The newest verification record (its outcome is in its name). */
   verification?: Verification;
   /** Objects that belong to this snapshot and go with it: manifest, verification records. */
   sidecars: string[];
-  /** Filled by loadDetails: the exclusion mark, if any. */
+}
+
+/** A listed snapshot with its details loaded (loadDetails): its manifest, the state it implies, and its exclusion mark. */
+export interface SnapshotEntry extends ListingEntry {
+  state: SnapshotState;
+  manifest?: SnapshotManifest;
   excluded?: { reason?: string };
 }
 
@@ -55,7 +59,7 @@ async function readManifest(store: ObjectStore, key: string): Promise<SnapshotMa
 
 export interface ClusterListing {
   /** Newest first. */
-  snapshots: SnapshotEntry[];
+  snapshots: ListingEntry[];
   /** Sidecars (manifests, verification records) whose snapshot no longer exists. */
   orphans: string[];
 }
@@ -66,7 +70,7 @@ export interface ClusterListing {
  * loadDetails, which callers run on the entries they need.
  */
 export async function listCluster(store: ObjectStore, cluster: string): Promise<ClusterListing> {
-  const entries = new Map<string, SnapshotEntry>();
+  const entries = new Map<string, ListingEntry>();
   const sidecars: { snapshot: string; key: string; verification?: Verification }[] = [];
   for await (const object of store.list(clusterDir(cluster))) {
     const what = classifyKey(object.key, cluster);
@@ -76,7 +80,6 @@ export async function listCluster(store: ObjectStore, cluster: string): Promise<
         time: what.name.time,
         requestedRevision: what.name.revision,
         size: object.size,
-        state: 'incomplete',
         sidecars: [],
       });
     } else if (what?.kind === 'manifest') {
@@ -100,7 +103,7 @@ export async function listCluster(store: ObjectStore, cluster: string): Promise<
 }
 
 /** The snapshots of one cluster, newest first. */
-export async function listSnapshots(store: ObjectStore, cluster: string): Promise<SnapshotEntry[]> {
+export async function listSnapshots(store: ObjectStore, cluster: string): Promise<ListingEntry[]> {
   return (await listCluster(store, cluster)).snapshots;
 }
 
@@ -112,29 +115,37 @@ export async function inBatches<T, R>(items: T[], fn: (item: T) => Promise<R>): 
   return results;
 }
 
-/** Reads the manifest (setting the state) and the exclusion mark of each entry, in parallel. */
-export async function loadDetails(store: ObjectStore, entries: SnapshotEntry[]): Promise<void> {
-  await inBatches(entries, (entry) => loadEntryDetails(store, entry));
+/** Reads the manifest (which sets the state) and the exclusion mark of each entry, in parallel; same order. */
+export async function loadDetails(store: ObjectStore, entries: ListingEntry[]): Promise<SnapshotEntry[]> {
+  return inBatches(entries, (entry) => loadEntryDetails(store, entry));
 }
 
-async function loadEntryDetails(store: ObjectStore, entry: SnapshotEntry): Promise<void> {
+/** One entry with its details (see loadDetails). */
+export async function loadEntryDetails(store: ObjectStore, entry: ListingEntry): Promise<SnapshotEntry> {
   const mKey = manifestKey(entry.key);
   // Tags that cannot be read fail the caller too: an unread exclusion mark could let restore pick it.
   const [manifest, tags] = await Promise.all([
     entry.sidecars.includes(mKey) ? readManifest(store, mKey) : Promise.resolve(undefined),
     store.getTags(entry.key),
   ]);
+  const detailed: SnapshotEntry = { ...entry, state: 'incomplete' };
   if (manifest === 'invalid' || (manifest && (manifest.key !== entry.key || manifest.size !== entry.size))) {
     // Present but not describing this very object: never good, and not a run still finishing either.
-    entry.state = 'invalid-manifest';
+    detailed.state = 'invalid-manifest';
   } else if (manifest) {
-    entry.manifest = manifest;
-    entry.state = manifest.checks.ok ? 'complete' : 'failed-checks';
+    detailed.manifest = manifest;
+    detailed.state = manifest.checks.ok ? 'complete' : 'failed-checks';
   }
   if (tags[EXCLUDE_TAG] === 'true') {
     const reason = tags[EXCLUDE_REASON_TAG];
-    entry.excluded = reason ? { reason } : {};
+    detailed.excluded = reason ? { reason } : {};
   }
+  return detailed;
+}
+
+/** The entries with their details, in their order (newest first for a listing), loaded a batch at a time as far down as the caller reads. */
+export async function* withDetails(store: ObjectStore, entries: ListingEntry[]): AsyncGenerator<SnapshotEntry> {
+  for (let i = 0; i < entries.length; i += READS_IN_PARALLEL) yield* await loadDetails(store, entries.slice(i, i + READS_IN_PARALLEL));
 }
 
 export interface Selection {
@@ -144,25 +155,10 @@ export interface Selection {
 
 /**
  * A snapshot fit for use: complete, not excluded, and not failed by its newest verification (and, when
- * asked, verified). Details must have been loaded.
+ * asked, verified).
  */
 export function isGood(entry: SnapshotEntry, selection: Selection = {}): boolean {
   if (entry.state !== 'complete' || entry.excluded) return false;
   if (entry.verification && !entry.verification.ok) return false;
   return !selection.requireVerified || entry.verification?.ok === true;
-}
-
-/** The newest entry that `accept`s, loading details only as far down the list as needed. */
-export async function findNewest(
-  store: ObjectStore,
-  entries: SnapshotEntry[],
-  accept: (entry: SnapshotEntry) => boolean,
-): Promise<SnapshotEntry | undefined> {
-  for (let i = 0; i < entries.length; i += READS_IN_PARALLEL) {
-    const batch = entries.slice(i, i + READS_IN_PARALLEL);
-    await loadDetails(store, batch);
-    const found = batch.find(accept);
-    if (found) return found;
-  }
-  return undefined;
 }

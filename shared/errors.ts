@@ -4,6 +4,7 @@
  */
 export type ErrorCode =
   | 'config'
+  | 'precondition'
   | 'event'
   | 'etcd-unreachable'
   | 'etcd-auth'
@@ -39,6 +40,22 @@ export class ConfigError extends BackupError {
   constructor(setting: string, message: string, hint?: string) {
     super('config', `${setting}: ${message}`, hint === undefined ? {} : { hint });
     this.name = 'ConfigError';
+    this.setting = setting;
+  }
+}
+
+/**
+ * The arguments were fine but the machine refuses the run: found out by looking (the output file exists,
+ * the data dir is not empty, no restore tool on the PATH, the snapshot is marked excluded). Unlike a
+ * ConfigError it comes after I/O, and retrying the same command can succeed once the machine changes.
+ */
+export class PreconditionError extends BackupError {
+  /** The argument the refusal is about. */
+  readonly setting: string;
+
+  constructor(setting: string, message: string, hint?: string) {
+    super('precondition', `${setting}: ${message}`, hint === undefined ? {} : { hint });
+    this.name = 'PreconditionError';
     this.setting = setting;
   }
 }

@@ -5,6 +5,7 @@ import type { LogLevel } from '../log.js';
 import { parseBackupUrl, type StoreLocation } from './location.js';
 import { SETTINGS, type SettingName } from './settings.js';
 import { parseBoolean, parseDuration, parseInteger, parseSize } from './units.js';
+import { parseHttpUrl } from './urls.js';
 
 export type SettingValues = Partial<Record<SettingName, string | undefined>>;
 
@@ -121,14 +122,7 @@ function parseEndpoints(text: string): string[] {
   if (endpoints.length === 0)
     throw new ConfigError('ETCD_ENDPOINTS', 'no endpoint given', 'list client URLs such as https://10.0.0.1:2379,https://10.0.0.2:2379');
   for (const endpoint of endpoints) {
-    let url: URL;
-    try {
-      url = new URL(endpoint);
-    } catch {
-      throw new ConfigError('ETCD_ENDPOINTS', `"${endpoint}" is not a URL`, 'write http://host:port or https://host:port');
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:')
-      throw new ConfigError('ETCD_ENDPOINTS', `"${endpoint}" must start with http:// or https://`);
+    const url = parseHttpUrl('ETCD_ENDPOINTS', endpoint);
     if (url.pathname !== '/' || url.search || url.username)
       throw new ConfigError('ETCD_ENDPOINTS', `"${endpoint}" must be scheme://host:port only`);
   }

@@ -4,7 +4,7 @@ import { settingsFromEnv, type SettingValues } from '../config/config.js';
 import { BackupError, ConfigError, formatError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { redactSecrets } from '../redact.js';
-import type { TaskName } from '../tasks/index.js';
+import type { ResultOf, TaskName } from '../tasks/index.js';
 import { invoke } from './invocation.js';
 import { emfDocument } from './metrics.js';
 
@@ -66,8 +66,8 @@ async function lambdaSettings(): Promise<SettingValues> {
  * (stdout: Lambda sends stdout and stderr to CloudWatch Logs unchanged). A failed task fails the
  * invocation (so CloudWatch counts an error and alarms can fire).
  */
-export function lambdaHandler(task: TaskName) {
-  return async (event: unknown, context?: LambdaContext): Promise<Record<string, unknown>> => {
+export function lambdaHandler<N extends TaskName>(task: N) {
+  return async (event: unknown, context?: LambdaContext): Promise<ResultOf<N>> => {
     const log = createLogger({
       level: (process.env.LOG_LEVEL as never) ?? 'info',
       fields: context?.awsRequestId ? { requestId: context.awsRequestId } : {},

@@ -1,14 +1,14 @@
 import type { SettingValues } from '../config/config.js';
 import { SETTINGS } from '../config/settings.js';
 import type { Logger } from '../log.js';
-import { runTask, type TaskName, type TaskOutcome } from '../tasks/index.js';
+import { type ResultOf, runTask, type TaskName, type TaskOutcome } from '../tasks/index.js';
 import { deadlineSignal, type PlatformDeadline } from './deadline.js';
 import { argsFromPayload } from './event.js';
 import type { RunOutcome } from './metrics.js';
 
 /** One function invocation, as each platform's handler describes it. */
-export interface Invocation {
-  task: TaskName;
+export interface Invocation<N extends TaskName> {
+  task: N;
   log: Logger;
   /** The trigger's payload (read inside the run, so a bad one gets the same result line). */
   payload: () => unknown;
@@ -30,11 +30,11 @@ function clusterName(): string {
  * abort ahead of the platform's deadline, log exactly one result line (also when the trigger or the
  * settings were refused before the task could start), then one metrics line.
  */
-export async function invoke(invocation: Invocation): Promise<TaskOutcome> {
+export async function invoke<N extends TaskName>(invocation: Invocation<N>): Promise<TaskOutcome<ResultOf<N>>> {
   const { task, log } = invocation;
   const started = Date.now();
   let deadline: ReturnType<typeof deadlineSignal> | undefined;
-  let outcome: TaskOutcome;
+  let outcome: TaskOutcome<ResultOf<N>>;
   try {
     const remainingMs = invocation.remainingMs();
     if (remainingMs !== undefined) deadline = deadlineSignal(remainingMs, log, invocation.deadline);

@@ -1,5 +1,5 @@
 import type { ListResult } from '../tasks/list.js';
-import type { TaskOutcome } from '../tasks/index.js';
+import type { TaskName } from '../tasks/index.js';
 
 /**
  * Metrics as one JSON log line per run, with the same members on both clouds. On Lambda, CloudWatch
@@ -19,8 +19,13 @@ export interface Metric {
   value: number;
 }
 
-/** The fields of a run that metrics are made of (a TaskOutcome: see shared/tasks/index.ts). */
-export type RunOutcome = Pick<TaskOutcome, 'task' | 'ok' | 'durationMs' | 'result'>;
+/** The fields of a run that metrics are made of (a TaskOutcome: see shared/tasks/index.ts); the result is read field by field. */
+export interface RunOutcome {
+  task: TaskName;
+  ok: boolean;
+  durationMs: number;
+  result?: object;
+}
 
 const num = (value: unknown): number | undefined => (typeof value === 'number' && Number.isFinite(value) ? value : undefined);
 
@@ -47,7 +52,7 @@ export function runMetrics(outcome: RunOutcome, now: Date): Metric[] {
     { name: 'Failures', unit: 'Count', value: outcome.ok ? 0 : 1 },
     { name: 'DurationMs', unit: 'Milliseconds', value: outcome.durationMs },
   ];
-  const result = outcome.result ?? {};
+  const result: Partial<Record<string, unknown>> = { ...outcome.result };
   if (outcome.ok && outcome.task === 'snapshot') {
     metrics.push({ name: 'SnapshotAgeSeconds', unit: 'Seconds', value: 0 });
     const size = num(result.size);

@@ -25,12 +25,11 @@ function tagValue(reason: string): string {
  */
 export async function excludeTask(
   deps: { config: { cluster: string }; store: ObjectStore },
-  args: { key?: string | boolean; reason?: string | boolean; undo?: string | boolean },
+  args: { key?: string; reason?: string; undo?: boolean },
 ): Promise<ExcludeResult> {
   const { store, config } = deps;
   const key = args.key;
-  if (typeof key !== 'string')
-    throw new ConfigError('key', 'is required', 'name the snapshot with --key (a key printed by etcd-backup list)');
+  if (key === undefined) throw new ConfigError('key', 'is required', 'name the snapshot with --key (a key printed by etcd-backup list)');
   if (!parseSnapshotKey(key, config.cluster))
     throw new ConfigError('key', `"${key}" is not a snapshot key of cluster "${config.cluster}"`, 'use a key printed by etcd-backup list');
   if (args.undo === true && args.reason !== undefined) throw new ConfigError('reason', 'does not go with --undo');
@@ -43,7 +42,7 @@ export async function excludeTask(
   const result: ExcludeResult = { ok: true, key, excluded: args.undo !== true };
   if (result.excluded) {
     tags[EXCLUDE_TAG] = 'true';
-    const reason = typeof args.reason === 'string' ? tagValue(args.reason) : '';
+    const reason = args.reason === undefined ? '' : tagValue(args.reason);
     if (reason) tags[EXCLUDE_REASON_TAG] = result.reason = reason;
   }
   await store.setTags(key, tags);

@@ -33,8 +33,7 @@ export interface ListResult {
 }
 
 export async function listTask(deps: { store: ObjectStore; config: { cluster: string } }): Promise<ListResult> {
-  const entries = await listSnapshots(deps.store, deps.config.cluster);
-  await loadDetails(deps.store, entries);
+  const entries = await loadDetails(deps.store, await listSnapshots(deps.store, deps.config.cluster));
   const retention = await inBatches(entries, (e) => deps.store.getRetention(e.key).catch(() => undefined));
   return {
     ok: true,

@@ -54,13 +54,13 @@ async function remove(store: ObjectStore, key: string): Promise<Removal> {
  * its sidecars (manifest, verification records): the snapshot first, so that a snapshot is never left
  * without its manifest while it exists.
  */
-export async function pruneTask(deps: PruneDeps, args: { dryRun?: string | boolean }): Promise<PruneResult> {
+export async function pruneTask(deps: PruneDeps, args: { dryRun?: boolean }): Promise<PruneResult> {
   const { store, log, config } = deps;
   const now = (deps.now ?? (() => new Date()))();
   const dryRun = args.dryRun === true;
   const listing = await listCluster(store, config.cluster);
-  await loadDetails(store, listing.snapshots);
-  const plan = planRetention(listing.snapshots, config.retention, now);
+  const snapshots = await loadDetails(store, listing.snapshots);
+  const plan = planRetention(snapshots, config.retention, now);
   const result: PruneResult = { ok: true, dryRun, cluster: config.cluster, kept: [], deleted: [], retained: [], failed: [] };
 
   const record = (key: string, reasons: string[], removal: Removal, sidecars: string[] = []) => {

@@ -1,11 +1,12 @@
 import { text } from 'node:stream/consumers';
-import { findNewest, isGood, listSnapshots } from '../catalogue.js';
+import { isGood, listSnapshots } from '../catalogue.js';
 import type { Config } from '../config/config.js';
 import { BackupError, ConfigError } from '../errors.js';
 import { checkBucketProtection, protectObject, type Protection } from '../immutability.js';
 import { manifestKey, snapshotKey } from '../layout.js';
 import type { Logger } from '../log.js';
 import type { SnapshotManifest } from '../manifest.js';
+import { findNewest } from '../selection.js';
 import type { ObjectStore } from '../store/index.js';
 
 export interface ReuploadResult {

@@ -1,8 +1,9 @@
-import { findNewest, listSnapshots, loadDetails, type SnapshotEntry } from '../catalogue.js';
+import { listSnapshots, type SnapshotEntry } from '../catalogue.js';
 import { BackupError, ConfigError } from '../errors.js';
 import { parseSnapshotKey, verificationKey } from '../layout.js';
 import type { Logger } from '../log.js';
 import { SnapshotInspector, type SnapshotReport } from '../snapshot-format/index.js';
+import { findKey, findNewest } from '../selection.js';
 import type { ObjectStore } from '../store/index.js';
 import type { VerificationRecord, VerifyProblem } from '../verification.js';
 import { TOOL } from '../version.js';
@@ -27,11 +28,7 @@ async function chooseTarget(store: ObjectStore, cluster: string, key: string | u
   if (key !== undefined) {
     if (!parseSnapshotKey(key, cluster))
       throw new ConfigError('key', `"${key}" is not a snapshot key of cluster "${cluster}"`, 'use a key printed by etcd-backup list');
-    const entry = entries.find((e) => e.key === key);
-    if (!entry)
-      throw new BackupError('not-found', `no snapshot ${key} in ${store.description}`, { hint: 'use a key printed by etcd-backup list' });
-    await loadDetails(store, [entry]);
-    return entry;
+    return findKey(store, entries, key);
   }
   // The latest snapshot that finished (has a manifest) and is not excluded, whatever earlier verifications said.
   const latest = await findNewest(store, entries, (e) => e.manifest !== undefined && !e.excluded);
@@ -69,10 +66,10 @@ function compareWithManifest(report: SnapshotReport, entry: SnapshotEntry): Veri
  * bbolt structure, etcd revision and key count) with bounded memory, compares the result with the
  * manifest, and records the outcome next to the snapshot (the snapshot itself is never modified).
  */
-export async function verifyTask(deps: VerifyDeps, args: { key?: string | boolean }): Promise<VerifyResult> {
+export async function verifyTask(deps: VerifyDeps, args: { key?: string }): Promise<VerifyResult> {
   const { store, log, config } = deps;
   const now = deps.now ?? (() => new Date());
-  const target = await chooseTarget(store, config.cluster, typeof args.key === 'string' ? args.key : undefined);
+  const target = await chooseTarget(store, config.cluster, args.key);
   log.info('verifying snapshot', { key: target.key, size: target.size });
   const started = now();
   const body = await store.get(target.key);

@@ -125,6 +125,42 @@ describe('etcd-backup CLI', () => {
     expect(run.stderr).toContain('hint:');
   });
 
+  it('restore into a data dir that is not empty exits 3 (a precondition, not bad usage), naming the data dir', async () => {
+    const { mkdir, mkdtemp, readdir, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = await mkdtemp(join(tmpdir(), 'cli-restore-'));
+    try {
+      const dataDir = join(dir, 'etcd-data');
+      await mkdir(join(dataDir, 'member'), { recursive: true });
+      const env = { BACKUP_URL: backend.settings.BACKUP_URL, CLUSTER_NAME: 'cli' };
+      const human = await cli(['restore', '--output', join(dir, 'etcd.db'), '--data-dir', dataDir], env);
+      expect(human.code).toBe(3);
+      expect(human.stderr).toContain(`dataDir: ${dataDir} is not empty (member)`);
+      const json = await cli(['restore', '--json', '--output', join(dir, 'etcd.db'), '--data-dir', dataDir], env);
+      expect(json.code).toBe(3);
+      const doc = JSON.parse(json.stdout) as { ok: boolean; error: { code: string; message: string } };
+      expect(doc).toMatchObject({ ok: false, error: { code: 'precondition' } });
+      expect(doc.error.message).toContain(dataDir);
+      expect(await readdir(dir)).toEqual(['etcd-data']);
+      // The same command with a bad argument is bad usage.
+      expect((await cli(['restore', '--output', join(dir, 'etcd.db'), '--revision', 'x'], env)).code).toBe(2);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('--help documents the exit statuses', async () => {
+    const { stdout } = await cli(['--help']);
+    for (const line of [
+      /^ {2}0 {2}success$/m,
+      /^ {2}1 {2}the task failed/m,
+      /^ {2}2 {2}bad usage/m,
+      /^ {2}3 {2}refused by what was found/m,
+    ])
+      expect(stdout).toMatch(line);
+  });
+
   it('unknown commands and flags are usage errors (exit 2)', async () => {
     expect((await cli(['frobnicate'])).code).toBe(2);
     expect((await cli(['list', '--no-such-flag'])).code).toBe(2);

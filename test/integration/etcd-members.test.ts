@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../shared/errors.js';
 import { rankMembers, MAX_APPLIED_LAG, type Probe } from '../../shared/etcd/select-member.js';
 import { BackupError } from '../../shared/errors.js';
-import type { SnapshotResult } from '../../shared/tasks/snapshot.js';
 import { makeBackend } from '../support/backends.js';
 import { writeSampleData } from '../support/data.js';
 import { startEtcd, type EtcdCluster } from '../support/etcd.js';
@@ -68,7 +67,7 @@ describe('a three-member cluster', () => {
     const backend = await makeBackend('local');
     const outcome = await run('snapshot', { ...backend.settings, ETCD_ENDPOINTS: etcd.endpoints.join(','), CLUSTER_NAME: 'c' });
     expect(outcome.ok).toBe(true);
-    const result = outcome.result as unknown as SnapshotResult;
+    const result = outcome.result!;
     const status = JSON.parse(await etcd.etcdctl(['endpoint', 'status', '-w', 'json'], { endpoints: [result.endpoint] })) as {
       Status: { leader: string; header: { member_id: string } };
     }[];
@@ -86,7 +85,7 @@ describe('a three-member cluster', () => {
       ETCD_DIAL_TIMEOUT: '1s',
     });
     expect(outcome.error).toBeUndefined();
-    const result = outcome.result as unknown as SnapshotResult;
+    const result = outcome.result!;
     expect(result.endpoint).not.toBe(etcd.endpoints[0]);
     expect(outcome.log.some((line) => line.includes('etcd member not used') && line.includes(etcd.endpoints[0] as string))).toBe(true);
   });

@@ -4,8 +4,6 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../shared/config/config.js';
 import type { ConfigError } from '../../shared/errors.js';
-import type { ListResult } from '../../shared/tasks/list.js';
-import type { SnapshotResult } from '../../shared/tasks/snapshot.js';
 import { BACKEND_KINDS, makeBackend, multipartUploads } from '../support/backends.js';
 import { writeBulk } from '../support/data.js';
 import { startEtcd, type EtcdCluster } from '../support/etcd.js';
@@ -39,7 +37,7 @@ describe('a three-member cluster whose serving member is killed mid-stream', () 
       { log },
     );
     expect(outcome.error).toBeUndefined();
-    const result = outcome.result as unknown as SnapshotResult;
+    const result = outcome.result!;
     expect(killed).toBeDefined();
     expect(result.endpoint).not.toBe(killed);
     expect(result.attempts.length).toBeGreaterThanOrEqual(2);
@@ -63,10 +61,10 @@ describe('two snapshot runs at once for the same cluster', () => {
     const backend = await makeBackend(kind);
     const settings = { ...backend.settings, ETCD_ENDPOINTS: etcd.endpoints[0], CLUSTER_NAME: 'twins' };
     const [a, b] = await Promise.all([run('snapshot', settings), run('snapshot', settings)]);
-    const ka = (a.result as unknown as SnapshotResult).key;
-    const kb = (b.result as unknown as SnapshotResult).key;
+    const ka = a.result!.key;
+    const kb = b.result!.key;
     expect(ka).not.toBe(kb);
-    const listed = (await run('list', settings)).result as unknown as ListResult;
+    const listed = (await run('list', settings)).result!;
     expect(listed.snapshots.map((s) => s.key).sort()).toEqual([ka, kb].sort());
     expect(listed.snapshots.every((s) => s.state === 'complete')).toBe(true);
     const verified = await Promise.all([ka, kb].map((key) => run('verify', settings, { args: { key } })));
@@ -212,7 +210,7 @@ describe('the S3 server stopped mid-upload and restarted (a radosgw of its own)'
     await new Promise((r) => setTimeout(r, 2500)); // quiet for longer than PRUNE_INCOMPLETE_GRACE
     const next = await run('snapshot', settings);
     expect(next.error).toBeUndefined();
-    const result = next.result as unknown as SnapshotResult & { cleaned?: string[] };
+    const result = next.result!;
     expect((result.cleaned ?? []).map((k) => `etcd/${k}`).sort()).toEqual([...orphans].sort());
     expect((await client.send(new List({ Bucket: 'drill' }))).Uploads ?? []).toEqual([]);
     expect(await storedKeys(store, 'drill/')).toEqual([result.key, result.manifestKey].sort());

@@ -5,11 +5,8 @@ import { loadConfig, type SettingValues } from '../../shared/config/config.js';
 import { ConfigError, type BackupError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/log.js';
 import { GcsStore, createGcsClient } from '../../shared/store/gcs.js';
-import type { ListResult } from '../../shared/tasks/list.js';
-import type { PruneResult } from '../../shared/tasks/prune.js';
-import { reuploadTask, type ReuploadResult } from '../../shared/tasks/reupload.js';
+import { reuploadTask } from '../../shared/tasks/reupload.js';
 import type { SnapshotResult } from '../../shared/tasks/snapshot.js';
-import type { VerifyResult } from '../../shared/tasks/verify.js';
 import { BACKEND_KINDS, makeBackend, type Backend } from '../support/backends.js';
 import { writeBulk, writeSampleData } from '../support/data.js';
 import { startEtcd, type EtcdCluster } from '../support/etcd.js';
@@ -108,7 +105,7 @@ describe('object mode', () => {
     };
     const outcome = await run('snapshot', settings);
     expect(outcome.error).toBeUndefined();
-    taken = outcome.result as unknown as SnapshotResult;
+    taken = outcome.result!;
   });
 
   it('locks the uploaded multipart snapshot and its manifest until the configured date, confirmed by reading back', async () => {
@@ -119,7 +116,7 @@ describe('object mode', () => {
     expect(Math.abs(until - (Date.now() + 2 * HOUR))).toBeLessThan(60_000);
     const retention = await backend.store.getRetention(taken.key);
     expect(retention?.mode).toBe('governance');
-    const listed = ((await run('list', settings)).result as unknown as ListResult).snapshots.find((s) => s.key === taken.key);
+    const listed = (await run('list', settings)).result!.snapshots.find((s) => s.key === taken.key);
     expect(listed?.retainedUntil).toBe(retention?.retainUntil.toISOString());
   });
 
@@ -132,7 +129,7 @@ describe('object mode', () => {
     expect(refused).toBe('store-access-denied');
     // A newer snapshot makes the locked one deletable by policy; the lock keeps it.
     await run('snapshot', settings);
-    const pruned = (await run('prune', { ...settings, PRUNE_KEEP_LAST: '1', PRUNE_KEEP_MIN: '0' })).result as unknown as PruneResult;
+    const pruned = (await run('prune', { ...settings, PRUNE_KEEP_LAST: '1', PRUNE_KEEP_MIN: '0' })).result!;
     expect(pruned.ok).toBe(true);
     expect(pruned.retained.map((r) => r.key)).toContain(taken.key);
     expect(await backend.store.head(taken.key)).toBeDefined();
@@ -140,7 +137,7 @@ describe('object mode', () => {
 
   it('reupload extends the retention when it ends within the margin, and does nothing the second time', async () => {
     const config = loadConfig(settings);
-    const list = (await run('list', settings)).result as unknown as ListResult;
+    const list = (await run('list', settings)).result!;
     const newest = list.snapshots[0]?.key as string;
     const until = (await backend.store.getRetention(newest))?.retainUntil as Date;
     const nearEnd = new Date(until.getTime() - 10 * 60_000); // inside the 30 min margin
@@ -169,14 +166,14 @@ describe('bucket mode', () => {
   });
 
   it('a multipart snapshot is protected by the bucket default (applied explicitly where the server ignored it)', async () => {
-    const taken = (await run('snapshot', settings)).result as unknown as SnapshotResult;
+    const taken = (await run('snapshot', settings)).result!;
     expect(taken.protection).toMatchObject({ mode: 'bucket', confirmed: true, manifest: { confirmed: true } });
     expect(Math.abs(new Date(taken.protection?.retainUntil as string).getTime() - (Date.now() + DAY))).toBeLessThan(60_000);
   });
 
   it('reupload copies server-side under a new protected key, records the source, skips excluded and failed snapshots, and is idempotent', async () => {
     const config = loadConfig(settings);
-    const newest = ((await run('list', settings)).result as unknown as ListResult).snapshots[0]?.key as string;
+    const newest = (await run('list', settings)).result!.snapshots[0]?.key as string;
     // A newer snapshot that must never be copied: excluded.
     const excluded = await plantSnapshot(backend.store, 'bkt', new Date(Date.now() + 1000));
     await run('exclude', settings, { args: { key: excluded.key, reason: 'suspect' } });
@@ -187,7 +184,7 @@ describe('bucket mode', () => {
     expect(copied.key > excluded.key).toBe(true);
     const copyRetention = await backend.store.getRetention(copied.key);
     expect(copyRetention?.retainUntil.getTime()).toBeGreaterThanOrEqual(later.getTime() + DAY - 5000);
-    const list = ((await run('list', settings)).result as unknown as ListResult).snapshots;
+    const list = (await run('list', settings)).result!.snapshots;
     const original = list.find((e) => e.key === newest);
     // The copy is listed newest, but says which snapshot it copies and when that data was taken.
     expect(list[0]).toMatchObject({
@@ -269,7 +266,7 @@ describe('hibernation in object mode, in real time with retention of seconds', (
     };
     const pruneSettings = { ...settings, PRUNE_KEEP_LAST: '1', PRUNE_KEEP_MIN: '0' };
     await plantSnapshot(backend.store, 'sleepy', new Date(Date.now() - DAY));
-    const taken = (await run('snapshot', settings)).result as unknown as SnapshotResult;
+    const taken = (await run('snapshot', settings)).result!;
     expect(taken.protection?.confirmed).toBe(true);
     const started = Date.now();
     let extended = 0;
@@ -280,7 +277,7 @@ describe('hibernation in object mode, in real time with retention of seconds', (
         if (step === 'reupload') {
           const r = await run('reupload', settings);
           expect(r.ok).toBe(true);
-          if ((r.result as unknown as ReuploadResult).action === 'extended') extended++;
+          if (r.result!.action === 'extended') extended++;
         } else {
           const p = await run('prune', pruneSettings);
           expect(p.ok).toBe(true);
@@ -306,15 +303,15 @@ describe('hibernation in object mode, in real time with retention of seconds', (
       ETCD_ENDPOINTS: etcd.endpoints[0],
       CLUSTER_NAME: 'outage',
     };
-    const taken = (await run('snapshot', settings)).result as unknown as SnapshotResult;
+    const taken = (await run('snapshot', settings)).result!;
     await sleep(4000);
     expect((await backend.store.getRetention(taken.key))?.retainUntil.getTime() ?? 0).toBeLessThan(Date.now());
     // Unprotected now, but prune still keeps it: it is the newest good snapshot.
     const pruned = (
       await run('prune', { ...settings, PRUNE_KEEP_LAST: '1', PRUNE_KEEP_MIN: '0', PRUNE_MAX_AGE: '1s', PRUNE_INCOMPLETE_GRACE: '500ms' })
-    ).result as unknown as PruneResult;
+    ).result!;
     expect(pruned.kept.map((k) => k.key)).toEqual([taken.key]);
-    const r = (await run('reupload', settings)).result as unknown as ReuploadResult;
+    const r = (await run('reupload', settings)).result!;
     expect(r).toMatchObject({ ok: true, action: 'extended', key: taken.key });
     expect((await backend.store.getRetention(taken.key))?.retainUntil.getTime()).toBeGreaterThan(Date.now());
   });
@@ -324,21 +321,19 @@ describe.each(BACKEND_KINDS)('exclude on %s', (kind) => {
   it('marks a snapshot without modifying it; list shows it; verify skips it; --undo lifts it', async () => {
     const backend = await makeBackend(kind, { objectLock: kind === 's3' });
     const settings = { ...backend.settings, ETCD_ENDPOINTS: etcd.endpoints[0], CLUSTER_NAME: 'ex' };
-    const older = (await run('snapshot', settings)).result as unknown as SnapshotResult;
-    const newer = (await run('snapshot', settings)).result as unknown as SnapshotResult;
+    const older = (await run('snapshot', settings)).result!;
+    const newer = (await run('snapshot', settings)).result!;
     if (kind === 's3') await backend.store.setRetention(newer.key, { mode: 'governance', retainUntil: new Date(Date.now() + HOUR) });
     const before = (await backend.store.head(newer.key))?.size;
     const marked = await run('exclude', settings, { args: { key: newer.key, reason: 'restored cluster lost keys; see INC-42' } });
     expect(marked.result).toMatchObject({ ok: true, excluded: true, reason: 'restored cluster lost keys  see INC-42' });
     expect((await backend.store.head(newer.key))?.size).toBe(before);
-    const listed = ((await run('list', settings)).result as unknown as ListResult).snapshots.find((s) => s.key === newer.key);
+    const listed = (await run('list', settings)).result!.snapshots.find((s) => s.key === newer.key);
     expect(listed?.excluded).toEqual({ reason: 'restored cluster lost keys  see INC-42' });
-    expect(((await run('verify', settings)).result as unknown as VerifyResult).key).toBe(older.key);
+    expect((await run('verify', settings)).result!.key).toBe(older.key);
     await run('exclude', settings, { args: { key: newer.key, undo: true } });
-    expect(
-      ((await run('list', settings)).result as unknown as ListResult).snapshots.find((s) => s.key === newer.key)?.excluded,
-    ).toBeUndefined();
-    expect(((await run('verify', settings)).result as unknown as VerifyResult).key).toBe(newer.key);
+    expect((await run('list', settings)).result!.snapshots.find((s) => s.key === newer.key)?.excluded).toBeUndefined();
+    expect((await run('verify', settings)).result!.key).toBe(newer.key);
   });
 });
 

@@ -2,8 +2,6 @@
 // written while prune runs.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manifestKey, snapshotKey } from '../../shared/layout.js';
-import type { PruneResult } from '../../shared/tasks/prune.js';
-import type { SnapshotResult } from '../../shared/tasks/snapshot.js';
 import { BACKEND_KINDS, makeBackend, type Backend } from '../support/backends.js';
 import { writeBulk } from '../support/data.js';
 import { startEtcd, type EtcdCluster } from '../support/etcd.js';
@@ -27,7 +25,7 @@ describe.each(BACKEND_KINDS)('prune on %s', (kind) => {
     const before = await storedKeys(backend.store, 'etcd-a-2/');
     const outcome = await prune('etcd-a', { PRUNE_KEEP_LAST: '1', PRUNE_KEEP_MIN: '0' });
     expect(outcome.ok).toBe(true);
-    const result = outcome.result as unknown as PruneResult;
+    const result = outcome.result!;
     expect(result.deleted).toHaveLength(2);
     expect(result.deleted.every((d) => d.key.startsWith('etcd-a/'))).toBe(true);
     expect(await storedKeys(backend.store, 'etcd-a-2/')).toEqual(before);
@@ -41,7 +39,7 @@ describe.each(BACKEND_KINDS)('prune on %s', (kind) => {
     const newest = await plantSnapshot(backend.store, 'side', hoursAgo(1));
     const orphan = manifestKey(snapshotKey('side', hoursAgo(20), 1));
     await backend.store.put(orphan, Buffer.from('{}'));
-    const result = (await prune('side', { PRUNE_KEEP_LAST: '1', PRUNE_KEEP_MIN: '0' })).result as unknown as PruneResult;
+    const result = (await prune('side', { PRUNE_KEEP_LAST: '1', PRUNE_KEEP_MIN: '0' })).result!;
     // Kept: the newest (keep-last and newest good) and the newest verified (an invariant).
     expect(result.kept.map((k) => k.key).sort()).toEqual([newer.key, newest.key].sort());
     expect(result.deleted.map((d) => d.key)).toEqual([old.key, orphan]);
@@ -52,7 +50,7 @@ describe.each(BACKEND_KINDS)('prune on %s', (kind) => {
   it('--dry-run prints the plan with reasons and deletes nothing', async () => {
     const planted = await plantHistory(backend.store, 'dry', [hoursAgo(30), hoursAgo(20), hoursAgo(10)]);
     const before = await storedKeys(backend.store, 'dry/');
-    const result = (await prune('dry', { PRUNE_KEEP_LAST: '1', PRUNE_KEEP_MIN: '0' }, { dryRun: true })).result as unknown as PruneResult;
+    const result = (await prune('dry', { PRUNE_KEEP_LAST: '1', PRUNE_KEEP_MIN: '0' }, { dryRun: true })).result!;
     expect(result.dryRun).toBe(true);
     expect(result.deleted.map((d) => d.key).sort()).toEqual([planted[0]?.key, planted[1]?.key].sort());
     for (const d of [...result.deleted, ...result.kept]) expect(d.reasons.length).toBeGreaterThan(0);
@@ -76,7 +74,7 @@ describe('prune on S3 with Object Lock', () => {
 
     const first = await run('prune', settings);
     expect(first.ok).toBe(true);
-    const result = first.result as unknown as PruneResult;
+    const result = first.result!;
     expect(result.failed).toEqual([]);
     expect(result.deleted).toEqual([]);
     expect(result.retained.map((r) => r.key).sort()).toEqual(locked.map((p) => p.key).sort());
@@ -84,7 +82,7 @@ describe('prune on S3 with Object Lock', () => {
     expect((await storedKeys(backend.store, 'locked/')).filter((k) => k.endsWith('.db'))).toHaveLength(3);
 
     await new Promise((r) => setTimeout(r, Math.max(0, retainUntil.getTime() - Date.now() + 500)));
-    const second = (await run('prune', settings)).result as unknown as PruneResult;
+    const second = (await run('prune', settings)).result!;
     expect(second.deleted.map((d) => d.key).sort()).toEqual(locked.map((p) => p.key).sort());
     expect(second.retained).toEqual([]);
     // Every version is gone, not just hidden behind a delete marker.
@@ -117,9 +115,9 @@ describe('prune while a snapshot is being written', () => {
       expect(outcome.ok).toBe(true);
       runs++;
     }
-    const taken = (await snapshot).result as unknown as SnapshotResult;
+    const taken = (await snapshot).result!;
     expect(runs).toBeGreaterThan(1);
-    const after = (await run('prune', { ...settings, PRUNE_KEEP_LAST: '1', PRUNE_KEEP_MIN: '0' })).result as unknown as PruneResult;
+    const after = (await run('prune', { ...settings, PRUNE_KEEP_LAST: '1', PRUNE_KEEP_MIN: '0' })).result!;
     expect(after.kept.map((k) => k.key)).toEqual([taken.key]);
     expect(await storedKeys(backend.store, 'race/')).toEqual([taken.key, taken.manifestKey].sort());
   });
@@ -130,7 +128,7 @@ describe('prune over thousands of snapshots (local store)', () => {
     const backend = await makeBackend('local');
     const times = Array.from({ length: 1500 }, (_, i) => new Date(Date.now() - (i + 1) * 10 * 60_000));
     await plantHistory(backend.store, 'many', times, 64);
-    const result = (await run('prune', { ...backend.settings, CLUSTER_NAME: 'many' })).result as unknown as PruneResult;
+    const result = (await run('prune', { ...backend.settings, CLUSTER_NAME: 'many' })).result!;
     expect(result.failed).toEqual([]);
     // ~10.4 days: 144 in the last 24 h, one an hour for the rest of 7 days, one a day after that.
     expect(result.kept.length).toBeGreaterThan(144 + 6 * 24 - 2);
@@ -170,7 +168,7 @@ describe('prune when a delete fails for another reason than retention', () => {
     client.destroy();
     const outcome = await run('prune', { ...backend.settings, CLUSTER_NAME: 'deny', PRUNE_KEEP_LAST: '1', PRUNE_KEEP_MIN: '0' });
     expect(outcome.ok).toBe(false);
-    const result = outcome.result as unknown as PruneResult;
+    const result = outcome.result!;
     expect(result.failed.map((f) => f.key)).toEqual([protectedKey]);
     expect(result.failed[0]?.error.code).toBe('store-access-denied');
     expect(result.deleted.map((d) => d.key)).toEqual([planted[1]?.key]);

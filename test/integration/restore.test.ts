@@ -8,12 +8,11 @@ import { text } from 'node:stream/consumers';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXCLUDE_REASON_TAG, EXCLUDE_TAG } from '../../shared/catalogue.js';
-import type { BackupError, ConfigError } from '../../shared/errors.js';
+import type { BackupError, ConfigError, PreconditionError } from '../../shared/errors.js';
 import { manifestKey, parseSnapshotKey, snapshotKey, verificationKey } from '../../shared/layout.js';
 import type { SnapshotManifest } from '../../shared/manifest.js';
 import type { TaskArgs, TaskName } from '../../shared/tasks/index.js';
-import type { ListResult } from '../../shared/tasks/list.js';
-import { restoreTask, type RestoreResult } from '../../shared/tasks/restore.js';
+import { restoreTask, type RestoreResult } from '../../shared/tasks/restore/index.js';
 import type { SnapshotResult } from '../../shared/tasks/snapshot.js';
 import type { VerifyResult } from '../../shared/tasks/verify.js';
 import { BACKEND_KINDS, makeBackend, type Backend } from '../support/backends.js';
@@ -23,7 +22,7 @@ import { plantSnapshot } from '../support/plant.js';
 import { endpointStatus, entriesOf, fakeEtcdutl, memberNames, readMember } from '../support/restore.js';
 import { download, memoryLogger, run, snapshotStatus } from '../support/run.js';
 
-const RESTORE: TaskName = 'restore';
+const RESTORE = 'restore' satisfies TaskName;
 
 const CLUSTER = 'etcd-r';
 
@@ -35,7 +34,7 @@ interface Restored {
 
 async function restore(settings: Record<string, string | undefined>, args: TaskArgs): Promise<Restored> {
   const outcome = await run(RESTORE, settings, { args });
-  return { ok: outcome.ok, result: outcome.result as RestoreResult | undefined, error: outcome.error as BackupError | undefined };
+  return { ok: outcome.ok, result: outcome.result, error: outcome.error as BackupError | undefined };
 }
 
 const scratchDirs: string[] = [];
@@ -71,11 +70,11 @@ describe.each(BACKEND_KINDS)('restore from %s', (kind) => {
   async function snapshot(): Promise<SnapshotResult> {
     const outcome = await run('snapshot', settings());
     expect(outcome.error).toBeUndefined();
-    return outcome.result as unknown as SnapshotResult;
+    return outcome.result!;
   }
 
   async function verify(key: string): Promise<VerifyResult> {
-    return (await run('verify', settings(), { args: { key } })).result as unknown as VerifyResult;
+    return (await run('verify', settings(), { args: { key } })).result!;
   }
 
   /** Stores `bytes` as the newest snapshot, with `from`'s manifest adapted to it (as bit rot would leave it). */
@@ -163,8 +162,8 @@ describe.each(BACKEND_KINDS)('restore from %s', (kind) => {
     const dir = await scratch();
     const output = join(dir, 'etcd.db');
     const refused = await restore(settings(), { output, key: s.s4.key });
-    expect(refused.error?.code).toBe('config');
-    expect((refused.error as ConfigError).setting).toBe('key');
+    expect(refused.error?.code).toBe('precondition');
+    expect((refused.error as PreconditionError).setting).toBe('key');
     expect(refused.error?.message).toContain('excluded (taken after the bad deploy)');
     expect(refused.error?.hint).toContain('--allow-excluded');
     expect(await entriesOf(dir)).toEqual([]);
@@ -176,7 +175,7 @@ describe.each(BACKEND_KINDS)('restore from %s', (kind) => {
   });
 
   it('skips a snapshot that failed verification, and refuses it by --key because its bytes do not check out', async () => {
-    const listed = (await run('list', settings())).result as unknown as ListResult;
+    const listed = (await run('list', settings())).result!;
     expect(listed.snapshots[0]?.key).toBe(s5);
     expect(listed.snapshots[0]?.verified?.ok).toBe(false);
     const { result } = await restore(settings(), { output: join(await scratch(), 'a.db'), allowUnverified: true });
@@ -301,8 +300,6 @@ describe('restore argument checks (before any download)', () => {
 
   it.each<[string, () => TaskArgs, string, RegExp]>([
     ['no --output', () => ({}), 'output', /required/],
-    ['an existing --output', () => ({ output: join(dir, 'exists.db') }), 'output', /already exists/],
-    ['--output in a missing directory', () => ({ output: join(dir, 'missing', 'etcd.db') }), 'output', /does not exist/],
     ['--before without a zone', () => ({ output: join(dir, 'a.db'), before: '2026-01-31T12:00:00' }), 'before', /ISO-8601/],
     ['--before in words', () => ({ output: join(dir, 'a.db'), before: 'yesterday' }), 'before', /ISO-8601/],
     ['--revision not a number', () => ({ output: join(dir, 'a.db'), revision: '12abc' }), 'revision', /positive whole number/],
@@ -338,7 +335,6 @@ describe('restore argument checks (before any download)', () => {
       'initialCluster',
       /name=peer-url/,
     ],
-    ['--data-dir not empty', () => ({ output: join(dir, 'a.db'), dataDir: join(dir, 'full') }), 'dataDir', /is not empty \(member\)/],
     ['--output inside --data-dir', () => ({ output: join(dir, 'a.db'), dataDir: dir }), 'output', /inside dataDir/],
     [
       '--revision given as a number in an event',
@@ -353,6 +349,22 @@ describe('restore argument checks (before any download)', () => {
     expect(ok).toBe(false);
     expect(error?.code).toBe('config');
     expect((error as ConfigError).setting).toBe(setting);
+    expect(error?.message).toMatch(message);
+    expect(await entriesOf(dir)).toEqual(['exists.db', 'full']);
+  });
+
+  // Found by looking at the machine, not in the arguments: a precondition, not bad usage.
+  it.each<[string, () => TaskArgs, string, RegExp]>([
+    ['an existing --output', () => ({ output: join(dir, 'exists.db') }), 'output', /already exists/],
+    ['--output in a missing directory', () => ({ output: join(dir, 'missing', 'etcd.db') }), 'output', /does not exist/],
+    ['--data-dir not empty', () => ({ output: join(dir, 'a.db'), dataDir: join(dir, 'full') }), 'dataDir', /is not empty \(member\)/],
+  ])('refuses %s as a failed precondition, naming the argument', async (_name, args, setting, message) => {
+    await writeFile(join(dir, 'exists.db'), 'x');
+    await mkdir(join(dir, 'full', 'member'), { recursive: true });
+    const { ok, error } = await restore(settings(), args());
+    expect(ok).toBe(false);
+    expect(error?.code).toBe('precondition');
+    expect((error as PreconditionError).setting).toBe(setting);
     expect(error?.message).toMatch(message);
     expect(await entriesOf(dir)).toEqual(['exists.db', 'full']);
   });
@@ -398,7 +410,7 @@ describe('restore into etcd data dirs', () => {
     source = await startEtcd();
     await writeSampleData(source.endpoints, { smallKeys: 200 });
     backend = await makeBackend('s3');
-    snap = (await run('snapshot', settings())).result as unknown as SnapshotResult;
+    snap = (await run('snapshot', settings())).result!;
     expect((await run('verify', settings())).ok).toBe(true);
     expected = await readAll(source.endpoints);
     // Written after the snapshot: a restored member must not have it.
@@ -517,8 +529,8 @@ describe('restore into etcd data dirs', () => {
     const dataDir = join(dir, 'etcd-data');
     await mkdir(join(dataDir, 'member', 'snap'), { recursive: true });
     const { error } = await restore(settings(), { output: join(dir, 'etcd.db'), dataDir });
-    expect(error?.code).toBe('config');
-    expect((error as ConfigError).setting).toBe('dataDir');
+    expect(error?.code).toBe('precondition');
+    expect((error as PreconditionError).setting).toBe('dataDir');
     expect(error?.hint).toMatch(/move its old data dir away/);
     expect(await entriesOf(dir)).toEqual(['etcd-data']);
   });

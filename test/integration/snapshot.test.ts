@@ -13,10 +13,7 @@ import { loadConfig } from '../../shared/config/config.js';
 import { SETTINGS } from '../../shared/config/settings.js';
 import { parseSnapshotKey } from '../../shared/layout.js';
 import type { SnapshotManifest } from '../../shared/manifest.js';
-import type { ListResult } from '../../shared/tasks/list.js';
-import type { RestoreResult } from '../../shared/tasks/restore.js';
 import type { SnapshotResult } from '../../shared/tasks/snapshot.js';
-import type { VerifyResult } from '../../shared/tasks/verify.js';
 import { BACKEND_KINDS, makeBackend, type Backend } from '../support/backends.js';
 import { readAll, writeBulk, writeSampleData, type SampleData } from '../support/data.js';
 import { startEtcd, type EtcdCluster } from '../support/etcd.js';
@@ -44,7 +41,7 @@ describe.each(BACKEND_KINDS)('snapshot round trip into %s', (kind) => {
     const outcome = await run('snapshot', settings());
     expect(outcome.error).toBeUndefined();
     expect(outcome.ok).toBe(true);
-    const result = outcome.result as unknown as SnapshotResult;
+    const result = outcome.result!;
     expect(parseSnapshotKey(result.key, 'etcd-a')).toBeDefined();
 
     const file = await download(backend.store, result.key);
@@ -83,7 +80,7 @@ describe.each(BACKEND_KINDS)('snapshot round trip into %s', (kind) => {
     const saved = `${await download(backend.store, (await run('snapshot', settings())).result?.key as string)}`;
     const reference = `${saved}.etcdctl`;
     await etcd.etcdctl(['snapshot', 'save', reference]);
-    const ours = (await run('snapshot', settings())).result as unknown as SnapshotResult;
+    const ours = (await run('snapshot', settings())).result!;
     const oursBytes = await readFile(await download(backend.store, ours.key));
     expect(createHash('sha256').update(oursBytes).digest('hex')).toBe(
       createHash('sha256')
@@ -94,7 +91,7 @@ describe.each(BACKEND_KINDS)('snapshot round trip into %s', (kind) => {
 
   it('lists the snapshots newest first with their recorded revision, without objects of other clusters', async () => {
     await run('snapshot', { ...settings(), CLUSTER_NAME: 'etcd-a-2' });
-    const listed = (await run('list', settings())).result as unknown as ListResult;
+    const listed = (await run('list', settings())).result!;
     expect(listed.snapshots.length).toBeGreaterThanOrEqual(3);
     expect(listed.snapshots.every((s) => s.key.startsWith('etcd-a/') && s.state === 'complete')).toBe(true);
     const keys = listed.snapshots.map((s) => s.key);
@@ -156,12 +153,12 @@ describe('snapshot round trip into S3 over HTTPS with the AWS defaults (when_sup
 
     const verified = await run('verify', settings(), { args: { key: snapshot.key } });
     expect(verified.error).toBeUndefined();
-    expect((verified.result as unknown as VerifyResult).ok).toBe(true);
+    expect(verified.result?.ok).toBe(true);
 
     const output = join(await mkdtemp(join(tmpdir(), 'restore-tls-')), 'etcd.db');
     const restoredFile = await run('restore', settings(), { args: { output } });
     expect(restoredFile.error).toBeUndefined();
-    const result = restoredFile.result as unknown as RestoreResult;
+    const result = restoredFile.result!;
     expect(result.key).toBe(snapshot.key);
     expect(result.sha256).toBe(snapshot.sha256);
     const restored = await startEtcd({ restoreFrom: output });

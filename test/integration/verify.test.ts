@@ -9,9 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BackupError } from '../../shared/errors.js';
 import { manifestKey, snapshotKey } from '../../shared/layout.js';
 import type { SnapshotManifest } from '../../shared/manifest.js';
-import type { ListResult } from '../../shared/tasks/list.js';
 import type { SnapshotResult } from '../../shared/tasks/snapshot.js';
-import type { VerifyResult } from '../../shared/tasks/verify.js';
 import type { VerificationRecord } from '../../shared/verification.js';
 import { BACKEND_KINDS, makeBackend, type Backend } from '../support/backends.js';
 import { writeBulk, writeSampleData } from '../support/data.js';
@@ -45,7 +43,7 @@ describe.each(BACKEND_KINDS)('verify on %s', (kind) => {
     await writeSampleData(etcd.endpoints, { smallKeys: 300 });
     backend = await makeBackend(kind);
     const outcome = await run('snapshot', settings());
-    good = outcome.result as unknown as SnapshotResult;
+    good = outcome.result!;
     goodBytes = await readFile(await download(backend.store, good.key));
   });
   afterAll(async () => {
@@ -69,7 +67,7 @@ describe.each(BACKEND_KINDS)('verify on %s', (kind) => {
   it('checks the latest snapshot, agrees with etcdctl snapshot status, and records the result next to it', async () => {
     const outcome = await run('verify', settings());
     expect(outcome.error).toBeUndefined();
-    const result = outcome.result as unknown as VerifyResult;
+    const result = outcome.result!;
     expect(result.ok).toBe(true);
     expect(result.key).toBe(good.key);
     expect(result.problems).toEqual([]);
@@ -85,7 +83,7 @@ describe.each(BACKEND_KINDS)('verify on %s', (kind) => {
     expect(record).toMatchObject({ key: good.key, ok: true, revision: status.revision });
     // The snapshot object itself is untouched.
     expect((await readFile(await download(backend.store, good.key))).equals(goodBytes)).toBe(true);
-    const listed = (await run('list', settings())).result as unknown as ListResult;
+    const listed = (await run('list', settings())).result!;
     expect(listed.snapshots.find((s) => s.key === good.key)?.verified?.ok).toBe(true);
   });
 
@@ -99,7 +97,7 @@ describe.each(BACKEND_KINDS)('verify on %s', (kind) => {
     const bad = damage(goodBytes);
     const key = await plant(bad);
     const outcome = await run('verify', { ...settings() }, { args: { key } });
-    const result = outcome.result as unknown as VerifyResult;
+    const result = outcome.result!;
     expect(outcome.ok).toBe(false);
     expect(result.ok).toBe(false);
     expect(result.problems.map((p) => p.kind)).toEqual(
@@ -119,7 +117,7 @@ describe.each(BACKEND_KINDS)('verify on %s', (kind) => {
       manifestKey(liar),
       Buffer.from(JSON.stringify({ ...manifest, key: liar, revision: manifest.revision + 1000, totalKey: 1 })),
     );
-    const result = (await run('verify', settings(), { args: { key: liar } })).result as unknown as VerifyResult;
+    const result = (await run('verify', settings(), { args: { key: liar } })).result!;
     expect(result.ok).toBe(false);
     expect(
       result.problems
@@ -132,7 +130,7 @@ describe.each(BACKEND_KINDS)('verify on %s', (kind) => {
   it('picks the latest complete snapshot, skipping one without a manifest', async () => {
     const complete = await plant(goodBytes);
     await plant(goodBytes, false);
-    const result = (await run('verify', settings())).result as unknown as VerifyResult;
+    const result = (await run('verify', settings())).result!;
     expect(result.key).toBe(complete);
     expect(result.ok).toBe(true);
   });
@@ -169,9 +167,9 @@ describe('verify of a large snapshot streamed from S3', () => {
   it('agrees with etcdctl on a database of more than 200 MB', async () => {
     const backend = await makeBackend('s3');
     const settings = { ...backend.settings, ETCD_ENDPOINTS: etcd.endpoints[0], CLUSTER_NAME: 'big' };
-    const snap = (await run('snapshot', settings)).result as unknown as SnapshotResult;
+    const snap = (await run('snapshot', settings)).result!;
     expect(snap.size).toBeGreaterThan(200 * 1024 * 1024);
-    const result = (await run('verify', settings)).result as unknown as VerifyResult;
+    const result = (await run('verify', settings)).result!;
     expect(result.ok).toBe(true);
     const status = await snapshotStatus(await download(backend.store, snap.key));
     expect(result).toMatchObject({ revision: status.revision, totalKey: status.totalKey, totalSize: status.totalSize });

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import type { SettingValues } from '../../shared/config/config.js';
 import { createLogger, type Logger } from '../../shared/log.js';
 import type { ObjectStore } from '../../shared/store/index.js';
-import { runTask, type RunOptions, type TaskName, type TaskOutcome } from '../../shared/tasks/index.js';
+import { type ResultOf, runTask, type RunOptions, type TaskName, type TaskOutcome } from '../../shared/tasks/index.js';
 
 const execFileP = promisify(execFile);
 
@@ -25,7 +25,11 @@ export function memoryLogger(onLine?: (entry: Record<string, unknown>) => void):
   return Object.assign(logger, { lines });
 }
 
-export async function run(task: TaskName, settings: SettingValues, options: RunOptions = {}): Promise<TaskOutcome & { log: string[] }> {
+export async function run<N extends TaskName>(
+  task: N,
+  settings: SettingValues,
+  options: RunOptions = {},
+): Promise<TaskOutcome<ResultOf<N>> & { log: string[] }> {
   const log = memoryLogger();
   const outcome = await runTask(task, settings, { log, ...options });
   return { ...outcome, log: log.lines };

@@ -1,0 +1,110 @@
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { link, open, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { SnapshotEntry } from '../../catalogue.js';
+import { BackupError, PreconditionError } from '../../errors.js';
+import type { SnapshotManifest } from '../../manifest.js';
+import { SnapshotInspector, type SnapshotReport } from '../../snapshot-format/index.js';
+import type { ObjectStore } from '../../store/index.js';
+
+/** Problems that make the file unfit to restore; 'unsupported' only says the inspector could not look at everything. */
+function fatalProblems(report: SnapshotReport, manifest: SnapshotManifest | undefined): string[] {
+  const fatal = report.problems.filter((p) => p.kind !== 'unsupported').map((p) => `${p.kind}: ${p.message}`);
+  if (manifest) {
+    const fields: [string, number | string, number | string | undefined][] = [
+      ['size', manifest.size, report.size],
+      ['sha256', manifest.sha256, report.sha256],
+      ['revision', manifest.revision, report.revision],
+      ['totalKey', manifest.totalKey, report.totalKey],
+    ];
+    for (const [name, recorded, measured] of fields) {
+      if (measured !== undefined && recorded !== measured)
+        fatal.push(`manifest-mismatch: the manifest records ${name} ${recorded}, the object has ${measured}`);
+    }
+  }
+  return fatal;
+}
+
+/** Passes the bytes through unchanged while the inspector reads the same bytes (sha256, trailer, bbolt structure). */
+class InspectingStream extends Transform {
+  readonly inspector = new SnapshotInspector();
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.inspector.update(chunk);
+    callback(null, chunk);
+  }
+}
+
+const INTEGRITY_HINT =
+  'nothing was written to the output path; pick another snapshot (etcd-backup list), and run etcd-backup verify on this one to record the damage';
+
+/**
+ * Streams the object into a hidden temporary file next to `output` while the inspector the snapshot and
+ * verify tasks use reads the same bytes (sha256 trailer, size, bbolt structure, revision), then checks the
+ * report and the manifest, fsyncs the file, and only then links it to `output` (create-only). Any failure
+ * removes the temporary file: nothing that looks like a snapshot is left at `output` unless the bytes
+ * checked out.
+ */
+export async function download(
+  store: ObjectStore,
+  entry: SnapshotEntry,
+  output: string,
+  signal: AbortSignal | undefined,
+): Promise<SnapshotReport> {
+  const temp = join(dirname(output), `.${basename(output)}.restore-${randomBytes(6).toString('hex')}.partial`);
+  try {
+    const report = await streamChecked(store, entry.key, temp, output, signal);
+    const fatal = fatalProblems(report, entry.manifest);
+    if (fatal.length > 0) {
+      throw new BackupError(
+        'snapshot-integrity',
+        `${entry.key} is damaged: ${fatal.slice(0, 5).join('; ')}${fatal.length > 5 ? `; and ${fatal.length - 5} more` : ''}`,
+        { hint: INTEGRITY_HINT },
+      );
+    }
+    const handle = await open(temp, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    try {
+      await link(temp, output);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST')
+        throw new PreconditionError('output', `${output} appeared while downloading`, 'restore never overwrites a file: choose a new path');
+      throw error;
+    }
+    return report;
+  } finally {
+    await unlink(temp).catch(() => undefined);
+  }
+}
+
+/** Writes the object to `temp` (create-only, 0600) through the inspector and returns its report. */
+async function streamChecked(
+  store: ObjectStore,
+  key: string,
+  temp: string,
+  output: string,
+  signal: AbortSignal | undefined,
+): Promise<SnapshotReport> {
+  const body = await store.get(key);
+  const inspecting = new InspectingStream();
+  // 0600: an etcd snapshot holds every secret the cluster stores.
+  const file = createWriteStream(temp, { flags: 'wx', mode: 0o600 });
+  try {
+    await pipeline(body, inspecting, file, signal ? { signal } : {});
+  } catch (error) {
+    if (signal?.aborted) throw new BackupError('aborted', `restore of ${key} aborted`, { cause: signal.reason ?? error });
+    if (error instanceof BackupError) throw error;
+    // A local file error (no space, permission): say which file; the errno stays in the cause.
+    if ((error as NodeJS.ErrnoException).path === temp)
+      throw new Error(`writing ${output} failed: ${(error as Error).message}`, { cause: error });
+    throw error;
+  }
+  return inspecting.inspector.finish();
+}
