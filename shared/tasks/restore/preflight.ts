@@ -108,7 +108,7 @@ async function findTool(searchPath: string): Promise<RestoreTool> {
   throw new PreconditionError(
     'dataDir',
     'needs etcdutl (etcd 3.5+) or etcdctl (3.4/3.5) on the PATH to restore a data directory',
-    'install the etcd client tools, or restore without --data-dir and run etcdutl snapshot restore yourself (see the restore runbook in the README)',
+    'install the etcd client tools, or restore without --data-dir and run etcdutl snapshot restore yourself (see docs/restore.md)',
   );
 }
 
