@@ -2,7 +2,8 @@
 # Installs what the tests and the demo run against; skips whatever is already there.
 #
 #   install.sh etcd   etcd and etcdctl (enough for the demo)
-#   install.sh all    also Ceph (mon, osd, radosgw), openssl and the Cloud Storage emulator (tests)
+#   install.sh all    also Ceph (mon, osd, radosgw), openssl, the Cloud Storage emulator and etcd 3.5
+#                     (tests; etcd 3.5 lands in $ETCD35_DIR, default /var/cache/etcd-backup/etcd-3.5)
 #   install.sh bench  the benchmark's baseline tools (awscli, GNU time)
 #
 # Quiet on success; on failure prints the tail of the installer's log.
@@ -55,5 +56,35 @@ if [[ $1 == all ]]; then
     t0=$EPOCHREALTIME
     npm ci --ignore-scripts --no-audit --no-fund --prefix "$emulator" >"$LOG" 2>&1 || fail 'npm ci (gcs emulator)'
     log "installed the Cloud Storage emulator (firebase-tools) in $(elapsed "$t0") s"
+  fi
+fi
+
+# etcd 3.5 beside the system's 3.4: bookworm packages 3.4 only, Debian's unstable suite 3.5 (static binaries).
+# apt fetches the two .debs with its own lists and cache under the target's parent, so the system's sources
+# and installed packages stay as they are; dpkg -x unpacks them. The tests look in the same place
+# (test/support/etcd.ts); ETCD35_DIR moves it for both.
+if [[ $1 == all ]]; then
+  etcd35=${ETCD35_DIR:-/var/cache/etcd-backup/etcd-3.5}
+  if [[ ! -x $etcd35/usr/bin/etcdutl ]]; then
+    t0=$EPOCHREALTIME
+    apt_dir=$etcd35.apt
+    rm -rf "$apt_dir" "$etcd35.new"
+    mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial"
+    mirror=$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+    echo "deb ${mirror:-http://deb.debian.org/debian} sid main" >"$apt_dir/sources.list"
+    apt_opts=(-o "Dir::Etc::sourcelist=$apt_dir/sources.list" -o Dir::Etc::sourceparts=/dev/null
+      -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache")
+    apt-get "${apt_opts[@]}" update >"$LOG" 2>&1 || fail 'apt-get update (etcd 3.5 from sid)'
+    (cd "$apt_dir" && apt-get "${apt_opts[@]}" download etcd-server etcd-client) >>"$LOG" 2>&1 ||
+      fail 'apt-get download etcd-server etcd-client (sid)'
+    for deb in "$apt_dir"/etcd-*.deb; do dpkg -x "$deb" "$etcd35.new" >>"$LOG" 2>&1 || fail "dpkg -x $deb"; done
+    # sid moves on: a 3.6 there would silently replace the 3.5 the suites claim to test.
+    version=$("$etcd35.new/usr/bin/etcd" --version 2>&1 | awk '/^etcd Version:/ { print $3 }')
+    [[ $version == 3.5.* ]] || { echo "sid's etcd-server is ${version:-unknown}, not 3.5" >>"$LOG"; fail 'etcd 3.5 version check'; }
+    # Renamed into place last: a half-unpacked directory never passes the check above on the next run.
+    rm -rf "$etcd35"
+    mv "$etcd35.new" "$etcd35"
+    rm -rf "$apt_dir"
+    log "installed etcd $version into $etcd35 in $(elapsed "$t0") s"
   fi
 fi
