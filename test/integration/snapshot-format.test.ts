@@ -276,7 +276,13 @@ describe.each(ETCD_VERSIONS)('snapshot inspector on real etcd %s snapshots', (ve
     expect(status.hash).not.toBe(empty.status.hash);
     const report = inspect(bytes, 4096, { etcdctlHash: true });
     expect(report.problems).toEqual([]);
-    expect(report).toMatchObject({ ok: true, revision: status.revision, totalKey: status.totalKey, totalSize: status.totalSize, hash: status.hash });
+    expect(report).toMatchObject({
+      ok: true,
+      revision: status.revision,
+      totalKey: status.totalKey,
+      totalSize: status.totalSize,
+      hash: status.hash,
+    });
 
     const restored = await startEtcd({ version, restoreFrom: file });
     try {

@@ -72,7 +72,10 @@ function editRoot(snapshot: Buffer, edit: (buckets: Row[]) => void): Buffer {
   edit(buckets);
   writeLeaf(sorted(buckets), BigInt(root), pageSize).copy(copy, offset);
   const db = copy.subarray(0, copy.length - 32);
-  createHash('sha256').update(db).digest().copy(copy, copy.length - 32);
+  createHash('sha256')
+    .update(db)
+    .digest()
+    .copy(copy, copy.length - 32);
   return copy;
 }
 
@@ -81,7 +84,14 @@ const bytes = (s: string) => Buffer.from(s, 'utf8');
 /** The snapshot with one more top-level bucket, inline, holding `rows`. */
 export function withBucket(snapshot: Buffer, name: string, rows: [string, string][]): Buffer {
   return editRoot(snapshot, (buckets) => {
-    buckets.push({ flags: BUCKET_ROW, key: bytes(name), value: inlineBucket(Buffer.alloc(BUCKET_HEADER), rows.map(([k, v]) => ({ flags: 0, key: bytes(k), value: bytes(v) }))) });
+    buckets.push({
+      flags: BUCKET_ROW,
+      key: bytes(name),
+      value: inlineBucket(
+        Buffer.alloc(BUCKET_HEADER),
+        rows.map(([k, v]) => ({ flags: 0, key: bytes(k), value: bytes(v) })),
+      ),
+    });
   });
 }
 
