@@ -68,17 +68,22 @@ describe.each(etcdStoreCases(BACKEND_KINDS, 's3'))('snapshot round trip from etc
     }
   });
 
-  it('stores byte for byte what etcdctl snapshot save writes', async () => {
+  // etcd 3.4 serves the same bytes for the same data. 3.5 does not: serving a snapshot commits, and 3.5
+  // writes its consistent index into bucket `meta` on every commit, so each snapshot is a new bbolt
+  // transaction (new txid, pages copied elsewhere) holding the same rows. Seen here: two `etcdctl snapshot
+  // save` with no write between differ in their meta and page layout, and snapshot status reports the same
+  // hash, revision, key count and size for both. So: the same bytes on 3.4, the same status on both.
+  it('stores what etcdctl snapshot save writes: the same snapshot status, and on 3.4 the same bytes', async () => {
     const saved = `${await download(backend.store, (await run('snapshot', settings())).result?.key as string)}`;
     const reference = `${saved}.etcdctl`;
     await etcd.etcdctl(['snapshot', 'save', reference]);
-    const ours = (await run('snapshot', settings())).result as unknown as SnapshotResult;
-    const oursBytes = await readFile(await download(backend.store, ours.key));
-    expect(createHash('sha256').update(oursBytes).digest('hex')).toBe(
+    const ours = await download(backend.store, ((await run('snapshot', settings())).result as unknown as SnapshotResult).key);
+    expect(await snapshotStatus(ours, version)).toEqual(await snapshotStatus(reference, version));
+    const sha256 = async (file: string) =>
       createHash('sha256')
-        .update(await readFile(reference))
-        .digest('hex'),
-    );
+        .update(await readFile(file))
+        .digest('hex');
+    if (version === '3.4') expect(await sha256(ours)).toBe(await sha256(reference));
   });
 
   it('lists the snapshots newest first with their recorded revision, without objects of other clusters', async () => {
