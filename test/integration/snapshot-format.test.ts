@@ -1,23 +1,20 @@
 // The snapshot inspector against real etcd 3.4 and 3.5 snapshots, with the same release's tools as the
 // oracle (etcdutl where it exists, else etcdctl): `snapshot status` for the facts, `snapshot restore` for
 // whether damaged files are really damaged.
-import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SnapshotInspector, type SnapshotReport } from '../../shared/snapshot-format/index.js';
 import { FilePageTable } from '../../shared/snapshot-format/page-table.js';
 import { withBucket, withLeafRow } from '../support/bbolt-edit.js';
 import { readAll, writeBulk } from '../support/data.js';
-import { ETCD_VERSIONS, etcdTools, startEtcd, type EtcdCluster, type EtcdVersion } from '../support/etcd.js';
+import { ETCD_VERSIONS, startEtcd, type EtcdCluster } from '../support/etcd.js';
+import { restoreAccepts } from '../support/restore.js';
 import { snapshotStatus, type EtcdctlStatus } from '../support/run.js';
-
-const execFileP = promisify(execFile);
 
 interface Shot {
   name: string;
@@ -25,23 +22,6 @@ interface Shot {
   bytes: Buffer;
   status: EtcdctlStatus;
   compactedAt?: number;
-}
-
-/** Whether `snapshot restore` of that release (sha256 check included) accepts the file. */
-async function restores(file: string, version: EtcdVersion): Promise<boolean> {
-  const tools = etcdTools(version);
-  const dir = await mkdtemp(join(tmpdir(), 'snapshot-restore-'));
-  try {
-    await execFileP(tools.etcdutl ?? tools.etcdctl, ['snapshot', 'restore', file, '--data-dir', join(dir, 'data')], {
-      env: tools.env,
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
 }
 
 /** Deterministic pseudo-random numbers (mulberry32). */
@@ -250,7 +230,7 @@ describe.each(ETCD_VERSIONS)('snapshot inspector on real etcd %s snapshots', (ve
   it('every snapshot it passes restores, and restored etcd serves the data', async () => {
     for (const { file, bytes } of shots) {
       expect(inspect(bytes).ok).toBe(true);
-      expect(await restores(file, version)).toBe(true);
+      expect(await restoreAccepts(file, version)).toBe(true);
     }
     const restored = await startEtcd({ version, restoreFrom: shot('leases').file });
     try {
@@ -363,7 +343,7 @@ describe.each(ETCD_VERSIONS)('snapshot inspector on real etcd %s snapshots', (ve
       if (page !== undefined) expect(truncated?.page).toBe(page);
       else expect(truncated?.offset).toBe(cut - 32);
       expect(kinds(report)).toContain('trailer-mismatch');
-      expect(await restores(await damagedFile(`cut-${cut}`, bytes), version)).toBe(false);
+      expect(await restoreAccepts(await damagedFile(`cut-${cut}`, bytes), version)).toBe(false);
     });
 
     it('a flipped bit in the trailer', async () => {
@@ -372,7 +352,7 @@ describe.each(ETCD_VERSIONS)('snapshot inspector on real etcd %s snapshots', (ve
       });
       const report = inspect(bytes);
       expect(report.problems).toEqual([expect.objectContaining({ kind: 'trailer-mismatch', offset: base.length - 32 })]);
-      expect(await restores(await damagedFile('trailer', bytes), version)).toBe(false);
+      expect(await restoreAccepts(await damagedFile('trailer', bytes), version)).toBe(false);
     });
 
     // Each structural case twice: as damaged in transit (trailer no longer matches), and re-sealed with a
@@ -468,14 +448,14 @@ describe.each(ETCD_VERSIONS)('snapshot inspector on real etcd %s snapshots', (ve
       expect(rawReport.ok).toBe(false);
       expect(kinds(rawReport)).toContain('trailer-mismatch');
       expect(rawReport.problems).toContainEqual(expect.objectContaining(want));
-      expect(await restores(await damagedFile(`${name}-raw`, raw), version)).toBe(false);
+      expect(await restoreAccepts(await damagedFile(`${name}-raw`, raw), version)).toBe(false);
 
       const sealed = reseal(raw);
       const sealedReport = inspect(sealed, 7);
       expect(sealedReport.ok).toBe(false);
       expect(kinds(sealedReport)).not.toContain('trailer-mismatch');
       expect(sealedReport.problems[0]).toMatchObject(want);
-      if (restoreFails !== 'varies') expect(await restores(await damagedFile(`${name}-sealed`, sealed), version)).toBe(!restoreFails);
+      if (restoreFails !== 'varies') expect(await restoreAccepts(await damagedFile(`${name}-sealed`, sealed), version)).toBe(!restoreFails);
     });
 
     it('never throws and never passes damage, whatever the damage and chunking (seeded fuzz)', () => {
