@@ -59,10 +59,11 @@ if [[ $1 == all ]]; then
   fi
 fi
 
-# etcd 3.5 beside the system's 3.4: bookworm packages 3.4 only, Debian's unstable suite 3.5 (static binaries).
-# apt fetches the two .debs with its own lists and cache under the target's parent, so the system's sources
-# and installed packages stay as they are; dpkg -x unpacks them. The tests look in the same place
-# (test/support/etcd.ts); ETCD35_DIR moves it for both.
+# etcd 3.5 beside the system's 3.4: bookworm packages 3.4 only; Debian's unstable (sid) and trixie suites
+# package 3.5 (static binaries). apt fetches the newest 3.5 of the two .debs with its own sources, lists and
+# cache beside the target, so the system's apt setup and installed packages stay as they are; dpkg -x
+# unpacks them. Asking for a 3.5 by version keeps a later 3.6 in sid from replacing the release the suites
+# name. The tests look in the same place (test/support/etcd.ts); ETCD35_DIR moves it for both.
 if [[ $1 == all ]]; then
   etcd35=${ETCD35_DIR:-/var/cache/etcd-backup/etcd-3.5}
   if [[ ! -x $etcd35/usr/bin/etcdutl ]]; then
@@ -71,17 +72,20 @@ if [[ $1 == all ]]; then
     rm -rf "$apt_dir" "$etcd35.new"
     mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial"
     mirror=$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
-    echo "deb ${mirror:-http://deb.debian.org/debian} sid main" >"$apt_dir/sources.list"
+    mirror=${mirror:-http://deb.debian.org/debian}
+    printf 'deb %s sid main\ndeb %s trixie main\n' "$mirror" "$mirror" >"$apt_dir/sources.list"
     apt_opts=(-o "Dir::Etc::sourcelist=$apt_dir/sources.list" -o Dir::Etc::sourceparts=/dev/null
       -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache")
-    apt-get "${apt_opts[@]}" update >"$LOG" 2>&1 || fail 'apt-get update (etcd 3.5 from sid)'
-    (cd "$apt_dir" && apt-get "${apt_opts[@]}" download etcd-server etcd-client) >>"$LOG" 2>&1 ||
-      fail 'apt-get download etcd-server etcd-client (sid)'
+    apt-get "${apt_opts[@]}" update >"$LOG" 2>&1 || fail 'apt-get update (sid, trixie)'
+    # madison lists the newest version first.
+    pkg_version=$(apt-cache "${apt_opts[@]}" madison etcd-server | awk -F '|' '{ gsub(/ /, "", $2) } $2 ~ /^3\.5\./ { print $2; exit }')
+    [[ -n $pkg_version ]] || { apt-cache "${apt_opts[@]}" madison etcd-server >>"$LOG" 2>&1; fail 'finding an etcd 3.5 package'; }
+    (cd "$apt_dir" && apt-get "${apt_opts[@]}" download "etcd-server=$pkg_version" "etcd-client=$pkg_version") >>"$LOG" 2>&1 ||
+      fail "apt-get download etcd-server etcd-client $pkg_version"
     for deb in "$apt_dir"/etcd-*.deb; do dpkg -x "$deb" "$etcd35.new" >>"$LOG" 2>&1 || fail "dpkg -x $deb"; done
-    # sid moves on: a 3.6 there would silently replace the 3.5 the suites claim to test.
     version=$("$etcd35.new/usr/bin/etcd" --version 2>&1 | awk '/^etcd Version:/ { print $3 }')
-    [[ $version == 3.5.* ]] || { echo "sid's etcd-server is ${version:-unknown}, not 3.5" >>"$LOG"; fail 'etcd 3.5 version check'; }
-    # Renamed into place last: a half-unpacked directory never passes the check above on the next run.
+    [[ $version == 3.5.* ]] || { echo "etcd --version says ${version:-nothing}" >>"$LOG"; fail 'etcd 3.5 version check'; }
+    # Moved into place last, so an interrupted run leaves nothing that passes the check above.
     rm -rf "$etcd35"
     mv "$etcd35.new" "$etcd35"
     rm -rf "$apt_dir"
