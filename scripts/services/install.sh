@@ -2,7 +2,8 @@
 # Installs what the tests and the demo run against; skips whatever is already there.
 #
 #   install.sh etcd   etcd and etcdctl (enough for the demo)
-#   install.sh all    also Ceph (mon, osd, radosgw), openssl and the Cloud Storage emulator (tests)
+#   install.sh all    also Ceph (mon, osd, radosgw), openssl, the Cloud Storage emulator and etcd 3.5
+#                     (tests; etcd 3.5 lands in $ETCD35_DIR, default /var/cache/etcd-backup/etcd-3.5)
 #   install.sh bench  the benchmark's baseline tools (awscli, GNU time)
 #
 # Quiet on success; on failure prints the tail of the installer's log.
@@ -55,5 +56,39 @@ if [[ $1 == all ]]; then
     t0=$EPOCHREALTIME
     npm ci --ignore-scripts --no-audit --no-fund --prefix "$emulator" >"$LOG" 2>&1 || fail 'npm ci (gcs emulator)'
     log "installed the Cloud Storage emulator (firebase-tools) in $(elapsed "$t0") s"
+  fi
+fi
+
+# etcd 3.5 beside the system's 3.4: bookworm packages 3.4 only; Debian's unstable (sid) and trixie suites
+# package 3.5 (static binaries). apt fetches the newest 3.5 of the two .debs with its own sources, lists and
+# cache beside the target, so the system's apt setup and installed packages stay as they are; dpkg -x
+# unpacks them. Asking for a 3.5 by version keeps a later 3.6 in sid from replacing the release the suites
+# name. The tests look in the same place (test/support/etcd.ts); ETCD35_DIR moves it for both.
+if [[ $1 == all ]]; then
+  etcd35=${ETCD35_DIR:-/var/cache/etcd-backup/etcd-3.5}
+  if [[ ! -x $etcd35/usr/bin/etcdutl ]]; then
+    t0=$EPOCHREALTIME
+    apt_dir=$etcd35.apt
+    rm -rf "$apt_dir" "$etcd35.new"
+    mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial"
+    mirror=$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+    mirror=${mirror:-http://deb.debian.org/debian}
+    printf 'deb %s sid main\ndeb %s trixie main\n' "$mirror" "$mirror" >"$apt_dir/sources.list"
+    apt_opts=(-o "Dir::Etc::sourcelist=$apt_dir/sources.list" -o Dir::Etc::sourceparts=/dev/null
+      -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache")
+    apt-get "${apt_opts[@]}" update >"$LOG" 2>&1 || fail 'apt-get update (sid, trixie)'
+    # madison lists the newest version first.
+    pkg_version=$(apt-cache "${apt_opts[@]}" madison etcd-server | awk -F '|' '{ gsub(/ /, "", $2) } $2 ~ /^3\.5\./ { print $2; exit }')
+    [[ -n $pkg_version ]] || { apt-cache "${apt_opts[@]}" madison etcd-server >>"$LOG" 2>&1; fail 'finding an etcd 3.5 package'; }
+    (cd "$apt_dir" && apt-get "${apt_opts[@]}" download "etcd-server=$pkg_version" "etcd-client=$pkg_version") >>"$LOG" 2>&1 ||
+      fail "apt-get download etcd-server etcd-client $pkg_version"
+    for deb in "$apt_dir"/etcd-*.deb; do dpkg -x "$deb" "$etcd35.new" >>"$LOG" 2>&1 || fail "dpkg -x $deb"; done
+    version=$("$etcd35.new/usr/bin/etcd" --version 2>&1 | awk '/^etcd Version:/ { print $3 }')
+    [[ $version == 3.5.* ]] || { echo "etcd --version says ${version:-nothing}" >>"$LOG"; fail 'etcd 3.5 version check'; }
+    # Moved into place last, so an interrupted run leaves nothing that passes the check above.
+    rm -rf "$etcd35"
+    mv "$etcd35.new" "$etcd35"
+    rm -rf "$apt_dir"
+    log "installed etcd $version into $etcd35 in $(elapsed "$t0") s"
   fi
 fi

@@ -5,7 +5,7 @@ import { rankMembers, MAX_APPLIED_LAG, type Probe } from '../../shared/etcd/sele
 import { BackupError } from '../../shared/errors.js';
 import { makeBackend } from '../support/backends.js';
 import { writeSampleData } from '../support/data.js';
-import { startEtcd, type EtcdCluster } from '../support/etcd.js';
+import { CLUSTER_CASES, startEtcd, type EtcdCluster } from '../support/etcd.js';
 import { run } from '../support/run.js';
 
 function probe(endpoint: string, fields: { leader?: boolean; applied?: number; cluster?: string; error?: string } = {}): Probe {
@@ -53,19 +53,27 @@ describe('member ranking (pure function over status probes)', () => {
   });
 });
 
-describe('a three-member cluster', () => {
+describe.each(CLUSTER_CASES)('a three-member etcd %s cluster %o', (version, { auth }) => {
   let etcd: EtcdCluster;
+  const password = 'members-pw';
   beforeAll(async () => {
-    etcd = await startEtcd({ members: 3 });
+    etcd = await startEtcd({ version, members: 3 });
     await writeSampleData(etcd.endpoints, { smallKeys: 100 });
+    if (auth) await etcd.enableAuth(password);
   });
+  const credentials = () => (auth ? { ETCD_USERNAME: 'root', ETCD_PASSWORD: password } : {});
   afterAll(async () => {
     await etcd?.stop();
   });
 
   it('snapshots from a follower when all members are healthy', async () => {
     const backend = await makeBackend('local');
-    const outcome = await run('snapshot', { ...backend.settings, ETCD_ENDPOINTS: etcd.endpoints.join(','), CLUSTER_NAME: 'c' });
+    const outcome = await run('snapshot', {
+      ...backend.settings,
+      ...credentials(),
+      ETCD_ENDPOINTS: etcd.endpoints.join(','),
+      CLUSTER_NAME: 'c',
+    });
     expect(outcome.ok).toBe(true);
     const result = outcome.result!;
     const status = JSON.parse(await etcd.etcdctl(['endpoint', 'status', '-w', 'json'], { endpoints: [result.endpoint] })) as {
@@ -80,6 +88,7 @@ describe('a three-member cluster', () => {
     const backend = await makeBackend('local');
     const outcome = await run('snapshot', {
       ...backend.settings,
+      ...credentials(),
       ETCD_ENDPOINTS: etcd.endpoints.join(','),
       CLUSTER_NAME: 'c',
       ETCD_DIAL_TIMEOUT: '1s',

@@ -6,16 +6,18 @@ import { loadConfig } from '../../shared/config/config.js';
 import type { ConfigError } from '../../shared/errors.js';
 import { BACKEND_KINDS, makeBackend, multipartUploads } from '../support/backends.js';
 import { writeBulk } from '../support/data.js';
-import { startEtcd, type EtcdCluster } from '../support/etcd.js';
+import { CLUSTER_CASES, startEtcd, type EtcdCluster } from '../support/etcd.js';
 import { memoryLogger, run, storedKeys } from '../support/run.js';
 
 const execFileP = promisify(execFile);
 
-describe('a three-member cluster whose serving member is killed mid-stream', () => {
+describe.each(CLUSTER_CASES)('a three-member etcd %s cluster %o whose serving member is killed mid-stream', (version, { auth }) => {
   let etcd: EtcdCluster;
+  const password = 'drill-pw';
   beforeAll(async () => {
-    etcd = await startEtcd({ members: 3 });
+    etcd = await startEtcd({ version, members: 3 });
     await writeBulk(etcd.endpoints, 100);
+    if (auth) await etcd.enableAuth(password);
   });
   afterAll(async () => {
     await etcd?.stop();
@@ -33,7 +35,13 @@ describe('a three-member cluster whose serving member is killed mid-stream', () 
     });
     const outcome = await run(
       'snapshot',
-      { ...backend.settings, ETCD_ENDPOINTS: etcd.endpoints.join(','), CLUSTER_NAME: 'drill', ETCD_DIAL_TIMEOUT: '2s' },
+      {
+        ...backend.settings,
+        ...(auth ? { ETCD_USERNAME: 'root', ETCD_PASSWORD: password } : {}),
+        ETCD_ENDPOINTS: etcd.endpoints.join(','),
+        CLUSTER_NAME: 'drill',
+        ETCD_DIAL_TIMEOUT: '2s',
+      },
       { log },
     );
     expect(outcome.error).toBeUndefined();

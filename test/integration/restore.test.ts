@@ -1,9 +1,10 @@
 // restore: choose a snapshot, stream it to a file while checking it, and restore etcd data dirs from it,
-// on real etcd 3.4 and each real store. etcdctl is the oracle (snapshot status, endpoint status), and
-// restored members are compared key by key with the cluster the snapshot was taken from.
+// on real etcd 3.4 and each real store, and data dirs on etcd 3.5 too. etcdctl/etcdutl of the release is
+// the oracle (snapshot status, endpoint status), and restored members are compared key by key with the
+// cluster the snapshot was taken from.
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { text } from 'node:stream/consumers';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,12 +13,12 @@ import type { BackupError, ConfigError, PreconditionError } from '../../shared/e
 import { manifestKey, parseSnapshotKey, snapshotKey, verificationKey } from '../../shared/layout.js';
 import type { SnapshotManifest } from '../../shared/manifest.js';
 import type { TaskArgs, TaskName } from '../../shared/tasks/index.js';
-import { restoreTask, type RestoreResult } from '../../shared/tasks/restore/index.js';
+import { type RestoreResult, restoreTask } from '../../shared/tasks/restore/index.js';
 import type { SnapshotResult } from '../../shared/tasks/snapshot.js';
 import type { VerifyResult } from '../../shared/tasks/verify.js';
 import { BACKEND_KINDS, makeBackend, type Backend } from '../support/backends.js';
 import { readAll, writeSampleData } from '../support/data.js';
-import { planCluster, startEtcd, type EtcdCluster } from '../support/etcd.js';
+import { ETCD_VERSIONS, etcdTools, planCluster, startEtcd, type EtcdCluster } from '../support/etcd.js';
 import { plantSnapshot } from '../support/plant.js';
 import { endpointStatus, entriesOf, fakeEtcdutl, memberNames, readMember } from '../support/restore.js';
 import { download, memoryLogger, run, snapshotStatus } from '../support/run.js';
@@ -398,16 +399,22 @@ describe('restore argument checks (before any download)', () => {
   });
 });
 
-describe('restore into etcd data dirs', () => {
+describe.each(ETCD_VERSIONS)('restore into etcd %s data dirs', (version) => {
   let source: EtcdCluster;
   let backend: Backend;
   let snap: SnapshotResult;
   let expected: Map<string, Buffer>;
   const started: EtcdCluster[] = [];
   const settings = () => ({ ...backend.settings, ETCD_ENDPOINTS: source.endpoints.join(','), CLUSTER_NAME: CLUSTER });
+  // 3.5 ships etcdutl, the primary restore tool; 3.4 only etcdctl, the fallback.
+  const tool = etcdTools(version).etcdutl ? 'etcdutl' : 'etcdctl';
+  const systemPath = process.env.PATH;
 
   beforeAll(async () => {
-    source = await startEtcd();
+    // A host with this release's tools installed: they come first on the PATH the restore task searches.
+    const { etcdutl } = etcdTools(version);
+    if (etcdutl) process.env.PATH = `${dirname(etcdutl)}${delimiter}${systemPath}`;
+    source = await startEtcd({ version });
     await writeSampleData(source.endpoints, { smallKeys: 200 });
     backend = await makeBackend('s3');
     snap = (await run('snapshot', settings())).result!;
@@ -417,11 +424,12 @@ describe('restore into etcd data dirs', () => {
     await put(source.endpoints, '/app/after-snapshot', 'x');
   });
   afterAll(async () => {
+    process.env.PATH = systemPath;
     for (const cluster of started) await cluster.stop();
     await source?.stop();
   });
 
-  it('restores a single member with etcdctl 3.4 (no etcdutl on the PATH); etcd started on it serves exactly the snapshot', async () => {
+  it(`restores a single member with ${tool}${tool === 'etcdctl' ? ' (no etcdutl on the PATH)' : ''}; etcd started on it serves exactly the snapshot`, async () => {
     const dir = await scratch();
     const plan = await planCluster(1);
     const member = plan.members[0]!;
@@ -437,9 +445,11 @@ describe('restore into etcd data dirs', () => {
     expect(error).toBeUndefined();
     expect(ok).toBe(true);
     expect(result?.key).toBe(snap.key);
-    expect(result?.dataDir).toMatchObject({ ok: true, path: dataDir, tool: 'etcdctl', toolVersion: '3.4.23' });
+    const { version: serverVersion } = await endpointStatus(source.endpoints[0]!);
+    expect(serverVersion.startsWith(`${version}.`)).toBe(true);
+    expect(result?.dataDir).toMatchObject({ ok: true, path: dataDir, tool, toolVersion: serverVersion });
     expect(result?.dataDir?.command).toEqual([
-      'etcdctl',
+      tool,
       'snapshot',
       'restore',
       join(dir, 'etcd.db'),
@@ -457,83 +467,86 @@ describe('restore into etcd data dirs', () => {
     expect(await entriesOf(dir)).toEqual(['etcd-data', 'etcd.db']);
     expect(await entriesOf(dataDir)).toEqual(['member']);
 
-    const restored = await startEtcd({ plan, dataDirs: [dataDir] });
+    const restored = await startEtcd({ version, plan, dataDirs: [dataDir] });
     started.push(restored);
     expect(await readAll(restored.endpoints)).toEqual(expected);
     expect((await endpointStatus(restored.endpoints[0]!)).revision).toBe(result?.revision);
     await restored.stop();
   });
 
-  it('prefers etcdutl when it is on the PATH (a stand-in running etcdctl 3.4), into an empty data dir it keeps', async () => {
-    const fake = await fakeEtcdutl();
-    const dir = await scratch();
-    const dataDir = join(dir, 'etcd-data');
-    await mkdir(dataDir, { mode: 0o750 });
-    const plan = await planCluster(1);
-    const member = plan.members[0]!;
-    const args = {
-      output: join(dir, 'etcd.db'),
-      dataDir,
-      name: member.name,
-      initialCluster: plan.initialCluster,
-      initialClusterToken: plan.token,
-      initialAdvertisePeerUrls: member.peerUrl,
-    };
-    const result = await restoreTask(
-      { config: { cluster: CLUSTER }, store: backend.store, log: memoryLogger(), path: `${fake.dir}:${process.env.PATH}` },
-      args,
-    );
-    expect(result.ok).toBe(true);
-    expect(result.dataDir).toMatchObject({ ok: true, tool: 'etcdutl', toolPath: join(fake.dir, 'etcdutl') });
-    expect(await readFile(fake.calls, 'utf8')).toContain(
-      `snapshot restore ${join(dir, 'etcd.db')} --data-dir ${join(dir, '.etcd-data.restore-')}`,
-    );
-    expect((await stat(dataDir)).mode & 0o777).toBe(0o750);
-    expect(await entriesOf(dataDir)).toEqual(['member']);
-    const restored = await startEtcd({ plan, dataDirs: [dataDir] });
-    started.push(restored);
-    expect(await readAll(restored.endpoints)).toEqual(expected);
-    await restored.stop();
-  });
-
-  it('a failing restore tool: reports its error, keeps the checked file, and leaves the data dir absent', async () => {
-    const dir = await scratch();
-    const dataDir = join(dir, 'etcd-data');
-    // A real refusal by etcdctl: the advertised peer URL is not this member's URL in --initial-cluster.
-    const { ok, result, error } = await restore(settings(), {
-      output: join(dir, 'etcd.db'),
-      dataDir,
-      name: 'm0',
-      initialCluster: 'm0=http://127.0.0.1:2380',
-      initialAdvertisePeerUrls: 'http://127.0.0.1:2390',
+  // How the task picks and runs its tool does not depend on the etcd release: on 3.4 only.
+  if (version === '3.4') {
+    it('prefers etcdutl when it is on the PATH (a stand-in running etcdctl 3.4), into an empty data dir it keeps', async () => {
+      const fake = await fakeEtcdutl();
+      const dir = await scratch();
+      const dataDir = join(dir, 'etcd-data');
+      await mkdir(dataDir, { mode: 0o750 });
+      const plan = await planCluster(1);
+      const member = plan.members[0]!;
+      const args = {
+        output: join(dir, 'etcd.db'),
+        dataDir,
+        name: member.name,
+        initialCluster: plan.initialCluster,
+        initialClusterToken: plan.token,
+        initialAdvertisePeerUrls: member.peerUrl,
+      };
+      const result = await restoreTask(
+        { config: { cluster: CLUSTER }, store: backend.store, log: memoryLogger(), path: `${fake.dir}:${process.env.PATH}` },
+        args,
+      );
+      expect(result.ok).toBe(true);
+      expect(result.dataDir).toMatchObject({ ok: true, tool: 'etcdutl', toolPath: join(fake.dir, 'etcdutl') });
+      expect(await readFile(fake.calls, 'utf8')).toContain(
+        `snapshot restore ${join(dir, 'etcd.db')} --data-dir ${join(dir, '.etcd-data.restore-')}`,
+      );
+      expect((await stat(dataDir)).mode & 0o777).toBe(0o750);
+      expect(await entriesOf(dataDir)).toEqual(['member']);
+      const restored = await startEtcd({ plan, dataDirs: [dataDir] });
+      started.push(restored);
+      expect(await readAll(restored.endpoints)).toEqual(expected);
+      await restored.stop();
     });
-    expect(error).toBeUndefined();
-    expect(ok).toBe(false);
-    expect(result?.dataDir?.ok).toBe(false);
-    expect(result?.dataDir?.error).toMatch(/initial-advertise-peer-urls|initial-cluster/);
-    expect(await entriesOf(dir)).toEqual(['etcd.db']);
-    expect((await snapshotStatus(join(dir, 'etcd.db'))).revision).toBe(result?.revision);
 
-    const fake = await fakeEtcdutl({ fail: 'Error: no space left on device' });
-    const again = await restoreTask(
-      { config: { cluster: CLUSTER }, store: backend.store, log: memoryLogger(), path: `${fake.dir}:${process.env.PATH}` },
-      { output: join(dir, 'second.db'), dataDir },
-    );
-    expect(again.ok).toBe(false);
-    expect(again.dataDir?.error).toBe('Error: no space left on device');
-    expect(await entriesOf(dir)).toEqual(['etcd.db', 'second.db']);
-  });
+    it('a failing restore tool: reports its error, keeps the checked file, and leaves the data dir absent', async () => {
+      const dir = await scratch();
+      const dataDir = join(dir, 'etcd-data');
+      // A real refusal by etcdctl: the advertised peer URL is not this member's URL in --initial-cluster.
+      const { ok, result, error } = await restore(settings(), {
+        output: join(dir, 'etcd.db'),
+        dataDir,
+        name: 'm0',
+        initialCluster: 'm0=http://127.0.0.1:2380',
+        initialAdvertisePeerUrls: 'http://127.0.0.1:2390',
+      });
+      expect(error).toBeUndefined();
+      expect(ok).toBe(false);
+      expect(result?.dataDir?.ok).toBe(false);
+      expect(result?.dataDir?.error).toMatch(/initial-advertise-peer-urls|initial-cluster/);
+      expect(await entriesOf(dir)).toEqual(['etcd.db']);
+      expect((await snapshotStatus(join(dir, 'etcd.db'))).revision).toBe(result?.revision);
 
-  it('refuses a non-empty data dir before downloading anything', async () => {
-    const dir = await scratch();
-    const dataDir = join(dir, 'etcd-data');
-    await mkdir(join(dataDir, 'member', 'snap'), { recursive: true });
-    const { error } = await restore(settings(), { output: join(dir, 'etcd.db'), dataDir });
-    expect(error?.code).toBe('precondition');
-    expect((error as PreconditionError).setting).toBe('dataDir');
-    expect(error?.hint).toMatch(/move its old data dir away/);
-    expect(await entriesOf(dir)).toEqual(['etcd-data']);
-  });
+      const fake = await fakeEtcdutl({ fail: 'Error: no space left on device' });
+      const again = await restoreTask(
+        { config: { cluster: CLUSTER }, store: backend.store, log: memoryLogger(), path: `${fake.dir}:${process.env.PATH}` },
+        { output: join(dir, 'second.db'), dataDir },
+      );
+      expect(again.ok).toBe(false);
+      expect(again.dataDir?.error).toBe('Error: no space left on device');
+      expect(await entriesOf(dir)).toEqual(['etcd.db', 'second.db']);
+    });
+
+    it('refuses a non-empty data dir before downloading anything', async () => {
+      const dir = await scratch();
+      const dataDir = join(dir, 'etcd-data');
+      await mkdir(join(dataDir, 'member', 'snap'), { recursive: true });
+      const { error } = await restore(settings(), { output: join(dir, 'etcd.db'), dataDir });
+      expect(error?.code).toBe('precondition');
+      expect((error as PreconditionError).setting).toBe('dataDir');
+      expect(error?.hint).toMatch(/move its old data dir away/);
+      expect(await entriesOf(dir)).toEqual(['etcd-data']);
+    });
+  }
 
   it('three members from one snapshot, as the runbook says: every member serves every key, at the snapshot revision', async () => {
     const plan = await planCluster(3);
@@ -558,7 +571,7 @@ describe('restore into etcd data dirs', () => {
       key = result?.key;
       dirs.push(dataDir);
     }
-    const cluster = await startEtcd({ plan, dataDirs: dirs });
+    const cluster = await startEtcd({ version, plan, dataDirs: dirs });
     started.push(cluster);
     expect(await memberNames(cluster.endpoints[0]!)).toEqual(['m0', 'm1', 'm2']);
     for (const endpoint of cluster.endpoints) {

@@ -9,7 +9,7 @@ import { takeSnapshot } from '../../shared/tasks/snapshot.js';
 import { BACKEND_KINDS, makeBackend, multipartUploads } from '../support/backends.js';
 import { writeBulk } from '../support/data.js';
 import { encodeSnapshotResponse } from '../support/etcd-messages.js';
-import { startEtcd, type EtcdCluster } from '../support/etcd.js';
+import { ETCD_VERSIONS, etcdStoreCases, startEtcd, type EtcdCluster } from '../support/etcd.js';
 import { freePort } from '../support/ports.js';
 import { download, memoryLogger, run, storedKeys } from '../support/run.js';
 import { uniqueBucketName } from '../support/stores.js';
@@ -17,10 +17,10 @@ import { makePki, type TestPki } from '../support/tls.js';
 
 const code = (outcome: { error?: unknown }) => (outcome.error as BackupError | undefined)?.code;
 
-describe.each(BACKEND_KINDS)('etcd killed mid-stream, storing into %s', (kind) => {
+describe.each(etcdStoreCases(BACKEND_KINDS, 's3'))('etcd %s killed mid-stream, storing into %s', (version, kind) => {
   let etcd: EtcdCluster;
   beforeAll(async () => {
-    etcd = await startEtcd();
+    etcd = await startEtcd({ version });
     await writeBulk(etcd.endpoints, 120);
   });
   afterAll(async () => {
@@ -51,12 +51,13 @@ describe.each(BACKEND_KINDS)('etcd killed mid-stream, storing into %s', (kind) =
   });
 });
 
-describe('unreachable or misconfigured endpoints', () => {
+describe.each(ETCD_VERSIONS)('unreachable or misconfigured endpoints of etcd %s', (version) => {
   let etcd: EtcdCluster;
   let pki: TestPki;
   beforeAll(async () => {
     pki = await makePki();
     etcd = await startEtcd({
+      version,
       tls: {
         caFile: pki.caFile,
         certFile: pki.serverCertFile,
@@ -64,8 +65,7 @@ describe('unreachable or misconfigured endpoints', () => {
         client: { certFile: pki.clientCertFile, keyFile: pki.clientKeyFile },
       },
     });
-    await etcd.etcdctl(['user', 'add', 'root:s3cret-pw'], { extraEnv: {} });
-    await etcd.etcdctl(['auth', 'enable']);
+    await etcd.enableAuth('s3cret-pw');
   });
   afterAll(async () => {
     await etcd?.stop();
@@ -116,7 +116,9 @@ describe('unreachable or misconfigured endpoints', () => {
     expect(outcome.log.join('\n')).not.toContain('wrong-pass-word');
     expect(await storedKeys(backend.store, 'c/')).toEqual([]);
   });
+});
 
+describe('an endpoint where nothing listens', () => {
   it('fails with etcd-unreachable naming the endpoint when nothing listens there', async () => {
     const backend = await makeBackend('local');
     const endpoint = `http://127.0.0.1:${await freePort()}`;

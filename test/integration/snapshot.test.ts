@@ -1,4 +1,5 @@
-// The snapshot task end to end on real etcd 3.4 and each real store; etcdctl is the oracle.
+// The snapshot task end to end on real etcd (3.4 into each real store, 3.5 into one); that release's
+// etcdctl/etcdutl is the oracle.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile } from 'node:fs/promises';
@@ -16,19 +17,19 @@ import type { SnapshotManifest } from '../../shared/manifest.js';
 import type { SnapshotResult } from '../../shared/tasks/snapshot.js';
 import { BACKEND_KINDS, makeBackend, type Backend } from '../support/backends.js';
 import { readAll, writeBulk, writeSampleData, type SampleData } from '../support/data.js';
-import { startEtcd, type EtcdCluster } from '../support/etcd.js';
+import { etcdStoreCases, startEtcd, type EtcdCluster } from '../support/etcd.js';
 import { download, run, snapshotStatus } from '../support/run.js';
 import { s3Client } from '../support/stores.js';
 
 const execFileP = promisify(execFile);
 const BIN = resolve(import.meta.dirname, '../../bin/etcd-backup.js');
 
-describe.each(BACKEND_KINDS)('snapshot round trip into %s', (kind) => {
+describe.each(etcdStoreCases(BACKEND_KINDS, 's3'))('snapshot round trip from etcd %s into %s', (version, kind) => {
   let etcd: EtcdCluster;
   let data: SampleData;
   let backend: Backend;
   beforeAll(async () => {
-    etcd = await startEtcd();
+    etcd = await startEtcd({ version });
     data = await writeSampleData(etcd.endpoints);
     backend = await makeBackend(kind);
   });
@@ -37,7 +38,7 @@ describe.each(BACKEND_KINDS)('snapshot round trip into %s', (kind) => {
   });
   const settings = () => ({ ...backend.settings, ETCD_ENDPOINTS: etcd.endpoints.join(','), CLUSTER_NAME: 'etcd-a' });
 
-  it('restores with etcdctl to exactly the keys and values written, and records what etcdctl reports', async () => {
+  it('restores to exactly the keys and values written, and records what snapshot status reports', async () => {
     const outcome = await run('snapshot', settings());
     expect(outcome.error).toBeUndefined();
     expect(outcome.ok).toBe(true);
@@ -57,18 +58,20 @@ describe.each(BACKEND_KINDS)('snapshot round trip into %s', (kind) => {
     ).toBe(true);
     expect(result.sha256).toBe(createHash('sha256').update(db).digest('hex'));
 
-    const status = await snapshotStatus(file);
+    const status = await snapshotStatus(file, version);
     const manifest = JSON.parse(await text(await backend.store.get(result.manifestKey))) as SnapshotManifest;
     expect(manifest.revision).toBe(status.revision);
     expect(manifest.totalKey).toBe(status.totalKey);
     expect(manifest.totalSize).toBe(status.totalSize);
     expect(manifest.size).toBe(bytes.length);
     expect(manifest.sha256).toBe(result.sha256);
-    expect(manifest.etcd.version).toBe('3.4.23');
+    const [member] = JSON.parse(await etcd.etcdctl(['endpoint', 'status', '-w', 'json'])) as { Status: { version: string } }[];
+    expect(manifest.etcd.version).toBe(member?.Status.version);
+    expect(manifest.etcd.version.startsWith(`${version}.`)).toBe(true);
     expect(manifest.checks).toEqual({ ok: true, problems: [] });
     expect(manifest.compactRevision).toBe(data.compactedAt);
 
-    const restored = await startEtcd({ restoreFrom: file });
+    const restored = await startEtcd({ version, restoreFrom: file });
     try {
       expect(await readAll(restored.endpoints)).toEqual(data.expected);
     } finally {
@@ -76,17 +79,22 @@ describe.each(BACKEND_KINDS)('snapshot round trip into %s', (kind) => {
     }
   });
 
-  it('stores byte for byte what etcdctl snapshot save writes', async () => {
+  // etcd 3.4 serves the same bytes for the same data. 3.5 does not: serving a snapshot commits, and 3.5
+  // writes its consistent index into bucket `meta` on every commit, so each snapshot is a new bbolt
+  // transaction (new txid, pages copied elsewhere) holding the same rows. Seen here: two `etcdctl snapshot
+  // save` with no write between differ in their meta and page layout, and snapshot status reports the same
+  // hash, revision, key count and size for both. So: the same bytes on 3.4, the same status on both.
+  it('stores what etcdctl snapshot save writes: the same snapshot status, and on 3.4 the same bytes', async () => {
     const saved = `${await download(backend.store, (await run('snapshot', settings())).result?.key as string)}`;
     const reference = `${saved}.etcdctl`;
     await etcd.etcdctl(['snapshot', 'save', reference]);
-    const ours = (await run('snapshot', settings())).result!;
-    const oursBytes = await readFile(await download(backend.store, ours.key));
-    expect(createHash('sha256').update(oursBytes).digest('hex')).toBe(
+    const ours = await download(backend.store, (await run('snapshot', settings())).result!.key);
+    expect(await snapshotStatus(ours, version)).toEqual(await snapshotStatus(reference, version));
+    const sha256 = async (file: string) =>
       createHash('sha256')
-        .update(await readFile(reference))
-        .digest('hex'),
-    );
+        .update(await readFile(file))
+        .digest('hex');
+    if (version === '3.4') expect(await sha256(ours)).toBe(await sha256(reference));
   });
 
   it('lists the snapshots newest first with their recorded revision, without objects of other clusters', async () => {
@@ -97,7 +105,7 @@ describe.each(BACKEND_KINDS)('snapshot round trip into %s', (kind) => {
     const keys = listed.snapshots.map((s) => s.key);
     expect(keys).toEqual([...keys].sort().reverse());
     const newest = listed.snapshots[0];
-    const status = await snapshotStatus(await download(backend.store, newest?.key as string));
+    const status = await snapshotStatus(await download(backend.store, newest?.key as string), version);
     expect(newest?.revision).toBe(status.revision);
     expect(newest?.totalKey).toBe(status.totalKey);
   });

@@ -1,12 +1,30 @@
-// Helpers for the restore tests: per-member reads, member status, and a stand-in etcdutl.
+// Helpers for the restore tests: whether a file restores, per-member reads, member status, and a stand-in etcdutl.
 import { execFile } from 'node:child_process';
-import { chmod, mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Etcd3 } from 'etcd3';
+import { etcdTools, type EtcdVersion } from './etcd.js';
 
 const execFileP = promisify(execFile);
+
+/** Whether `snapshot restore` of that release (etcdutl, else etcdctl; sha256 check included) accepts the file. */
+export async function restoreAccepts(file: string, version: EtcdVersion = '3.4'): Promise<boolean> {
+  const tools = etcdTools(version);
+  const dir = await mkdtemp(join(tmpdir(), 'snapshot-restore-'));
+  try {
+    await execFileP(tools.etcdutl ?? tools.etcdctl, ['snapshot', 'restore', file, '--data-dir', join(dir, 'data')], {
+      env: tools.env,
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
 
 /** Every key and value as one member holds it (serializable, member-local reads: no forwarding to the leader). */
 export async function readMember(endpoint: string): Promise<Map<string, Buffer>> {

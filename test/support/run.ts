@@ -9,6 +9,7 @@ import type { SettingValues } from '../../shared/config/config.js';
 import { createLogger, type Logger } from '../../shared/log.js';
 import type { ObjectStore } from '../../shared/store/index.js';
 import { type ResultOf, runTask, type RunOptions, type TaskName, type TaskOutcome } from '../../shared/tasks/index.js';
+import { type EtcdVersion, etcdTools } from './etcd.js';
 
 const execFileP = promisify(execFile);
 
@@ -48,8 +49,10 @@ export interface EtcdctlStatus {
   totalSize: number;
 }
 
-export async function snapshotStatus(file: string): Promise<EtcdctlStatus> {
-  const { stdout } = await execFileP('etcdctl', ['snapshot', 'status', file, '-w', 'json'], { env: { ...process.env, ETCDCTL_API: '3' } });
+/** `snapshot status -w json` of a file, by etcdutl where the release has it (3.5+), else by etcdctl. */
+export async function snapshotStatus(file: string, version: EtcdVersion = '3.4'): Promise<EtcdctlStatus> {
+  const tools = etcdTools(version);
+  const { stdout } = await execFileP(tools.etcdutl ?? tools.etcdctl, ['snapshot', 'status', file, '-w', 'json'], { env: tools.env });
   return JSON.parse(stdout) as EtcdctlStatus;
 }
 
