@@ -24,7 +24,24 @@ export interface Probe {
 /** A follower further behind the most advanced member than this (raft entries) is treated as stuck. */
 export const MAX_APPLIED_LAG = 10_000;
 
+/**
+ * What a member answers while its cluster elects a leader (a member was lost, or the leader stepped down):
+ * with auth on, even a status call needs a token, and issuing one goes through raft. An election ends
+ * within etcd's election timeout (1 s by default), so such a member is asked again rather than written off.
+ */
+const DURING_ELECTION = /leader changed|no leader|waiting for leader/i;
+const ELECTION_RETRIES = 6;
+const ELECTION_RETRY_DELAY_MS = 500;
+
 export async function probeMember(endpoint: string, client: Etcd3): Promise<Probe> {
+  for (let attempt = 0; ; attempt++) {
+    const probe = await probeOnce(endpoint, client);
+    if (attempt === ELECTION_RETRIES || !probe.error || !DURING_ELECTION.test(probe.error.message)) return probe;
+    await new Promise((resolve) => setTimeout(resolve, ELECTION_RETRY_DELAY_MS));
+  }
+}
+
+async function probeOnce(endpoint: string, client: Etcd3): Promise<Probe> {
   try {
     const s = await client.maintenance.status();
     const status: MemberStatus = {
