@@ -1,3 +1,5 @@
+// First: caps the young generation before anything allocates (shared/young-generation.ts).
+import '../shared/young-generation.js';
 import { parseArgs } from 'node:util';
 import { settingsFromEnv, type SettingValues } from '../shared/config/config.js';
 import { SETTINGS } from '../shared/config/settings.js';

@@ -1,3 +1,5 @@
+// Before the task modules load: caps the young generation (shared/young-generation.ts).
+import '../young-generation.js';
 import type { SettingValues } from '../config/config.js';
 import { SETTINGS } from '../config/settings.js';
 import type { Logger } from '../log.js';
