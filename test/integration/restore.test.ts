@@ -591,6 +591,44 @@ describe.each(ETCD_VERSIONS)('restore into etcd %s data dirs', (version) => {
       expect(unbumped.result?.dataDir).toMatchObject({ ok: true, tool: 'etcdctl', bumpRevision: 0, markCompacted: false });
     });
 
+    it("an etcd 3.4 cluster gets the bump from 3.5's etcdutl: etcd 3.4 serves the data dir it restored, past the old revision", async () => {
+      const dir = await scratch();
+      const dataDir = join(dir, 'etcd-data');
+      const plan = await planCluster(1);
+      const member = plan.members[0]!;
+      const etcdutl = etcdTools('3.5').etcdutl!;
+      const result = await restoreTask(
+        {
+          config: { cluster: CLUSTER },
+          store: backend.store,
+          log: memoryLogger(),
+          path: `${dirname(etcdutl)}${delimiter}${process.env.PATH}`,
+        },
+        {
+          output: join(dir, 'etcd.db'),
+          dataDir,
+          name: member.name,
+          initialCluster: plan.initialCluster,
+          initialClusterToken: plan.token,
+          initialAdvertisePeerUrls: member.peerUrl,
+        },
+      );
+      expect(result.dataDir).toMatchObject({
+        ok: true,
+        tool: 'etcdutl',
+        toolPath: etcdutl,
+        bumpRevision: DEFAULT_BUMP_REVISION,
+        markCompacted: true,
+      });
+      const restored = await startEtcd({ version: '3.4', plan, dataDirs: [dataDir] });
+      started.push(restored);
+      expect((await endpointStatus(restored.endpoints[0]!)).version).toBe('3.4.23');
+      expect(await readAll(restored.endpoints)).toEqual(expected);
+      expect((await endpointStatus(restored.endpoints[0]!)).revision).toBe(snap.revision + DEFAULT_BUMP_REVISION);
+      await expectCompactedBelow(restored, oldRevision);
+      await restored.stop();
+    });
+
     it('refuses a non-empty data dir before downloading anything', async () => {
       const dir = await scratch();
       const dataDir = join(dir, 'etcd-data');
