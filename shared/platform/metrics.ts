@@ -1,4 +1,4 @@
-import type { ListResult } from '../tasks/list.js';
+import type { ListedSnapshot, ListResult } from '../tasks/list.js';
 import type { TaskName } from '../tasks/index.js';
 
 /**
@@ -30,22 +30,37 @@ export interface RunOutcome {
 const num = (value: unknown): number | undefined => (typeof value === 'number' && Number.isFinite(value) ? value : undefined);
 
 /**
- * Seconds since the newest good snapshot in a `list` result (newest first), or undefined when there is
- * none. Good = what restore would take: complete (manifest, checks passed), not excluded, and not failed
- * by its newest verification (the rule of catalogue.isGood, applied to list's output).
+ * Good = what restore would take: complete (manifest, checks passed), not excluded, and not failed by its
+ * newest verification (the rule of catalogue.isGood, applied to list's output).
  */
-export function newestGoodAgeSeconds(result: Partial<ListResult>, now: Date): number | undefined {
-  const good = result.snapshots?.find((s) => s.state === 'complete' && !s.excluded && s.verified?.ok !== false);
-  if (!good) return undefined;
+const isGood = (s: ListedSnapshot): boolean => s.state === 'complete' && !s.excluded && s.verified?.ok !== false;
+
+function ageSeconds(snapshot: ListedSnapshot | undefined, now: Date): number | undefined {
+  if (!snapshot) return undefined;
   // The age of the data: a protected copy made by reupload is as old as the snapshot it copies.
-  return Math.max(0, Math.round((now.getTime() - Date.parse(good.createdAt ?? good.time)) / 1000));
+  return Math.max(0, Math.round((now.getTime() - Date.parse(snapshot.createdAt ?? snapshot.time)) / 1000));
+}
+
+/** Seconds since the newest good snapshot in a `list` result (newest first), or undefined when there is none. */
+export function newestGoodAgeSeconds(result: Partial<ListResult>, now: Date): number | undefined {
+  return ageSeconds(result.snapshots?.find(isGood), now);
+}
+
+/** The same for the newest good snapshot whose newest verification passed: what restore takes by default. */
+export function newestVerifiedAgeSeconds(result: Partial<ListResult>, now: Date): number | undefined {
+  return ageSeconds(
+    result.snapshots?.find((s) => isGood(s) && s.verified?.ok === true),
+    now,
+  );
 }
 
 /**
  * What a run says about the backups. Every run: Failures (0 or 1) and DurationMs, so an alarm on
  * failures works for any task. A good snapshot run: SnapshotAgeSeconds 0, its size and throughput.
- * A list run: the age of the newest good snapshot. A failed run reports no age: it does not know it, and
- * "no data" is what the no-recent-snapshot alarm treats as breaching.
+ * A list run: the age of the newest good snapshot and of the newest verified one. A verify run that read
+ * its snapshot to the end: SnapshotDamaged, 1 when it found damage (a verify that could not read reports
+ * only its failure). A failed run reports no age: it does not know it, and "no data" is what the age
+ * alarms treat as breaching.
  */
 export function runMetrics(outcome: RunOutcome, now: Date): Metric[] {
   const metrics: Metric[] = [
@@ -63,7 +78,11 @@ export function runMetrics(outcome: RunOutcome, now: Date): Metric[] {
   if (outcome.ok && outcome.task === 'list') {
     const age = newestGoodAgeSeconds(result as Partial<ListResult>, now);
     if (age !== undefined) metrics.push({ name: 'SnapshotAgeSeconds', unit: 'Seconds', value: age });
+    const verifiedAge = newestVerifiedAgeSeconds(result as Partial<ListResult>, now);
+    if (verifiedAge !== undefined) metrics.push({ name: 'VerifiedSnapshotAgeSeconds', unit: 'Seconds', value: verifiedAge });
   }
+  if (outcome.task === 'verify' && typeof result.ok === 'boolean')
+    metrics.push({ name: 'SnapshotDamaged', unit: 'Count', value: result.ok ? 0 : 1 });
   return metrics;
 }
 

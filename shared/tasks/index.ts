@@ -124,6 +124,15 @@ const SPECS = {
         type: 'string',
         description: "with --data-dir: this member's peer URLs (etcd --initial-advertise-peer-urls)",
       },
+      bumpRevision: {
+        type: 'string',
+        description:
+          "with --data-dir: move the revision this far past the snapshot's, so Kubernetes watches see no revision twice (default 1000000000, as the Kubernetes documentation recommends; 0 = no bump; needs etcdutl 3.5.10+)",
+      },
+      markCompacted: {
+        type: 'boolean',
+        description: 'with --data-dir: mark the skipped revisions compacted (on whenever the revision is bumped, as etcdutl requires)',
+      },
     },
     load: async () => (await import('./restore/index.js')).restoreTask,
   }),

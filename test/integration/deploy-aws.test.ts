@@ -1,7 +1,8 @@
 // `npm run package:aws` as a user runs it: offline and without AWS credentials. Then what the generated
 // CloudFormation says: one function per task folder (handler, bundle, schedule, timeout, environment), one
 // role per function with least privilege on the cluster's prefix, the optional VPC, secrets, KMS key and
-// alarm. Policies are checked as IAM would see them: conditions, Fn::If and Fn::Sub evaluated.
+// alarms and their topic. Policies are checked as IAM would see them: conditions, Fn::If and Fn::Sub
+// evaluated; alarms against the metrics lines the functions write.
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { emfDocument } from '../../shared/platform/metrics.js';
+import type { TaskName } from '../../shared/tasks/index.js';
 
 const execFileP = promisify(execFile);
 const root = resolve(import.meta.dirname, '../..');
@@ -44,6 +46,7 @@ interface Resource {
 interface Template {
   Resources: Record<string, Resource>;
   Conditions: Record<string, unknown>;
+  Outputs: Record<string, { Value: unknown }>;
 }
 interface Statement {
   Sid?: string;
@@ -152,6 +155,28 @@ describe('npm run package:aws', () => {
       .filter((s) => list(s.Action).includes(action))
       .flatMap((s) => list(s.Resource));
   const ROLE_TASKS = ['snapshot', 'list', 'verify', 'prune', 'reupload', 'restore', 'exclude'];
+  /** The Lambda function each schedule rule starts, with its expression. */
+  const scheduleRules = () =>
+    Object.values(template.Resources)
+      .filter((r) => r.Type === 'AWS::Events::Rule')
+      .map((r) => ({
+        target: (r.Properties.Targets as { Arn: { 'Fn::GetAtt': [string] } }[])[0]?.Arn['Fn::GetAtt'][0] ?? '',
+        expression: r.Properties.ScheduleExpression as string,
+        state: r.Properties.State,
+      }));
+  const dimensionsOf = (alarm: Json) =>
+    Object.fromEntries((alarm.Dimensions as { Name: string; Value: string }[]).map((d) => [d.Name, d.Value]));
+  /** The alarm watches a metric that this EMF line carries, under the same namespace and dimensions. */
+  const expectWatches = (alarm: Json, doc: Record<string, unknown>) => {
+    const directive = (doc._aws as { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] })
+      .CloudWatchMetrics[0];
+    const dimensions = dimensionsOf(alarm);
+    expect(directive?.Namespace).toBe(alarm.Namespace);
+    expect(directive?.Dimensions).toEqual([Object.keys(dimensions)]);
+    expect(directive?.Metrics.map((m) => m.Name)).toContain(alarm.MetricName);
+    expect(typeof doc[alarm.MetricName as string]).toBe('number');
+    expect({ Cluster: doc.Cluster, Task: doc.Task }).toEqual(dimensions);
+  };
   /** Actions on the bucket itself: listings and settings, never object data. */
   const BUCKET_ACTIONS = [
     's3:ListBucket',
@@ -176,7 +201,10 @@ describe('npm run package:aws', () => {
       HasBucketKey: true,
       UsesImmutability: true,
       HasSnapshotAlarm: true,
+      CreateAlarmTopic: false,
       HasAlarmTopic: true,
+      HasVerifiedAlarm: true,
+      ReuploadScheduled: false,
     });
   });
 
@@ -203,10 +231,7 @@ describe('npm run package:aws', () => {
 
   it('schedules the periodic tasks from the parameters; exclude and restore run by hand; reupload waits for immutability', () => {
     const schedules: Record<string, { expression: unknown; state: unknown }> = {};
-    for (const r of Object.values(template.Resources).filter((r) => r.Type === 'AWS::Events::Rule')) {
-      const target = (r.Properties.Targets as { Arn: { 'Fn::GetAtt': [string] } }[])[0]?.Arn['Fn::GetAtt'][0] ?? '';
-      schedules[target] = { expression: r.Properties.ScheduleExpression, state: r.Properties.State };
-    }
+    for (const { target, expression, state } of scheduleRules()) schedules[target] = { expression, state };
     expect(schedules).toEqual({
       SnapshotLambdaFunction: { expression: 'rate(30 minutes)', state: 'ENABLED' },
       ListLambdaFunction: { expression: 'rate(1 hour)', state: 'ENABLED' },
@@ -386,5 +411,125 @@ describe('npm run package:aws', () => {
     expect(directive?.Metrics.map((m) => m.Name)).toContain(alarm.MetricName);
     expect({ Cluster: good.Cluster, Task: good.Task }).toEqual(dimensions);
     expect(emfDocument(PARAMS.clusterName, { task: 'snapshot', ok: false, durationMs: 1 })).not.toHaveProperty(alarm.MetricName as string);
+  });
+
+  const ALARM_ACTIONS = { AlarmActions: [PARAMS.alarmTopicArn], OKActions: [PARAMS.alarmTopicArn] };
+  const now = new Date('2026-11-22T12:00:00.000Z');
+
+  it("alarms on every task's failures: a failed run, or no run of a scheduled task within a window longer than its schedule", () => {
+    const rules = scheduleRules();
+    const seconds = { minute: 60, minutes: 60, hour: 3600, hours: 3600, day: 86400, days: 86400 } as Record<string, number>;
+    for (const task of tasks) {
+      const name = `${capitalized(task)}FailuresAlarm`;
+      const alarm = resolved(name);
+      expect(alarm, task).toMatchObject({
+        Namespace: 'EtcdBackup',
+        MetricName: 'Failures',
+        Statistic: 'Maximum',
+        EvaluationPeriods: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        Threshold: 1,
+        ...ALARM_ACTIONS,
+      });
+      expect(dimensionsOf(alarm)).toEqual({ Cluster: PARAMS.clusterName, Task: task });
+      expectWatches(alarm, emfDocument(PARAMS.clusterName, { task: task as TaskName, ok: false, durationMs: 1 }, now));
+      const rule = rules.find((r) => r.target === `${capitalized(task)}LambdaFunction`);
+      if (!rule) {
+        // Run by hand: no run is no failure.
+        expect(alarm.TreatMissingData, task).toBe('notBreaching');
+        continue;
+      }
+      // A scheduled task that did not run is as bad as one that failed.
+      expect(alarm.TreatMissingData, task).toBe('breaching');
+      const [, count, unit] = /^rate\((\d+) (\w+)\)$/.exec(rule.expression) ?? [];
+      const interval = Number(count) * (seconds[unit ?? ''] ?? Number.NaN);
+      const period = Number(alarm.Period);
+      expect(period, task).toBeGreaterThan(interval);
+      expect(period % 3600, task).toBe(0);
+      expect(period, task).toBeLessThanOrEqual(604800);
+    }
+    // reupload's alarm exists only when its schedule is enabled.
+    expect(resource('ReuploadFailuresAlarm').Condition).toBe('ReuploadScheduled');
+    expect(rules.find((r) => r.target === 'ReuploadLambdaFunction')?.state).toBe('DISABLED');
+    expect(conditions.ReuploadScheduled).toBe(false);
+  });
+
+  it('alarms when verify finds a damaged snapshot, or verifies none within its window', () => {
+    const alarm = resolved('SnapshotDamagedAlarm');
+    expect(alarm).toMatchObject({
+      Namespace: 'EtcdBackup',
+      MetricName: 'SnapshotDamaged',
+      Statistic: 'Maximum',
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: 1,
+      TreatMissingData: 'breaching',
+      ...ALARM_ACTIONS,
+    });
+    expect(Number(alarm.Period)).toBe(Number(resolved('VerifyFailuresAlarm').Period));
+    const damaged = emfDocument(PARAMS.clusterName, { task: 'verify', ok: false, durationMs: 1, result: { ok: false } }, now);
+    expectWatches(alarm, damaged);
+    expect(damaged.SnapshotDamaged).toBe(1);
+    expect(emfDocument(PARAMS.clusterName, { task: 'verify', ok: true, durationMs: 1, result: { ok: true } }, now).SnapshotDamaged).toBe(0);
+    // A verify that could not read the snapshot found no damage: it counts as a failure only.
+    expect(emfDocument(PARAMS.clusterName, { task: 'verify', ok: false, durationMs: 1 }, now)).not.toHaveProperty('SnapshotDamaged');
+  });
+
+  it('alarms on the age of the newest good and the newest verified snapshot, as the list runs report them', () => {
+    const snapshots = [
+      { key: 'c/b.db', time: '2026-11-22T11:00:00.000Z', state: 'complete' },
+      { key: 'c/a.db', time: '2026-11-22T06:00:00.000Z', state: 'complete', verified: { ok: true, at: '2026-11-22T07:00:00.000Z' } },
+    ];
+    const list = emfDocument(PARAMS.clusterName, { task: 'list', ok: true, durationMs: 1, result: { ok: true, snapshots } }, now);
+    expect(list).toMatchObject({ SnapshotAgeSeconds: 3600, VerifiedSnapshotAgeSeconds: 21600 });
+    for (const [name, metric, threshold, condition] of [
+      ['SnapshotAgeAlarm', 'SnapshotAgeSeconds', PARAMS.maxSnapshotAgeSeconds, 'HasSnapshotAlarm'],
+      ['VerifiedSnapshotAgeAlarm', 'VerifiedSnapshotAgeSeconds', '172800', 'HasVerifiedAlarm'],
+    ] as const) {
+      const alarm = resolved(name);
+      expect(resource(name).Condition).toBe(condition);
+      expect(alarm, name).toMatchObject({
+        MetricName: metric,
+        Statistic: 'Maximum',
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'breaching',
+        ...ALARM_ACTIONS,
+      });
+      expect(Number(alarm.Threshold)).toBe(Number(threshold));
+      // Reported at least once per window: the list schedule is hourly, the window two hours.
+      expect(Number(alarm.Period)).toBe(7200);
+      expectWatches(alarm, list);
+    }
+    // No verified snapshot at all: no data, which the alarm treats as breaching.
+    const unverified = emfDocument(
+      PARAMS.clusterName,
+      { task: 'list', ok: true, durationMs: 1, result: { ok: true, snapshots: snapshots.slice(0, 1) } },
+      now,
+    );
+    expect(unverified).not.toHaveProperty('VerifiedSnapshotAgeSeconds');
+  });
+
+  it('every alarm treats missing data as breaching, except the failure alarms of tasks run by hand', () => {
+    const alarms = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::CloudWatch::Alarm');
+    expect(alarms.length).toBe(tasks.length + 4);
+    for (const [name, r] of alarms) {
+      const manual = name === 'ExcludeFailuresAlarm' || name === 'RestoreFailuresAlarm';
+      expect(r.Properties.TreatMissingData, name).toBe(manual ? 'notBreaching' : 'breaching');
+      expect(resolved(name), name).toMatchObject(ALARM_ACTIONS);
+    }
+  });
+
+  it('creates an SNS topic for the alarms when alarmTopicArn is empty, and none when one is given', () => {
+    // Given: no topic is created, and the stack output names the given one.
+    expect(resource('AlarmTopic')).toMatchObject({ Type: 'AWS::SNS::Topic', Condition: 'CreateAlarmTopic' });
+    expect(conditions.CreateAlarmTopic).toBe(false);
+    expect(evaluate(template.Outputs.AlarmTopicArn?.Value, conditions)).toBe(PARAMS.alarmTopicArn);
+    // The two conditions are each other's negation for any value of the parameter.
+    expect(template.Conditions.HasAlarmTopic).toEqual({ 'Fn::Not': [template.Conditions.CreateAlarmTopic] });
+    // Empty: every alarm notifies the created topic, which the output names.
+    const none = { HasAlarmTopic: false, CreateAlarmTopic: true };
+    expect(resolved('AlarmTopic', none).TopicName).toBe(`etcd-backup-${STAGE}-alarms`);
+    for (const [name] of Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::CloudWatch::Alarm'))
+      expect(resolved(name, none), name).toMatchObject({ AlarmActions: [{ Ref: 'AlarmTopic' }], OKActions: [{ Ref: 'AlarmTopic' }] });
+    expect(evaluate(template.Outputs.AlarmTopicArn?.Value, none)).toEqual({ Ref: 'AlarmTopic' });
   });
 });

@@ -1,7 +1,7 @@
 // restore: choose a snapshot, stream it to a file while checking it, and restore etcd data dirs from it,
-// on real etcd 3.4 and each real store, and data dirs on etcd 3.5 too. etcdctl/etcdutl of the release is
-// the oracle (snapshot status, endpoint status), and restored members are compared key by key with the
-// cluster the snapshot was taken from.
+// on real etcd 3.4 and each real store, and data dirs on etcd 3.5 too (with the revision bump Kubernetes
+// needs). etcdctl/etcdutl of the release is the oracle (snapshot status, endpoint status, a read at an old
+// revision), and restored members are compared key by key with the cluster the snapshot was taken from.
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
@@ -13,6 +13,7 @@ import type { BackupError, ConfigError, PreconditionError } from '../../shared/e
 import { manifestKey, parseSnapshotKey, snapshotKey, verificationKey } from '../../shared/layout.js';
 import type { SnapshotManifest } from '../../shared/manifest.js';
 import type { TaskArgs, TaskName } from '../../shared/tasks/index.js';
+import { DEFAULT_BUMP_REVISION } from '../../shared/tasks/restore/args.js';
 import { type RestoreResult, restoreTask } from '../../shared/tasks/restore/index.js';
 import type { SnapshotResult } from '../../shared/tasks/snapshot.js';
 import type { VerifyResult } from '../../shared/tasks/verify.js';
@@ -408,6 +409,12 @@ describe.each(ETCD_VERSIONS)('restore into etcd %s data dirs', (version) => {
   const settings = () => ({ ...backend.settings, ETCD_ENDPOINTS: source.endpoints.join(','), CLUSTER_NAME: CLUSTER });
   // 3.5 ships etcdutl, the primary restore tool; 3.4 only etcdctl, the fallback.
   const tool = etcdTools(version).etcdutl ? 'etcdutl' : 'etcdctl';
+  // etcdutl 3.5 bumps the revision by default; etcdctl 3.4 cannot, so its restores say --bump-revision 0.
+  const bump = tool === 'etcdutl' ? DEFAULT_BUMP_REVISION : 0;
+  const bumpArgs: TaskArgs = bump === 0 ? { bumpRevision: '0' } : {};
+  const bumpFlags = bump === 0 ? [] : ['--bump-revision', String(bump), '--mark-compacted'];
+  /** The source cluster's revision once everything was written: a restored cluster must serve past it. */
+  let oldRevision: number;
   const systemPath = process.env.PATH;
 
   beforeAll(async () => {
@@ -422,14 +429,22 @@ describe.each(ETCD_VERSIONS)('restore into etcd %s data dirs', (version) => {
     expected = await readAll(source.endpoints);
     // Written after the snapshot: a restored member must not have it.
     await put(source.endpoints, '/app/after-snapshot', 'x');
+    oldRevision = (await endpointStatus(source.endpoints[0]!)).revision;
   });
+
+  /** What a watcher resuming at an old revision gets from the restored cluster: "compacted" when the bump marked it so. */
+  async function expectCompactedBelow(cluster: EtcdCluster, revision: number): Promise<void> {
+    await expect(cluster.etcdctl(['get', '/app/', '--prefix', '--rev', String(revision)])).rejects.toThrow(
+      /required revision has been compacted/,
+    );
+  }
   afterAll(async () => {
     process.env.PATH = systemPath;
     for (const cluster of started) await cluster.stop();
     await source?.stop();
   });
 
-  it(`restores a single member with ${tool}${tool === 'etcdctl' ? ' (no etcdutl on the PATH)' : ''}; etcd started on it serves exactly the snapshot`, async () => {
+  it(`restores a single member with ${tool}${tool === 'etcdctl' ? ' (no etcdutl on the PATH, --bump-revision 0)' : ', bumping the revision'}; etcd started on it serves exactly the snapshot`, async () => {
     const dir = await scratch();
     const plan = await planCluster(1);
     const member = plan.members[0]!;
@@ -441,13 +456,21 @@ describe.each(ETCD_VERSIONS)('restore into etcd %s data dirs', (version) => {
       initialCluster: plan.initialCluster,
       initialClusterToken: plan.token,
       initialAdvertisePeerUrls: member.peerUrl,
+      ...bumpArgs,
     });
     expect(error).toBeUndefined();
     expect(ok).toBe(true);
     expect(result?.key).toBe(snap.key);
     const { version: serverVersion } = await endpointStatus(source.endpoints[0]!);
     expect(serverVersion.startsWith(`${version}.`)).toBe(true);
-    expect(result?.dataDir).toMatchObject({ ok: true, path: dataDir, tool, toolVersion: serverVersion });
+    expect(result?.dataDir).toMatchObject({
+      ok: true,
+      path: dataDir,
+      tool,
+      toolVersion: serverVersion,
+      bumpRevision: bump,
+      markCompacted: bump > 0,
+    });
     expect(result?.dataDir?.command).toEqual([
       tool,
       'snapshot',
@@ -463,6 +486,7 @@ describe.each(ETCD_VERSIONS)('restore into etcd %s data dirs', (version) => {
       plan.token,
       '--initial-advertise-peer-urls',
       member.peerUrl,
+      ...bumpFlags,
     ]);
     expect(await entriesOf(dir)).toEqual(['etcd-data', 'etcd.db']);
     expect(await entriesOf(dataDir)).toEqual(['member']);
@@ -470,7 +494,11 @@ describe.each(ETCD_VERSIONS)('restore into etcd %s data dirs', (version) => {
     const restored = await startEtcd({ version, plan, dataDirs: [dataDir] });
     started.push(restored);
     expect(await readAll(restored.endpoints)).toEqual(expected);
-    expect((await endpointStatus(restored.endpoints[0]!)).revision).toBe(result?.revision);
+    expect((await endpointStatus(restored.endpoints[0]!)).revision).toBe((result?.revision ?? 0) + bump);
+    if (bump > 0) {
+      expect((await endpointStatus(restored.endpoints[0]!)).revision).toBeGreaterThan(oldRevision);
+      await expectCompactedBelow(restored, oldRevision);
+    }
     await restored.stop();
   });
 
@@ -490,6 +518,7 @@ describe.each(ETCD_VERSIONS)('restore into etcd %s data dirs', (version) => {
         initialCluster: plan.initialCluster,
         initialClusterToken: plan.token,
         initialAdvertisePeerUrls: member.peerUrl,
+        bumpRevision: '0',
       };
       const result = await restoreTask(
         { config: { cluster: CLUSTER }, store: backend.store, log: memoryLogger(), path: `${fake.dir}:${process.env.PATH}` },
@@ -518,6 +547,7 @@ describe.each(ETCD_VERSIONS)('restore into etcd %s data dirs', (version) => {
         name: 'm0',
         initialCluster: 'm0=http://127.0.0.1:2380',
         initialAdvertisePeerUrls: 'http://127.0.0.1:2390',
+        bumpRevision: '0',
       });
       expect(error).toBeUndefined();
       expect(ok).toBe(false);
@@ -529,11 +559,74 @@ describe.each(ETCD_VERSIONS)('restore into etcd %s data dirs', (version) => {
       const fake = await fakeEtcdutl({ fail: 'Error: no space left on device' });
       const again = await restoreTask(
         { config: { cluster: CLUSTER }, store: backend.store, log: memoryLogger(), path: `${fake.dir}:${process.env.PATH}` },
-        { output: join(dir, 'second.db'), dataDir },
+        { output: join(dir, 'second.db'), dataDir, bumpRevision: '0' },
       );
       expect(again.ok).toBe(false);
       expect(again.dataDir?.error).toBe('Error: no space left on device');
       expect(await entriesOf(dir)).toEqual(['etcd.db', 'second.db']);
+    });
+
+    it('refuses to restore a data dir with a tool too old to bump the revision (etcdctl 3.4, an old etcdutl) unless --bump-revision 0, before downloading anything', async () => {
+      const dir = await scratch();
+      const dataDir = join(dir, 'etcd-data');
+      const { error } = await restore(settings(), { output: join(dir, 'etcd.db'), dataDir });
+      expect(error?.code).toBe('precondition');
+      expect((error as PreconditionError).setting).toBe('bumpRevision');
+      expect(error?.message).toMatch(
+        /^bumpRevision: etcdctl 3\.4\.23 \(.*etcdctl\) cannot bump the revision: --bump-revision needs etcdutl 3\.5\.10 or later$/,
+      );
+      expect(error?.hint).toMatch(/Kubernetes.*pass --bump-revision 0/);
+      expect(await entriesOf(dir)).toEqual([]);
+      // An etcdutl older than 3.5.10 (the stand-in reports etcdctl's 3.4.23): refused the same way.
+      const fake = await fakeEtcdutl();
+      const old = await restoreTask(
+        { config: { cluster: CLUSTER }, store: backend.store, log: memoryLogger(), path: `${fake.dir}:${process.env.PATH}` },
+        { output: join(dir, 'etcd.db'), dataDir, bumpRevision: '1000' },
+      ).catch((e: unknown) => e as PreconditionError);
+      expect((old as PreconditionError).setting).toBe('bumpRevision');
+      expect((old as PreconditionError).message).toContain(`etcdutl 3.4.23 (${join(fake.dir, 'etcdutl')}) cannot bump the revision`);
+      expect(await entriesOf(dir)).toEqual([]);
+      // With --bump-revision 0 the same tool restores (the single-member test starts etcd on such a data dir).
+      const unbumped = await restore(settings(), { output: join(dir, 'etcd.db'), dataDir, bumpRevision: '0' });
+      expect(unbumped.result?.dataDir).toMatchObject({ ok: true, tool: 'etcdctl', bumpRevision: 0, markCompacted: false });
+    });
+
+    it("an etcd 3.4 cluster gets the bump from 3.5's etcdutl: etcd 3.4 serves the data dir it restored, past the old revision", async () => {
+      const dir = await scratch();
+      const dataDir = join(dir, 'etcd-data');
+      const plan = await planCluster(1);
+      const member = plan.members[0]!;
+      const etcdutl = etcdTools('3.5').etcdutl!;
+      const result = await restoreTask(
+        {
+          config: { cluster: CLUSTER },
+          store: backend.store,
+          log: memoryLogger(),
+          path: `${dirname(etcdutl)}${delimiter}${process.env.PATH}`,
+        },
+        {
+          output: join(dir, 'etcd.db'),
+          dataDir,
+          name: member.name,
+          initialCluster: plan.initialCluster,
+          initialClusterToken: plan.token,
+          initialAdvertisePeerUrls: member.peerUrl,
+        },
+      );
+      expect(result.dataDir).toMatchObject({
+        ok: true,
+        tool: 'etcdutl',
+        toolPath: etcdutl,
+        bumpRevision: DEFAULT_BUMP_REVISION,
+        markCompacted: true,
+      });
+      const restored = await startEtcd({ version: '3.4', plan, dataDirs: [dataDir] });
+      started.push(restored);
+      expect((await endpointStatus(restored.endpoints[0]!)).version).toBe('3.4.23');
+      expect(await readAll(restored.endpoints)).toEqual(expected);
+      expect((await endpointStatus(restored.endpoints[0]!)).revision).toBe(snap.revision + DEFAULT_BUMP_REVISION);
+      await expectCompactedBelow(restored, oldRevision);
+      await restored.stop();
     });
 
     it('refuses a non-empty data dir before downloading anything', async () => {
@@ -548,7 +641,7 @@ describe.each(ETCD_VERSIONS)('restore into etcd %s data dirs', (version) => {
     });
   }
 
-  it('three members from one snapshot, as the runbook says: every member serves every key, at the snapshot revision', async () => {
+  it(`three members from one snapshot, as the runbook says: every member serves every key, ${bump > 0 ? "past the old cluster's revision, the ones between compacted" : 'at the snapshot revision'}`, async () => {
     const plan = await planCluster(3);
     const dirs: string[] = [];
     let key: string | undefined;
@@ -564,9 +657,10 @@ describe.each(ETCD_VERSIONS)('restore into etcd %s data dirs', (version) => {
         initialCluster: plan.initialCluster,
         initialClusterToken: plan.token,
         initialAdvertisePeerUrls: member.peerUrl,
+        ...bumpArgs,
       });
       expect(error).toBeUndefined();
-      expect(result?.dataDir?.ok).toBe(true);
+      expect(result?.dataDir).toMatchObject({ ok: true, bumpRevision: bump, markCompacted: bump > 0 });
       expect(result?.key).toBe(key ?? snap.key);
       key = result?.key;
       dirs.push(dataDir);
@@ -576,7 +670,13 @@ describe.each(ETCD_VERSIONS)('restore into etcd %s data dirs', (version) => {
     expect(await memberNames(cluster.endpoints[0]!)).toEqual(['m0', 'm1', 'm2']);
     for (const endpoint of cluster.endpoints) {
       expect(await readMember(endpoint)).toEqual(expected);
-      expect((await endpointStatus(endpoint)).revision).toBe(snap.revision);
+      expect((await endpointStatus(endpoint)).revision).toBe(snap.revision + bump);
+    }
+    if (bump > 0) {
+      // Kubernetes' watch caches and informers hold revisions up to the old cluster's: none of them is served
+      // again with other contents; resuming at one fails as compacted, which makes them re-list.
+      expect(snap.revision + bump).toBeGreaterThan(oldRevision);
+      await expectCompactedBelow(cluster, oldRevision);
     }
     // The cluster has quorum and replicates: a write through one member is read back through another.
     await put([cluster.endpoints[0]!], '/restored/probe', 'ok');

@@ -5,10 +5,13 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../shared/errors.js';
 import { snapshotKey } from '../../shared/layout.js';
 import { parseRestoreArgs, type RestoreArgs, type RestoreOptions } from '../../shared/tasks/restore/args.js';
+import { canBumpRevision } from '../../shared/tasks/restore/preflight.js';
 
 const CLUSTER = 'c1';
 const KEY = snapshotKey(CLUSTER, new Date('2026-01-31T12:00:00Z'), 42);
 const base = { allowUnverified: false, allowExcluded: false, member: {} };
+/** What a data dir restore does unless told otherwise: the Kubernetes documentation's bump, and the skipped revisions compacted. */
+const bumped = { bump: { bumpRevision: 1_000_000_000, markCompacted: true } };
 
 describe('parseRestoreArgs', () => {
   it.each<[string, RestoreArgs, RestoreOptions]>([
@@ -39,7 +42,21 @@ describe('parseRestoreArgs', () => {
       { output: '/tmp/a.db', revision: '123456', allowUnverified: true },
       { ...base, output: '/tmp/a.db', revision: 123456, allowUnverified: true },
     ],
-    ['--data-dir alone (absolute)', { output: '/tmp/a.db', dataDir: 'data' }, { ...base, output: '/tmp/a.db', dataDir: resolve('data') }],
+    [
+      '--data-dir alone (absolute), bumping the revision by default',
+      { output: '/tmp/a.db', dataDir: 'data' },
+      { ...base, ...bumped, output: '/tmp/a.db', dataDir: resolve('data') },
+    ],
+    [
+      '--bump-revision 0: no bump, nothing marked compacted',
+      { output: '/tmp/a.db', dataDir: '/d', bumpRevision: '0' },
+      { ...base, output: '/tmp/a.db', dataDir: '/d', bump: { bumpRevision: 0, markCompacted: false } },
+    ],
+    [
+      '--bump-revision N with --mark-compacted, as the Kubernetes documentation writes it',
+      { output: '/tmp/a.db', dataDir: '/d', bumpRevision: ' 5000 ', markCompacted: true },
+      { ...base, output: '/tmp/a.db', dataDir: '/d', bump: { bumpRevision: 5000, markCompacted: true } },
+    ],
     [
       '--data-dir with every member flag',
       {
@@ -52,6 +69,7 @@ describe('parseRestoreArgs', () => {
       },
       {
         ...base,
+        ...bumped,
         output: '/tmp/a.db',
         dataDir: '/var/lib/etcd',
         member: {
@@ -65,12 +83,12 @@ describe('parseRestoreArgs', () => {
     [
       'no --name: etcd calls the member "default"',
       { output: '/tmp/a.db', dataDir: '/d', initialCluster: 'default=http://127.0.0.1:2380' },
-      { ...base, output: '/tmp/a.db', dataDir: '/d', member: { initialCluster: 'default=http://127.0.0.1:2380' } },
+      { ...base, ...bumped, output: '/tmp/a.db', dataDir: '/d', member: { initialCluster: 'default=http://127.0.0.1:2380' } },
     ],
     [
       '--name default needs no --initial-cluster',
       { output: '/tmp/a.db', dataDir: '/d', name: 'default' },
-      { ...base, output: '/tmp/a.db', dataDir: '/d', member: { name: 'default' } },
+      { ...base, ...bumped, output: '/tmp/a.db', dataDir: '/d', member: { name: 'default' } },
     ],
   ])('accepts %s', (_name, args, expected) => {
     expect(parseRestoreArgs(args, CLUSTER)).toEqual(expected);
@@ -135,6 +153,22 @@ describe('parseRestoreArgs', () => {
       'initialAdvertisePeerUrls',
       /must start with http/,
     ],
+    ['--bump-revision without --data-dir', { output: '/tmp/a.db', bumpRevision: '0' }, 'bumpRevision', /only applies with dataDir/],
+    ['--mark-compacted without --data-dir', { output: '/tmp/a.db', markCompacted: true }, 'markCompacted', /only applies with dataDir/],
+    ['--bump-revision negative', { output: '/tmp/a.db', dataDir: '/d', bumpRevision: '-1' }, 'bumpRevision', /not a whole number/],
+    ['--bump-revision in words', { output: '/tmp/a.db', dataDir: '/d', bumpRevision: '1e9' }, 'bumpRevision', /not a whole number/],
+    [
+      '--mark-compacted with --bump-revision 0 (etcdutl refuses it)',
+      { output: '/tmp/a.db', dataDir: '/d', bumpRevision: '0', markCompacted: true },
+      'markCompacted',
+      /needs a revision bump/,
+    ],
+    [
+      'markCompacted false with a bump (etcdutl requires it)',
+      { output: '/tmp/a.db', dataDir: '/d', markCompacted: false },
+      'markCompacted',
+      /cannot be turned off while the revision is bumped/,
+    ],
     ['--output inside --data-dir', { output: '/var/lib/etcd/a.db', dataDir: '/var/lib/etcd' }, 'output', /must not be inside dataDir/],
     ['--output equal to --data-dir', { output: '/var/lib/etcd', dataDir: '/var/lib/etcd/' }, 'output', /must not be inside dataDir/],
   ])('refuses %s, naming the argument', (_name, args, setting, message) => {
@@ -147,5 +181,22 @@ describe('parseRestoreArgs', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).setting).toBe(setting);
     expect((error as ConfigError).message).toMatch(message);
+  });
+});
+
+describe('canBumpRevision', () => {
+  it.each<[string | undefined, boolean]>([
+    ['3.5.10', true],
+    ['3.5.30', true],
+    ['3.6.0', true],
+    ['3.10.1', true],
+    ['4.0.0', true],
+    ['3.5.9', false],
+    ['3.4.23', false],
+    ['2.3.8', false],
+    ['3.5', false],
+    [undefined, false],
+  ])('etcdutl %s: %s', (version, expected) => {
+    expect(canBumpRevision(version)).toBe(expected);
   });
 });

@@ -16,6 +16,8 @@ export interface RestoreArgs {
   initialCluster?: string;
   initialClusterToken?: string;
   initialAdvertisePeerUrls?: string;
+  bumpRevision?: string;
+  markCompacted?: boolean;
 }
 
 /** What to restore where: the snapshot is named by `key`, or chosen by `before`, `revision` and `allowUnverified`. */
@@ -30,6 +32,8 @@ export interface RestoreOptions {
   /** Absolute. */
   dataDir?: string;
   member: MemberFlags;
+  /** With dataDir only. */
+  bump?: RevisionBump;
 }
 
 /** The etcd member flags passed on to `snapshot restore`. */
@@ -39,6 +43,20 @@ export interface MemberFlags {
   initialClusterToken?: string;
   initialAdvertisePeerUrls?: string;
 }
+
+/**
+ * How far the restored member's revision jumps past the snapshot's (etcdutl --bump-revision,
+ * --mark-compacted). A restored etcd would otherwise serve revisions the old cluster already served with
+ * other contents, and kube-apiserver's watch caches and informers would miss or replay changes; marked
+ * compacted, the skipped revisions make every watcher re-list instead.
+ */
+export interface RevisionBump {
+  bumpRevision: number;
+  markCompacted: boolean;
+}
+
+/** What the Kubernetes documentation recommends: far past any revision a cluster reaches between two snapshots. */
+export const DEFAULT_BUMP_REVISION = 1_000_000_000;
 
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i;
 
@@ -50,6 +68,11 @@ function text(args: RestoreArgs, name: StringArg): string | undefined {
   if (value === undefined) return undefined;
   if (value.trim() === '') throw new ConfigError(name, 'is empty');
   return value.trim();
+}
+
+/** A whole number of at most 16 digits (a safe integer, as revisions are read), at least `min`. */
+function wholeNumber(value: string, min: number): number | undefined {
+  return /^\d{1,16}$/.test(value) && Number.isSafeInteger(Number(value)) && Number(value) >= min ? Number(value) : undefined;
 }
 
 function checkUrls(setting: string, list: string): void {
@@ -90,10 +113,10 @@ export function parseRestoreArgs(args: RestoreArgs, cluster: string): RestoreOpt
   }
   const revision = text(args, 'revision');
   if (revision !== undefined) {
-    if (!/^\d{1,16}$/.test(revision) || !Number.isSafeInteger(Number(revision)) || Number(revision) < 1) {
+    const parsed = wholeNumber(revision, 1);
+    if (parsed === undefined)
       throw new ConfigError('revision', `"${revision}" is not a positive whole number`, 'write an etcd revision, e.g. --revision 123456');
-    }
-    options.revision = Number(revision);
+    options.revision = parsed;
   }
   if (options.key !== undefined) {
     // (allowUnverified is implied by an explicit key and harmless with it.)
@@ -116,6 +139,8 @@ export function parseRestoreArgs(args: RestoreArgs, cluster: string): RestoreOpt
     if (dataDir === undefined) throw new ConfigError(name, 'only applies with dataDir', 'add --data-dir, or drop it');
     options.member[name] = value;
   }
+  const bump = parseBump(args, dataDir !== undefined);
+  if (bump) options.bump = bump;
   const { name, initialCluster, initialAdvertisePeerUrls } = options.member;
   if (initialAdvertisePeerUrls !== undefined) checkUrls('initialAdvertisePeerUrls', initialAdvertisePeerUrls);
   if (initialCluster !== undefined) {
@@ -146,4 +171,43 @@ export function parseRestoreArgs(args: RestoreArgs, cluster: string): RestoreOpt
   if (options.dataDir !== undefined && (options.dataDir === options.output || options.output.startsWith(`${options.dataDir}/`)))
     throw new ConfigError('output', 'must not be inside dataDir', 'write the snapshot file somewhere else, e.g. /var/tmp');
   return options;
+}
+
+/**
+ * --bump-revision (default DEFAULT_BUMP_REVISION, 0 = none) and --mark-compacted, which follows it:
+ * etcdutl requires --mark-compacted with a bump and refuses it without one, so an explicit value must agree.
+ */
+function parseBump(args: RestoreArgs, hasDataDir: boolean): RevisionBump | undefined {
+  const given = text(args, 'bumpRevision');
+  if (!hasDataDir) {
+    for (const name of ['bumpRevision', 'markCompacted'] as const) {
+      if (args[name] !== undefined) throw new ConfigError(name, 'only applies with dataDir', 'add --data-dir, or drop it');
+    }
+    return undefined;
+  }
+  let bumpRevision = DEFAULT_BUMP_REVISION;
+  if (given !== undefined) {
+    const parsed = wholeNumber(given, 0);
+    if (parsed === undefined)
+      throw new ConfigError(
+        'bumpRevision',
+        `"${given}" is not a whole number`,
+        `write how far to move the revision past the snapshot's, e.g. --bump-revision ${DEFAULT_BUMP_REVISION}, or 0 for no bump`,
+      );
+    bumpRevision = parsed;
+  }
+  const markCompacted = bumpRevision > 0;
+  if (args.markCompacted === true && !markCompacted)
+    throw new ConfigError(
+      'markCompacted',
+      'needs a revision bump',
+      'etcdutl marks the bumped revisions compacted only: drop --mark-compacted, or give --bump-revision N',
+    );
+  if (args.markCompacted === false && markCompacted)
+    throw new ConfigError(
+      'markCompacted',
+      'cannot be turned off while the revision is bumped',
+      'etcdutl requires it with --bump-revision (the skipped revisions must read as compacted, so watchers re-list); to restore with neither, give --bump-revision 0',
+    );
+  return { bumpRevision, markCompacted };
 }

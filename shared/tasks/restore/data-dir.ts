@@ -4,7 +4,7 @@ import { readdir, rename, rm, rmdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Logger } from '../../log.js';
-import type { MemberFlags } from './args.js';
+import type { MemberFlags, RevisionBump } from './args.js';
 import { ETCDCTL_ENV, exists, type RestoreTool } from './preflight.js';
 
 const execFileP = promisify(execFile);
@@ -15,6 +15,10 @@ export interface RestoreDataDir {
   tool: 'etcdutl' | 'etcdctl';
   toolPath: string;
   toolVersion?: string;
+  /** How far the revision was moved past the snapshot's (0: not at all); etcdutl --bump-revision. */
+  bumpRevision: number;
+  /** Whether the skipped revisions were marked compacted (etcdutl --mark-compacted): with any bump. */
+  markCompacted: boolean;
   /** The command that was run, for the record (the snapshot path and flags exactly as passed). */
   command: string[];
   durationMs: number;
@@ -26,6 +30,13 @@ function tail(text: string, lines = 20): string {
   return text.trim().split('\n').slice(-lines).join('\n');
 }
 
+/** Where and as what member to restore, and how far to bump the revision. */
+export interface DataDirTarget {
+  dataDir: string;
+  member: MemberFlags;
+  bump?: RevisionBump;
+}
+
 /**
  * Runs `etcdutl snapshot restore` (or `etcdctl snapshot restore`, API v3) into a fresh sibling directory,
  * then moves the result into place: an empty data dir keeps its owner and mode, and a failed run leaves
@@ -35,8 +46,7 @@ function tail(text: string, lines = 20): string {
 export async function restoreDataDir(
   tool: RestoreTool,
   file: string,
-  dataDir: string,
-  member: MemberFlags,
+  { dataDir, member, bump }: DataDirTarget,
   signal: AbortSignal | undefined,
   log: Logger,
 ): Promise<RestoreDataDir> {
@@ -46,6 +56,10 @@ export async function restoreDataDir(
   if (member.initialCluster !== undefined) flags.push('--initial-cluster', member.initialCluster);
   if (member.initialClusterToken !== undefined) flags.push('--initial-cluster-token', member.initialClusterToken);
   if (member.initialAdvertisePeerUrls !== undefined) flags.push('--initial-advertise-peer-urls', member.initialAdvertisePeerUrls);
+  const bumpRevision = bump?.bumpRevision ?? 0;
+  const markCompacted = bump?.markCompacted ?? false;
+  if (bumpRevision > 0) flags.push('--bump-revision', String(bumpRevision));
+  if (markCompacted) flags.push('--mark-compacted');
   const argv = ['snapshot', 'restore', file, ...flags];
   const shown = [tool.tool, ...argv.map((a) => (a === staging ? dataDir : a))];
   const base = {
@@ -53,10 +67,12 @@ export async function restoreDataDir(
     tool: tool.tool,
     toolPath: tool.path,
     ...(tool.version ? { toolVersion: tool.version } : {}),
+    bumpRevision,
+    markCompacted,
     command: shown,
   };
   const started = Date.now();
-  log.info('restoring data dir', { dataDir, tool: tool.tool, toolVersion: tool.version, command: shown });
+  log.info('restoring data dir', { dataDir, tool: tool.tool, toolVersion: tool.version, bumpRevision, command: shown });
   try {
     await execFileP(tool.path, argv, {
       env: { ...process.env, ...(tool.tool === 'etcdctl' ? ETCDCTL_ENV : {}) },

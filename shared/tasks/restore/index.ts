@@ -51,7 +51,8 @@ export interface RestoreDeps {
  * Restores a stored snapshot, step by step: parse the arguments (no I/O), preflight this machine (output
  * path, data dir, restore tool), select the snapshot (newest good and verified by default; --key,
  * --before, --revision, --allow-unverified), download it to --output while checking it, and optionally
- * run `etcdutl snapshot restore` into --data-dir. Nothing is downloaded unless every earlier step passed.
+ * run `etcdutl snapshot restore` into --data-dir, bumping the revision past the old cluster's. Nothing is
+ * downloaded unless every earlier step passed.
  */
 export async function restoreTask(deps: RestoreDeps, args: RestoreArgs): Promise<RestoreResult> {
   const { store, log, config } = deps;
@@ -75,7 +76,8 @@ export async function restoreTask(deps: RestoreDeps, args: RestoreArgs): Promise
   if (options.dataDir !== undefined && tool) {
     // Checked before the download; checked again in case something created it meanwhile.
     await checkDataDir(options.dataDir);
-    result.dataDir = await restoreDataDir(tool, options.output, options.dataDir, options.member, deps.signal, log);
+    const target = { dataDir: options.dataDir, member: options.member, bump: options.bump };
+    result.dataDir = await restoreDataDir(tool, options.output, target, deps.signal, log);
     result.ok = result.dataDir.ok;
   }
   return result;

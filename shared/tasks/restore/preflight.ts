@@ -112,13 +112,39 @@ async function findTool(searchPath: string): Promise<RestoreTool> {
   );
 }
 
+/** The first release whose `snapshot restore` (etcdutl's, and the deprecated etcdctl 3.5 one) takes --bump-revision and --mark-compacted. */
+export const BUMP_SINCE = [3, 5, 10] as const;
+
+/** Whether a tool of this version can bump the revision; an unknown version cannot be trusted to. */
+export function canBumpRevision(version: string | undefined): boolean {
+  const parts = /^(\d+)\.(\d+)\.(\d+)/
+    .exec(version ?? '')
+    ?.slice(1)
+    .map(Number);
+  if (!parts) return false;
+  for (const [i, since] of BUMP_SINCE.entries()) {
+    const part = parts[i] ?? 0;
+    if (part !== since) return part > since;
+  }
+  return true;
+}
+
 /**
  * What must hold on this machine before anything is downloaded: the output path is free, the data dir
- * (if asked for) is empty or absent, and a restore tool is on `searchPath`. Returns that tool.
+ * (if asked for) is empty or absent, and a restore tool is on `searchPath` that can apply the revision
+ * bump asked for. Returns that tool.
  */
 export async function preflight(options: RestoreOptions, searchPath: string): Promise<RestoreTool | undefined> {
   await checkOutput(options.output);
   if (options.dataDir === undefined) return undefined;
   await checkDataDir(options.dataDir);
-  return findTool(searchPath);
+  const tool = await findTool(searchPath);
+  if ((options.bump?.bumpRevision ?? 0) > 0 && !canBumpRevision(tool.version)) {
+    throw new PreconditionError(
+      'bumpRevision',
+      `${tool.tool} ${tool.version ?? 'of unknown version'} (${tool.path}) cannot bump the revision: --bump-revision needs etcdutl ${BUMP_SINCE.join('.')} or later`,
+      "without the bump the restored cluster serves revisions the old one already served, and Kubernetes' watch caches and informers miss changes: put etcdutl 3.5.10+ first on the PATH; only if no client watches etcd (not Kubernetes), pass --bump-revision 0",
+    );
+  }
+  return tool;
 }
