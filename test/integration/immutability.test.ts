@@ -236,7 +236,7 @@ describe('bucket mode', () => {
     expect((outcome.error as BackupError).hint).toContain('nothing is being kept immutable');
   });
 
-  it('hibernation over three retention periods (fake clock): a protected copy exists at every check, prune never fails', async () => {
+  it('hibernation over three retention periods (fake clock): a protected copy exists at every check, prune fails only on locks the fake clock has outrun', async () => {
     const config = loadConfig({ ...settings, CLUSTER_NAME: 'hib' });
     await run('snapshot', { ...settings, CLUSTER_NAME: 'hib' });
     const start = Date.now();
