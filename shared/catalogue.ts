@@ -1,4 +1,5 @@
 import { text } from 'node:stream/consumers';
+import { BackupError } from './errors.js';
 import { classifyKey, clusterDir, manifestKey, newestFirst } from './layout.js';
 import { isManifest, type SnapshotManifest } from './manifest.js';
 import type { ObjectStore } from './store/index.js';
@@ -43,12 +44,22 @@ export interface SnapshotEntry extends ListingEntry {
 
 const READS_IN_PARALLEL = 16;
 
+/** The store says the object is not there (any more). */
+const isGone = (error: unknown) => error instanceof BackupError && error.code === 'store-not-found';
+
 /**
- * The manifest, or 'invalid' when it exists but is not a manifest. A manifest that cannot be read (the
- * store failing) fails the caller: deciding on an unknown state could delete a good snapshot.
+ * The manifest; 'invalid' when it exists but is not a manifest; 'gone' when it was listed but deleted since
+ * (a concurrent prune). A manifest that cannot be read for another reason (the store failing) fails the
+ * caller: deciding on an unknown state could delete a good snapshot.
  */
-async function readManifest(store: ObjectStore, key: string): Promise<SnapshotManifest | 'invalid'> {
-  const body = await text(await store.get(key));
+async function readManifest(store: ObjectStore, key: string): Promise<SnapshotManifest | 'invalid' | 'gone'> {
+  let body: string;
+  try {
+    body = await text(await store.get(key));
+  } catch (error) {
+    if (isGone(error)) return 'gone';
+    throw error;
+  }
   try {
     const parsed: unknown = JSON.parse(body);
     return isManifest(parsed) ? parsed : 'invalid';
@@ -115,24 +126,38 @@ export async function inBatches<T, R>(items: T[], fn: (item: T) => Promise<R>): 
   return results;
 }
 
-/** Reads the manifest (which sets the state) and the exclusion mark of each entry, in parallel; same order. */
+/**
+ * Reads the manifest (which sets the state) and the exclusion mark of each entry, in parallel; same order.
+ * Entries deleted since the listing (see loadEntryDetails) are left out.
+ */
 export async function loadDetails(store: ObjectStore, entries: ListingEntry[]): Promise<SnapshotEntry[]> {
-  return inBatches(entries, (entry) => loadEntryDetails(store, entry));
+  return (await inBatches(entries, (entry) => loadEntryDetails(store, entry))).filter((e) => e !== undefined);
 }
 
-/** One entry with its details (see loadDetails). */
-export async function loadEntryDetails(store: ObjectStore, entry: ListingEntry): Promise<SnapshotEntry> {
+/**
+ * One entry with its details (see loadDetails); undefined when the snapshot was deleted after it was listed
+ * (another run pruned it, or a failed snapshot run removed it): there is nothing left to choose or delete,
+ * so callers skip it rather than fail. A snapshot still there whose manifest went is what a new listing
+ * would call it: incomplete.
+ */
+export async function loadEntryDetails(store: ObjectStore, entry: ListingEntry): Promise<SnapshotEntry | undefined> {
   const mKey = manifestKey(entry.key);
   // Tags that cannot be read fail the caller too: an unread exclusion mark could let restore pick it.
   const [manifest, tags] = await Promise.all([
     entry.sidecars.includes(mKey) ? readManifest(store, mKey) : Promise.resolve(undefined),
-    store.getTags(entry.key),
+    store.getTags(entry.key).catch((error: unknown) => {
+      if (isGone(error)) return undefined;
+      throw error;
+    }),
   ]);
+  if (tags === undefined) return undefined;
+  // Prune deletes a snapshot before its manifest: a manifest gone usually means the snapshot went first.
+  if (manifest === 'gone' && !(await store.head(entry.key))) return undefined;
   const detailed: SnapshotEntry = { ...entry, state: 'incomplete' };
-  if (manifest === 'invalid' || (manifest && (manifest.key !== entry.key || manifest.size !== entry.size))) {
+  if (manifest === 'invalid' || (typeof manifest === 'object' && (manifest.key !== entry.key || manifest.size !== entry.size))) {
     // Present but not describing this very object: never good, and not a run still finishing either.
     detailed.state = 'invalid-manifest';
-  } else if (manifest) {
+  } else if (typeof manifest === 'object') {
     detailed.manifest = manifest;
     detailed.state = manifest.checks.ok ? 'complete' : 'failed-checks';
   }
@@ -143,7 +168,10 @@ export async function loadEntryDetails(store: ObjectStore, entry: ListingEntry):
   return detailed;
 }
 
-/** The entries with their details, in their order (newest first for a listing), loaded a batch at a time as far down as the caller reads. */
+/**
+ * The entries with their details, in their order (newest first for a listing), loaded a batch at a time as
+ * far down as the caller reads; entries deleted since the listing are left out.
+ */
 export async function* withDetails(store: ObjectStore, entries: ListingEntry[]): AsyncGenerator<SnapshotEntry> {
   for (let i = 0; i < entries.length; i += READS_IN_PARALLEL) yield* await loadDetails(store, entries.slice(i, i + READS_IN_PARALLEL));
 }

@@ -55,10 +55,16 @@ export interface Protection {
 /** Retention read back within this of what was asked counts as confirmed (stores round to seconds). */
 const SLACK_MS = 2000;
 
+/** At least as strong a lock: compliance satisfies a governance requirement, not the other way round. */
+const strongEnough = (got: Retention['mode'], wanted: Retention['mode']) => got === 'compliance' || wanted === 'governance';
+
 /**
- * Protects one object until now + period and reads the protection back. In bucket mode the bucket's
- * default retention should already apply; where it does not (S3-compatible servers ignore it on multipart
- * uploads and copies), the same protection is applied explicitly, by version id.
+ * Protects one object until now + period and reads the protection back. A retention already on the object
+ * that ends at least as late, in at least as strong a mode, is kept as it is (S3 refuses to shorten one, and
+ * a bucket default retention longer than IMMUTABILITY_PERIOD protects more than asked); the date recorded is
+ * the real one. Otherwise the retention is set, never earlier than the one already there. In bucket mode
+ * the bucket's default retention should already apply; where it does not (S3-compatible servers ignore it
+ * on multipart uploads and copies), the same protection is applied explicitly, by version id.
  */
 export async function protectObject(
   store: ObjectStore,
@@ -67,13 +73,19 @@ export async function protectObject(
   config: ActiveImmutability,
   now: Date,
 ): Promise<Protection> {
-  const want: Retention = { mode: config.lock, retainUntil: new Date(now.getTime() + config.periodMs) };
+  const wanted = new Date(now.getTime() + config.periodMs);
   const version = versionId ? { versionId } : {};
   const read = () => store.getRetention(key, version);
-  const enough = (r: Retention | undefined) => r !== undefined && r.retainUntil.getTime() >= want.retainUntil.getTime() - SLACK_MS;
+  const enough = (r: Retention | undefined): boolean =>
+    r !== undefined && strongEnough(r.mode, config.lock) && r.retainUntil.getTime() >= wanted.getTime() - SLACK_MS;
   try {
-    if (config.mode === 'object' || !enough(await read())) await store.setRetention(key, want, version);
-    const got = await read();
+    const current = await read();
+    const kept = enough(current);
+    if (!kept) {
+      const later = current && current.retainUntil > wanted ? current.retainUntil : wanted;
+      await store.setRetention(key, { mode: config.lock, retainUntil: later }, version);
+    }
+    const got = kept ? current : await read();
     const protection: Protection = { mode: config.mode, confirmed: enough(got) };
     if (got) protection.retainUntil = got.retainUntil.toISOString();
     return protection;

@@ -14,10 +14,12 @@ export async function findNewest(
 
 /** The listed snapshot with this key, with its details; not-found if the store has no such snapshot. */
 export async function findKey(store: ObjectStore, entries: ListingEntry[], key: string): Promise<SnapshotEntry> {
-  const entry = entries.find((e) => e.key === key);
+  const listed = entries.find((e) => e.key === key);
+  // Listed but deleted before its details were read (a concurrent prune) is not there either.
+  const entry = listed && (await loadEntryDetails(store, listed));
   if (!entry)
     throw new BackupError('not-found', `no snapshot ${key} in ${store.description}`, { hint: 'use a key printed by etcd-backup list' });
-  return loadEntryDetails(store, entry);
+  return entry;
 }
 
 /** What restore may take when no key names the snapshot. */

@@ -26,12 +26,23 @@ export function createGcsClient(config: GcsConfig): Storage {
   return storage;
 }
 
+/**
+ * Both a missing bucket and a missing object are 404 "notFound"; only the message tells them apart: "The
+ * specified bucket does not exist." against "No such object: <bucket>/<name>". The names are taken out
+ * before looking for the word, since a bucket or an object may well be called "backup-bucket".
+ */
+function isMissingBucket(message: string, bucket: string, key: string): boolean {
+  if (/^No such object\b/i.test(message)) return false;
+  const withoutNames = [key, bucket].filter(Boolean).reduce((text, name) => text.replaceAll(name, ''), message);
+  return /bucket/i.test(withoutNames);
+}
+
 export function gcsError(error: unknown, action: string, bucket: string, key: string): BackupError {
   if (error instanceof BackupError) return error;
   const status = (error as { code?: unknown }).code;
   const message = (error as Error)?.message ?? String(error);
   const where = `gs://${bucket}/${key}`;
-  if (status === 404 && /bucket/i.test(message)) {
+  if (status === 404 && isMissingBucket(message, bucket, key)) {
     return new BackupError('store-bucket-missing', `${action} ${where}: bucket "${bucket}" does not exist`, {
       cause: error,
       hint: 'create the bucket or fix BACKUP_URL',

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
 import { Readable } from 'node:stream';
@@ -43,9 +43,18 @@ function fsError(error: unknown, action: string, key: string): BackupError {
 }
 
 /**
+ * Snapshots hold every secret of the cluster: what this store creates is for its owner only, as etcdctl
+ * writes its snapshots. Given at creation, so there is no moment when a file is more open; the umask can
+ * only take bits away from these.
+ */
+const DIR_MODE = 0o700;
+const FILE_MODE = 0o600;
+
+/**
  * A directory as an object store (the embedded default). An object becomes visible only when complete:
  * data goes to a hidden temporary file, is fsynced, then hard-linked to its key (link fails if the key
  * exists: create-only). Metadata and tags live in a hidden sidecar file next to the object. No retention.
+ * Directories it creates are 0700 and files 0600 (DIR_MODE, FILE_MODE).
  */
 export class LocalStore implements ObjectStore {
   readonly description: string;
@@ -81,9 +90,9 @@ export class LocalStore implements ObjectStore {
     const temp = join(dirname(file), `.${posix.basename(key)}.partial-${unique}`);
     const tempSidecar = `${this.sidecarPath(key)}.partial-${unique}`;
     try {
-      await mkdir(dirname(file), { recursive: true });
+      await mkdir(dirname(file), { recursive: true, mode: DIR_MODE });
       const source = Buffer.isBuffer(body) ? Readable.from([body]) : body;
-      const out = createWriteStream(temp, { flags: 'wx' });
+      const out = createWriteStream(temp, { flags: 'wx', mode: FILE_MODE });
       await pipeline(source, out, options.signal ? { signal: options.signal } : {});
       const handle = await open(temp, 'r');
       try {
@@ -91,7 +100,10 @@ export class LocalStore implements ObjectStore {
       } finally {
         await handle.close();
       }
-      await writeFile(tempSidecar, JSON.stringify({ metadata: options.metadata ?? {}, tags: {} } satisfies Sidecar), { flag: 'wx' });
+      await writeFile(tempSidecar, JSON.stringify({ metadata: options.metadata ?? {}, tags: {} } satisfies Sidecar), {
+        flag: 'wx',
+        mode: FILE_MODE,
+      });
       await link(temp, file);
       await rename(tempSidecar, this.sidecarPath(key));
     } catch (error) {
@@ -109,13 +121,15 @@ export class LocalStore implements ObjectStore {
   }
 
   async get(key: string, options: GetOptions = {}): Promise<Readable> {
-    const file = this.path(key);
+    // Opened here, not lazily by the stream: a missing object fails now, and one deleted while it is read
+    // (a concurrent prune) is read to its end.
+    let handle;
     try {
-      await stat(file);
+      handle = await open(this.path(key), 'r');
     } catch (error) {
       throw fsError(error, 'read', key);
     }
-    return createReadStream(file, { start: options.start, end: options.end, highWaterMark: 1024 * 1024 });
+    return handle.createReadStream({ start: options.start, end: options.end, highWaterMark: 1024 * 1024 });
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {
@@ -172,7 +186,7 @@ export class LocalStore implements ObjectStore {
     if (!(await this.head(key))) throw new BackupError('store-not-found', `tags of ${key}: no such object`);
     const sidecar = await this.readSidecar(key);
     const temp = `${this.sidecarPath(key)}.partial-${randomBytes(6).toString('hex')}`;
-    await writeFile(temp, JSON.stringify({ ...sidecar, tags }));
+    await writeFile(temp, JSON.stringify({ ...sidecar, tags }), { flag: 'wx', mode: FILE_MODE });
     await rename(temp, this.sidecarPath(key));
   }
 

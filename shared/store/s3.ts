@@ -220,8 +220,10 @@ export class S3Store implements ObjectStore {
   }
 
   /**
-   * Without a version id, deletes every version (and delete marker) of the key: on a versioned bucket a
-   * plain DeleteObject only hides the data behind a delete marker, and would "succeed" on a locked object.
+   * Without a version id, deletes every version (and delete marker) of the key, each by its id: on a
+   * versioned bucket a DeleteObject without one only hides the data behind a new delete marker, and would
+   * "succeed" on a locked object. A key with no version left is already gone: nothing is sent, so a prune
+   * racing another leaves no stray delete marker.
    */
   async delete(key: string, options: { versionId?: string } = {}): Promise<void> {
     const Key = this.full(key);
@@ -234,21 +236,25 @@ export class S3Store implements ObjectStore {
     }
   }
 
-  /** Version ids of exactly this key; [undefined] on an unversioned bucket (a plain delete then suffices). */
-  private async versionsOf(Key: string): Promise<(string | undefined)[]> {
-    const versions: (string | undefined)[] = [];
+  /**
+   * Version ids of exactly this key, delete markers included. An object written while the bucket was
+   * unversioned (or an unversioned bucket's only copy) has the id "null", and is deleted by passing
+   * "null": that removes its bytes, where leaving the id out would add a delete marker in front of them.
+   */
+  private async versionsOf(Key: string): Promise<string[]> {
+    const versions: string[] = [];
     let markers: { KeyMarker?: string; VersionIdMarker?: string } = {};
     for (;;) {
       const page = await this.client.send(
         new ListObjectVersionsCommand({ Bucket: this.bucket, Prefix: Key, MaxKeys: this.listPageSize, ...markers }),
       );
       for (const v of [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])]) {
-        if (v.Key === Key) versions.push(v.VersionId === 'null' ? undefined : v.VersionId);
+        if (v.Key === Key) versions.push(v.VersionId ?? 'null');
       }
       if (!page.IsTruncated) break;
       markers = { KeyMarker: page.NextKeyMarker, VersionIdMarker: page.NextVersionIdMarker };
     }
-    return versions.length > 0 ? versions : [undefined];
+    return versions;
   }
 
   async copy(source: string, destination: string, options: { metadata?: Record<string, string> } = {}): Promise<ObjectInfo> {

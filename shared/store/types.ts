@@ -63,7 +63,8 @@ export interface ObjectStore {
   list(dir: string): AsyncIterable<ObjectInfo>;
   /**
    * Deletes the object for good: every version of it on a versioned bucket, or just the version given.
-   * Missing objects are not an error; an object under retention fails with store-access-denied.
+   * Missing objects are not an error, and leave nothing behind (no delete marker); an object under
+   * retention fails with store-access-denied.
    */
   delete(key: string, options?: { versionId?: string }): Promise<void>;
   /** Server-side copy, create-only on the destination; nothing passes through this process. */

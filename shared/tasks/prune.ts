@@ -3,7 +3,7 @@ import type { Config } from '../config/config.js';
 import { BackupError, describeError, type ErrorReport } from '../errors.js';
 import type { Logger } from '../log.js';
 import { planRetention } from '../retention.js';
-import type { ObjectStore } from '../store/index.js';
+import type { ObjectStore, Retention } from '../store/index.js';
 
 export interface PrunedObject {
   key: string;
@@ -31,18 +31,43 @@ export interface PruneDeps {
 type Removal = { status: 'deleted' } | { status: 'retained'; retainUntil: Date } | { status: 'failed'; error: unknown };
 
 /**
- * Deletes one object; a refusal because the object is under retention is an outcome, not a failure. The
- * server's clock decides when a lock ends: a refused object that carries a retention counts as retained
- * even if our clock says it has just expired.
+ * How far our clock may run ahead of the store's. The store's clock decides when a lock ends; a refused
+ * delete of an object whose retain-until has passed by less than this on our clock is still taken for the
+ * lock (the store may not have reached that time yet). Past it, the lock cannot be why the delete was
+ * refused.
  */
-async function remove(store: ObjectStore, key: string): Promise<Removal> {
+export const RETENTION_CLOCK_SLACK_MS = 5 * 60_000;
+
+/** Whether a retention explains a refused delete at `now`: it ends in the future, within the clock slack. */
+export function stillRetained(retention: Retention | undefined, now: Date): boolean {
+  return retention !== undefined && retention.retainUntil.getTime() > now.getTime() - RETENTION_CLOCK_SLACK_MS;
+}
+
+/**
+ * Deletes one object; a refusal because the object is under retention is an outcome, not a failure. A
+ * refusal is counted as retention only when the object's retention has not ended (RETENTION_CLOCK_SLACK_MS):
+ * a refusal after that (a bucket policy, missing permissions) is a failure, or every run would look fine
+ * while the bucket grows.
+ */
+async function remove(store: ObjectStore, key: string, now: () => Date): Promise<Removal> {
   try {
     await store.delete(key);
     return { status: 'deleted' };
   } catch (error) {
     if (error instanceof BackupError && error.code === 'store-access-denied') {
       const retention = await store.getRetention(key).catch(() => undefined);
-      if (retention) return { status: 'retained', retainUntil: retention.retainUntil };
+      if (retention && stillRetained(retention, now())) return { status: 'retained', retainUntil: retention.retainUntil };
+      if (retention) {
+        const ended = new BackupError(
+          'store-access-denied',
+          `delete of ${key} refused, though its retention ended at ${retention.retainUntil.toISOString()}`,
+          {
+            cause: error,
+            hint: 'the lock no longer explains the refusal: check the bucket policy and the permission to delete (s3:DeleteObjectVersion, storage.objects.delete)',
+          },
+        );
+        return { status: 'failed', error: ended };
+      }
     }
     return { status: 'failed', error };
   }
@@ -56,7 +81,8 @@ async function remove(store: ObjectStore, key: string): Promise<Removal> {
  */
 export async function pruneTask(deps: PruneDeps, args: { dryRun?: boolean }): Promise<PruneResult> {
   const { store, log, config } = deps;
-  const now = (deps.now ?? (() => new Date()))();
+  const clock = deps.now ?? (() => new Date());
+  const now = clock();
   const dryRun = args.dryRun === true;
   const listing = await listCluster(store, config.cluster);
   const snapshots = await loadDetails(store, listing.snapshots);
@@ -80,14 +106,14 @@ export async function pruneTask(deps: PruneDeps, args: { dryRun?: boolean }): Pr
       result.deleted.push({ key: entry.key, reasons, sidecars: entry.sidecars });
       continue;
     }
-    const removal = await remove(store, entry.key);
+    const removal = await remove(store, entry.key, clock);
     if (removal.status !== 'deleted') {
       record(entry.key, reasons, removal);
       continue;
     }
     const gone: string[] = [];
     for (const sidecar of entry.sidecars) {
-      const sidecarRemoval = await remove(store, sidecar);
+      const sidecarRemoval = await remove(store, sidecar, clock);
       if (sidecarRemoval.status === 'deleted') gone.push(sidecar);
       else record(sidecar, ['sidecar of a deleted snapshot'], sidecarRemoval);
     }
@@ -97,7 +123,7 @@ export async function pruneTask(deps: PruneDeps, args: { dryRun?: boolean }): Pr
   for (const orphan of listing.orphans) {
     const reasons = ['sidecar whose snapshot no longer exists'];
     if (dryRun) result.deleted.push({ key: orphan, reasons, sidecars: [] });
-    else record(orphan, reasons, await remove(store, orphan));
+    else record(orphan, reasons, await remove(store, orphan, clock));
   }
   result.ok = result.failed.length === 0;
   if (!result.ok) log.error('some objects could not be deleted', { failed: result.failed.map((f) => f.key) });

@@ -1,15 +1,114 @@
 // prune on the real stores: the prefix boundary, sidecars, locked objects, dry runs, and a snapshot being
 // written while prune runs.
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { PutBucketPolicyCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listSnapshots } from '../../shared/catalogue.js';
+import { loadConfig, type SettingValues } from '../../shared/config/config.js';
 import { manifestKey, snapshotKey } from '../../shared/layout.js';
+import { createLogger } from '../../shared/log.js';
+import type { ObjectStore } from '../../shared/store/index.js';
+import { findNewest, selectForRestore } from '../../shared/selection.js';
+import { pruneTask, RETENTION_CLOCK_SLACK_MS } from '../../shared/tasks/prune.js';
 import { BACKEND_KINDS, makeBackend, type Backend } from '../support/backends.js';
 import { writeBulk } from '../support/data.js';
 import { startEtcd, type EtcdCluster } from '../support/etcd.js';
-import { plantHistory, plantSnapshot } from '../support/plant.js';
+import { plantHistory, plantSnapshot, type Planted } from '../support/plant.js';
 import { memoryLogger, run, storedKeys } from '../support/run.js';
+import { s3Client } from '../support/stores.js';
 
 const HOUR = 3_600_000;
 const hoursAgo = (n: number) => new Date(Date.now() - n * HOUR);
+const quiet = createLogger({ write: () => undefined });
+
+/** A bucket policy on the test radosgw that denies `actions` on these keys (relative to the backend's prefix). */
+async function denyInBucket(settings: SettingValues, actions: string[], keys: string[]): Promise<void> {
+  const { bucket, prefix } = loadConfig(settings).location as { bucket: string; prefix: string };
+  const client = s3Client();
+  try {
+    await client.send(
+      new PutBucketPolicyCommand({
+        Bucket: bucket,
+        Policy: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            { Effect: 'Deny', Principal: '*', Action: actions, Resource: keys.map((key) => `arn:aws:s3:::${bucket}/${prefix}/${key}`) },
+          ],
+        }),
+      }),
+    );
+  } finally {
+    client.destroy();
+  }
+}
+
+/**
+ * The store, except that the first time the exclusion tags of `victim` are read, it and its sidecars are
+ * really deleted first (snapshot first, as prune does): another run pruning it between this run's listing
+ * and its reading of the details.
+ */
+function deletedUnderneath(store: ObjectStore, victim: Planted): ObjectStore {
+  let deleted = false;
+  return new Proxy(store, {
+    get(target, property) {
+      if (property === 'getTags') {
+        return async (key: string) => {
+          if (key === victim.key && !deleted) {
+            deleted = true;
+            for (const k of [victim.key, ...victim.sidecars]) await target.delete(k);
+          }
+          return target.getTags(key);
+        };
+      }
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+/**
+ * A pass-through proxy in front of the GCS emulator that acts as a bucket under retention would: it refuses
+ * every object delete with 403 (as GCS words it) and adds `retention` to every object's metadata. The
+ * emulator itself accepts and ignores retention.
+ */
+async function retentionProxy(target: string, retainUntil: () => Date): Promise<{ url: string; close(): Promise<void> }> {
+  const upstream = new URL(target);
+  const objectMetadata = /^\/b\/[^/]+\/o\/[^?]+(\?|$)/;
+  const server = createServer((req, res) => {
+    const url = req.url ?? '';
+    if (req.method === 'DELETE' && objectMetadata.test(url)) {
+      const message = `Object is subject to object retention and cannot be deleted until ${retainUntil().toISOString()}`;
+      res.writeHead(403, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { code: 403, message, errors: [{ message, domain: 'global', reason: 'retentionPolicyNotMet' }] } }));
+      return;
+    }
+    const rewrite = req.method === 'GET' && objectMetadata.test(url) && !url.includes('alt=media');
+    const forward = request(
+      { host: upstream.hostname, port: upstream.port, method: req.method, path: url, headers: req.headers },
+      (answer) => {
+        if (!rewrite || answer.statusCode !== 200) {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+          return;
+        }
+        const chunks: Buffer[] = [];
+        answer.on('data', (c: Buffer) => chunks.push(c));
+        answer.on('end', () => {
+          const metadata = JSON.parse(Buffer.concat(chunks).toString()) as Record<string, unknown>;
+          const body = JSON.stringify({ ...metadata, retention: { mode: 'Unlocked', retainUntilTime: retainUntil().toISOString() } });
+          res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+          res.end(body);
+        });
+      },
+    );
+    forward.on('error', () => res.destroy());
+    req.pipe(forward);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
 
 describe.each(BACKEND_KINDS)('prune on %s', (kind) => {
   let backend: Backend;
@@ -45,6 +144,42 @@ describe.each(BACKEND_KINDS)('prune on %s', (kind) => {
     expect(result.deleted.map((d) => d.key)).toEqual([old.key, orphan]);
     expect(result.deleted[0]?.sidecars.sort()).toEqual(old.sidecars.sort());
     expect(await storedKeys(backend.store, 'side/')).toEqual([newer.key, ...newer.sidecars, newest.key, ...newest.sidecars].sort());
+  });
+
+  it('skips a snapshot another run deletes between the listing and the reading of its details (list, prune, verify and restore selection)', async () => {
+    const race = async (cluster: string) => {
+      const older = await plantSnapshot(backend.store, cluster, hoursAgo(3), { verified: true });
+      const victim = await plantSnapshot(backend.store, cluster, hoursAgo(2), { verified: true });
+      return { older, victim, store: deletedUnderneath(backend.store, victim) };
+    };
+    const listed = await race('gone-list');
+    const list = await run('list', { ...backend.settings, CLUSTER_NAME: 'gone-list' }, { store: listed.store });
+    expect(list.error).toBeUndefined();
+    expect(list.result!.snapshots.map((e) => e.key)).toEqual([listed.older.key]);
+
+    const pruned = await race('gone-prune');
+    const outcome = await run(
+      'prune',
+      { ...backend.settings, CLUSTER_NAME: 'gone-prune', PRUNE_KEEP_LAST: '1', PRUNE_KEEP_MIN: '0' },
+      { store: pruned.store },
+    );
+    expect(outcome.ok).toBe(true);
+    const result = outcome.result!;
+    expect(result.failed).toEqual([]);
+    expect(result.kept.map((k) => k.key)).toEqual([pruned.older.key]);
+    expect(await storedKeys(backend.store, 'gone-prune/')).toEqual([pruned.older.key, ...pruned.older.sidecars].sort());
+
+    // What verify and reupload take (the newest with a manifest), and restore (the newest verified good one).
+    const verified = await race('gone-verify');
+    const newest = await findNewest(verified.store, await listSnapshots(verified.store, 'gone-verify'), (e) => e.manifest !== undefined);
+    expect(newest?.key).toBe(verified.older.key);
+    const restored = await race('gone-restore');
+    const chosen = await selectForRestore(restored.store, 'gone-restore', { allowUnverified: false, allowExcluded: false });
+    expect(chosen.key).toBe(restored.older.key);
+    const named = await race('gone-named');
+    await expect(
+      selectForRestore(named.store, 'gone-named', { key: named.victim.key, allowUnverified: false, allowExcluded: false }),
+    ).rejects.toMatchObject({ code: 'not-found' });
   });
 
   it('--dry-run prints the plan with reasons and deletes nothing', async () => {
@@ -88,6 +223,68 @@ describe('prune on S3 with Object Lock', () => {
     // Every version is gone, not just hidden behind a delete marker.
     expect(await storedKeys(backend.store, 'locked/')).toEqual([newest.key, ...newest.sidecars].sort());
     for (const p of locked) expect(await backend.store.getRetention(p.key).catch((e: { code?: string }) => e.code)).toBe('store-not-found');
+  });
+});
+
+describe('prune when a delete is refused after the retention has ended', () => {
+  it(`S3 Object Lock: counts the refusal (a bucket policy) as failed once the retain-until is more than the clock slack (${RETENTION_CLOCK_SLACK_MS / 60_000} min) past, and fails the run (prune's clock moved past the lock: radosgw accepts no retain-until in the past)`, async () => {
+    const backend = await makeBackend('s3', { objectLock: true });
+    const planted = await plantHistory(backend.store, 'ended', [hoursAgo(30), hoursAgo(20)]);
+    const newest = await plantSnapshot(backend.store, 'ended', hoursAgo(1));
+    const retainUntil = new Date(Date.now() + 60_000);
+    for (const p of planted)
+      for (const key of [p.key, ...p.sidecars]) await backend.store.setRetention(key, { mode: 'governance', retainUntil });
+    await denyInBucket(backend.settings, ['s3:DeleteObject', 's3:DeleteObjectVersion'], ['ended/*']);
+    const config = loadConfig({ ...backend.settings, CLUSTER_NAME: 'ended', PRUNE_KEEP_LAST: '1', PRUNE_KEEP_MIN: '0' });
+    const pruneAt = (now: Date) => pruneTask({ config, store: backend.store, log: quiet, now: () => now }, {});
+    const lockedKeys = planted.map((p) => p.key).sort();
+
+    // While the lock lasts, and while it has ended by less than the slack on our clock: retained.
+    for (const now of [new Date(), new Date(retainUntil.getTime() + RETENTION_CLOCK_SLACK_MS - 60_000)]) {
+      const result = await pruneAt(now);
+      expect(result.ok).toBe(true);
+      expect(result.retained.map((r) => r.key).sort()).toEqual(lockedKeys);
+      expect(result.failed).toEqual([]);
+    }
+    // Past the slack the lock cannot be why the delete was refused.
+    const after = await pruneAt(new Date(retainUntil.getTime() + RETENTION_CLOCK_SLACK_MS + 60_000));
+    expect(after.ok).toBe(false);
+    expect(after.retained).toEqual([]);
+    expect(after.failed.map((f) => f.key).sort()).toEqual(lockedKeys);
+    for (const f of after.failed) {
+      expect(f.error.code).toBe('store-access-denied');
+      expect(f.error.message).toContain(`retention ended at ${retainUntil.toISOString().slice(0, 19)}`);
+    }
+    expect((await storedKeys(backend.store, 'ended/')).filter((k) => k.endsWith('.db')).sort()).toEqual([...lockedKeys, newest.key].sort());
+  });
+
+  it('GCS: the same rule on a retention read from the object (the emulator has no retention: a proxy refuses deletes with 403 and shows a retention)', async () => {
+    const backend = await makeBackend('gcs');
+    const planted = await plantHistory(backend.store, 'ended', [hoursAgo(30), hoursAgo(20)]);
+    await plantSnapshot(backend.store, 'ended', hoursAgo(1));
+    let retainUntil = new Date(Date.now() + HOUR);
+    const proxy = await retentionProxy(backend.settings.STORAGE_EMULATOR_HOST as string, () => retainUntil);
+    try {
+      const settings = {
+        ...backend.settings,
+        STORAGE_EMULATOR_HOST: proxy.url,
+        CLUSTER_NAME: 'ended',
+        PRUNE_KEEP_LAST: '1',
+        PRUNE_KEEP_MIN: '0',
+      };
+      const lockedKeys = planted.map((p) => p.key).sort();
+      const during = await run('prune', settings);
+      expect(during.ok).toBe(true);
+      expect(during.result!.retained.map((r) => r.key).sort()).toEqual(lockedKeys);
+      retainUntil = hoursAgo(1);
+      const after = await run('prune', settings);
+      expect(after.ok).toBe(false);
+      expect(after.result!.retained).toEqual([]);
+      expect(after.result!.failed.map((f) => f.key).sort()).toEqual(lockedKeys);
+      expect(after.result!.failed[0]?.error.code).toBe('store-access-denied');
+    } finally {
+      await proxy.close();
+    }
   });
 });
 
@@ -140,32 +337,11 @@ describe('prune over thousands of snapshots (local store)', () => {
 
 describe('prune when a delete fails for another reason than retention', () => {
   it('tries the rest, reports the object as failed with the cause, and fails the run', async () => {
-    const { PutBucketPolicyCommand } = await import('@aws-sdk/client-s3');
-    const { s3Client } = await import('../support/stores.js');
-    const { loadConfig } = await import('../../shared/config/config.js');
     const backend = await makeBackend('s3');
     const planted = await plantHistory(backend.store, 'deny', [hoursAgo(30), hoursAgo(20), hoursAgo(10)]);
-    const { bucket, prefix } = loadConfig(backend.settings).location as { bucket: string; prefix: string };
     const protectedKey = planted[0]?.key as string;
-    const client = s3Client();
     // A bucket policy that denies deleting one object: an error that is not retention.
-    await client.send(
-      new PutBucketPolicyCommand({
-        Bucket: bucket,
-        Policy: JSON.stringify({
-          Version: '2012-10-17',
-          Statement: [
-            {
-              Effect: 'Deny',
-              Principal: '*',
-              Action: ['s3:DeleteObject', 's3:DeleteObjectVersion'],
-              Resource: [`arn:aws:s3:::${bucket}/${prefix}/${protectedKey}`],
-            },
-          ],
-        }),
-      }),
-    );
-    client.destroy();
+    await denyInBucket(backend.settings, ['s3:DeleteObject', 's3:DeleteObjectVersion'], [protectedKey]);
     const outcome = await run('prune', { ...backend.settings, CLUSTER_NAME: 'deny', PRUNE_KEEP_LAST: '1', PRUNE_KEEP_MIN: '0' });
     expect(outcome.ok).toBe(false);
     const result = outcome.result!;
@@ -178,31 +354,10 @@ describe('prune when a delete fails for another reason than retention', () => {
 
 describe('prune when a manifest or tags cannot be read', () => {
   it('fails the run and deletes nothing, rather than taking the snapshot for incomplete', async () => {
-    const { PutBucketPolicyCommand } = await import('@aws-sdk/client-s3');
-    const { s3Client } = await import('../support/stores.js');
-    const { loadConfig } = await import('../../shared/config/config.js');
     const backend = await makeBackend('s3');
     const [planted] = await plantHistory(backend.store, 'blind', [hoursAgo(72)]);
     const before = await storedKeys(backend.store, 'blind/');
-    const { bucket, prefix } = loadConfig(backend.settings).location as { bucket: string; prefix: string };
-    const client = s3Client();
-    await client.send(
-      new PutBucketPolicyCommand({
-        Bucket: bucket,
-        Policy: JSON.stringify({
-          Version: '2012-10-17',
-          Statement: [
-            {
-              Effect: 'Deny',
-              Principal: '*',
-              Action: ['s3:GetObject'],
-              Resource: [`arn:aws:s3:::${bucket}/${prefix}/${planted?.sidecars[0]}`],
-            },
-          ],
-        }),
-      }),
-    );
-    client.destroy();
+    await denyInBucket(backend.settings, ['s3:GetObject'], [planted?.sidecars[0] as string]);
     const outcome = await run('prune', {
       ...backend.settings,
       CLUSTER_NAME: 'blind',

@@ -3,19 +3,25 @@
 // emulator). Where the GCS emulator cannot honour a request (create-only preconditions, retention) the
 // test says so in its name and checks what can be checked.
 import { createHash, randomBytes } from 'node:crypto';
+import { readdirSync, statSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { crc32 } from 'node:zlib';
-import type { S3Client } from '@aws-sdk/client-s3';
+import { ListObjectVersionsCommand, PutBucketVersioningCommand, type S3Client } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../shared/config/config.js';
 import type { BackupError } from '../../shared/errors.js';
 import { GcsStore, createGcsClient } from '../../shared/store/gcs.js';
+import { LocalStore } from '../../shared/store/local.js';
 import { S3Store, caBundle, createS3Client } from '../../shared/store/s3.js';
 import type { ObjectStore } from '../../shared/store/types.js';
 import { BACKEND_KINDS, makeBackend, multipartUploads, type Backend, type BackendKind, type S3Transport } from '../support/backends.js';
 import { recordingProxy } from '../support/recording-proxy.js';
 import { connectionCounter, silentServer } from '../support/connection-counter.js';
+import { s3Client, uniqueBucketName } from '../support/stores.js';
 
 async function collect(iterable: AsyncIterable<{ key: string }>): Promise<string[]> {
   const keys: string[] = [];
@@ -321,6 +327,102 @@ describe.each(CASES.map((c) => [c.name, c] as const))('object store contract: %s
     // Tags can still change on a locked object (exclusion marks rely on it).
     await store.setTags('c1/locked.db', { 'x-etcd-snapshot-exclude': 'true' });
     expect(await store.getTags('c1/locked.db')).toMatchObject({ 'x-etcd-snapshot-exclude': 'true' });
+  });
+
+  it.runIf(kind === 'local')(
+    'creates directories 0700 and files 0600 (objects, sidecars, temp files) under a permissive umask (000)',
+    async () => {
+      // A root that does not exist yet: the store creates every directory, the root included.
+      const root = join(await mkdtemp(join(tmpdir(), 'modes-')), 'new');
+      const local = new LocalStore(root);
+      const previous = process.umask(0o000);
+      try {
+        // Reads the directory while the body is still streaming: the temporary file exists by then.
+        const tempModes: number[] = [];
+        let chunk = 0;
+        const body = new Readable({
+          read() {
+            if (chunk++ === 2) {
+              const dir = join(root, 'c1', 'sub');
+              tempModes.push(...readdirSync(dir).map((name) => statSync(join(dir, name)).mode & 0o777));
+            }
+            this.push(chunk <= 4 ? randomBytes(64 * 1024) : null);
+          },
+        });
+        await local.put('c1/sub/snap.db', body, { metadata: { 'etcd-cluster': 'c1' } });
+        await local.put('c1/sub/snap.db.manifest.json', Buffer.from('{}'));
+        await local.setTags('c1/sub/snap.db', { 'x-etcd-snapshot-exclude': 'true' });
+        await local.copy('c1/sub/snap.db', 'c1/copy.db');
+        expect(tempModes).toEqual([0o600]);
+        const modes: Record<string, string> = {};
+        const walk = (dir: string, rel: string) => {
+          for (const entry of readdirSync(dir, { withFileTypes: true })) {
+            const path = join(dir, entry.name);
+            modes[`${rel}${entry.name}${entry.isDirectory() ? '/' : ''}`] = (statSync(path).mode & 0o777).toString(8);
+            if (entry.isDirectory()) walk(path, `${rel}${entry.name}/`);
+          }
+        };
+        modes['/'] = (statSync(root).mode & 0o777).toString(8);
+        walk(root, '');
+        expect(modes).toEqual({
+          '/': '700',
+          'c1/': '700',
+          'c1/sub/': '700',
+          'c1/copy.db': '600',
+          'c1/.copy.db.meta.json': '600',
+          'c1/sub/snap.db': '600',
+          'c1/sub/.snap.db.meta.json': '600',
+          'c1/sub/snap.db.manifest.json': '600',
+          'c1/sub/.snap.db.manifest.json.meta.json': '600',
+        });
+      } finally {
+        process.umask(previous);
+      }
+    },
+  );
+
+  it.runIf(kind === 's3')(
+    'deletes an object written before versioning was enabled (the "null" version) for good, and adds no delete marker once nothing is left',
+    async () => {
+      const plain = await makeBackend('s3', { transport });
+      const { bucket, prefix } = loadConfig(plain.settings).location as { bucket: string; prefix: string };
+      await plain.store.put('c1/before.db', Buffer.from('written unversioned'));
+      await plain.store.put('c1/unversioned.db', Buffer.from('deleted while unversioned'));
+      await plain.store.delete('c1/unversioned.db');
+      expect(await plain.store.head('c1/unversioned.db')).toBeUndefined();
+      const client = s3Client();
+      try {
+        await client.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+        await plain.store.put('c1/after.db', Buffer.from('written versioned'));
+        const versionsOf = async (key: string) => {
+          const Key = `${prefix}/${key}`;
+          const page = await client.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: Key }));
+          return [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])].filter((v) => v.Key === Key).map((v) => v.VersionId);
+        };
+        expect(await versionsOf('c1/before.db')).toEqual(['null']);
+        for (const key of ['c1/before.db', 'c1/after.db']) {
+          await plain.store.delete(key);
+          expect(await versionsOf(key)).toEqual([]);
+          // A second prune racing the first: nothing left, nothing sent, no stray delete marker.
+          await plain.store.delete(key);
+          expect(await versionsOf(key)).toEqual([]);
+        }
+        expect(await versionsOf('c1/unversioned.db')).toEqual([]);
+      } finally {
+        client.destroy();
+      }
+    },
+  );
+
+  it.runIf(kind === 'gcs')('tells a missing object from a missing bucket when the bucket and prefix are named "...bucket..."', async () => {
+    const config = loadConfig(backend.settings);
+    const named = new GcsStore(createGcsClient(config.gcs), uniqueBucketName('my-bucket-x'), 'bucket-backups');
+    await named.put('c1/present.db', Buffer.from('x'));
+    expect(await named.head('c1/missing.db')).toBeUndefined();
+    expect((await rejection(named.get('c1/missing.db'))).code).toBe('store-not-found');
+    expect((await rejection(named.getTags('c1/missing.db'))).code).toBe('store-not-found');
+    expect((await rejection(named.getRetention('c1/missing.db'))).code).toBe('store-not-found');
+    await named.delete('c1/missing.db');
   });
 
   it.runIf(kind === 'local')('has no retention and says so when asked to set one', async () => {
