@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'store-not-found'
   | 'store-exists'
   | 'store-unsupported'
+  | 'store-encryption'
   | 'store'
   | 'aborted'
   | 'not-found';

@@ -1,4 +1,5 @@
 import type { Problem } from './snapshot-format/index.js';
+import type { ObjectEncryption } from './store/types.js';
 
 /**
  * What a restore needs to know about a snapshot, measured from the snapshot bytes while they streamed
@@ -38,6 +39,11 @@ export interface SnapshotManifest {
   tool: { name: string; version: string };
   /** Set on a copy made by `reupload` (bucket mode): the snapshot it copies; createdAt is the original's. */
   copyOf?: string;
+  /**
+   * The server-side encryption of the snapshot object as the store reported it after the upload (or copy),
+   * when it reports one; a write not encrypted as S3_SSE / GCS_KMS_KEY_NAME ask is refused before this.
+   */
+  encryption?: ObjectEncryption;
 }
 
 export function isManifest(value: unknown): value is SnapshotManifest {

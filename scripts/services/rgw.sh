@@ -5,7 +5,8 @@
 #                      radosgw serves plain HTTP and HTTPS, the latter with a server certificate from a
 #                      throwaway CA made here (DIR/tls). Writes DIR/env (AWS_ENDPOINT_URL_S3 (http),
 #                      RGW_HTTPS_ENDPOINT, AWS_CA_BUNDLE (the CA's PEM file), AWS_ACCESS_KEY_ID,
-#                      AWS_SECRET_ACCESS_KEY, AWS_REGION) and prints it on stdout.
+#                      AWS_SECRET_ACCESS_KEY, AWS_REGION, RGW_TEST_KMS_KEY_ID: the key name its test KMS
+#                      backend serves for SSE-KMS) and prints it on stdout.
 #   rgw.sh stop DIR    stops the daemons by their pid files.
 #
 # Environment: RGW_MEMSTORE_BYTES (OSD capacity, default 2 GiB, held in RAM);
@@ -16,6 +17,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ACCESS_KEY=etcd-backup-test
 SECRET_KEY=etcd-backup-test-secret
+# The name of the one key of the test KMS (see [client.rgw.a]), written to DIR/env.
+RGW_TEST_KMS_KEY_ID=testkey-1
 
 usage() { echo "usage: $0 start|stop DIR" >&2; exit 2; }
 (($# == 2)) || usage
@@ -101,6 +104,11 @@ osd class update on start = false
 
 [client.rgw.a]
 rgw frontends = beast endpoint=127.0.0.1:$rgw_port ssl_endpoint=127.0.0.1:$https_port ssl_certificate=$DIR/tls/server.crt ssl_private_key=$DIR/tls/server.key
+# SSE-KMS for the tests: the "testing" KMS backend serves keys from this list (name=32 bytes base64; a
+# throwaway key, never for real data). Plain HTTP is allowed, as the suites also run over http://.
+rgw crypt s3 kms backend = testing
+rgw crypt s3 kms encryption keys = $RGW_TEST_KMS_KEY_ID=YmluCmJvb3N0CmJvb3N0LWJ1aWxkCmNlcGguY29uZgo=
+rgw crypt require ssl = false
 EOF
 }
 
@@ -146,7 +154,7 @@ start() {
     if start_once "$mp" "$rp" "$hp"; then
       printf '%s\n' "AWS_ENDPOINT_URL_S3=http://127.0.0.1:$rp" "RGW_HTTPS_ENDPOINT=https://127.0.0.1:$hp" \
         "AWS_CA_BUNDLE=$DIR/tls/ca.crt" "AWS_ACCESS_KEY_ID=$ACCESS_KEY" \
-        "AWS_SECRET_ACCESS_KEY=$SECRET_KEY" "AWS_REGION=us-east-1" >"$DIR/env"
+        "AWS_SECRET_ACCESS_KEY=$SECRET_KEY" "AWS_REGION=us-east-1" "RGW_TEST_KMS_KEY_ID=$RGW_TEST_KMS_KEY_ID" >"$DIR/env"
       log "ready on 127.0.0.1:$rp, HTTPS $hp (mon $mp) in $(elapsed "$t0") s"
       cat "$DIR/env"
       return 0

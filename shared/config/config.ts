@@ -28,11 +28,21 @@ export interface S3Config {
   checksum: 'WHEN_SUPPORTED' | 'WHEN_REQUIRED';
   partSize: number;
   queueSize: number;
+  /** Server-side encryption asked for every object written (S3_SSE, S3_SSE_KMS_KEY_ID). */
+  sse?: S3Encryption;
+}
+
+/** SSE-S3 (AES256) or SSE-KMS (aws:kms, with the account's aws/s3 key when no key id is given). */
+export interface S3Encryption {
+  algorithm: 'AES256' | 'aws:kms';
+  keyId?: string;
 }
 
 export interface GcsConfig {
   emulatorHost?: string;
   projectId?: string;
+  /** The Cloud KMS key (CMEK) every object written is encrypted with (GCS_KMS_KEY_NAME). */
+  kmsKeyName?: string;
 }
 
 export interface Config {
@@ -221,6 +231,10 @@ export function loadConfig(values: SettingValues, cwd = process.cwd()): Config {
   if (projectId) gcs.projectId = projectId;
 
   const location = parseBackupUrl(backupUrl);
+  const sse = s3Encryption(get, location);
+  if (sse) s3.sse = sse;
+  const kmsKeyName = gcsKmsKeyName(get, location);
+  if (kmsKeyName) gcs.kmsKeyName = kmsKeyName;
   return {
     retention: retentionPolicy(values, required),
     immutability: immutabilityConfig(values, required, location),
@@ -233,6 +247,59 @@ export function loadConfig(values: SettingValues, cwd = process.cwd()): Config {
     gcs,
     logLevel: logLevel as LogLevel,
   };
+}
+
+const SCHEME: Record<StoreLocation['kind'], string> = { s3: 's3://', gcs: 'gs://', file: 'file://' };
+
+/**
+ * Encryption settings of a store other than BACKUP_URL's are refused rather than ignored: the operator
+ * would believe the snapshots encrypted with a key that nothing uses.
+ */
+function otherStore(name: SettingName, kind: StoreLocation['kind'], location: StoreLocation): void {
+  if (location.kind !== kind)
+    throw new ConfigError(
+      name,
+      `applies to ${SCHEME[kind]} locations, but BACKUP_URL is a ${SCHEME[location.kind]} location`,
+      `unset ${name}`,
+    );
+}
+
+/**
+ * S3 reports the key it used as the key's ARN; an alias cannot be matched against that without asking KMS
+ * (and IAM grants on keys, not aliases), so the key is given by id or ARN.
+ */
+function s3Encryption(get: (name: SettingName) => string | undefined, location: StoreLocation): S3Encryption | undefined {
+  const algorithm = get('S3_SSE');
+  const keyId = get('S3_SSE_KMS_KEY_ID');
+  if (algorithm === undefined && keyId === undefined) return undefined;
+  otherStore(algorithm === undefined ? 'S3_SSE_KMS_KEY_ID' : 'S3_SSE', 's3', location);
+  if (algorithm !== 'AES256' && algorithm !== 'aws:kms' && algorithm !== undefined)
+    throw new ConfigError('S3_SSE', `"${algorithm}" is not AES256 or aws:kms`);
+  if (keyId === undefined) return { algorithm: algorithm as S3Encryption['algorithm'] };
+  if (algorithm !== 'aws:kms')
+    throw new ConfigError('S3_SSE_KMS_KEY_ID', 'is only used with S3_SSE=aws:kms', 'set S3_SSE=aws:kms, or unset S3_SSE_KMS_KEY_ID');
+  if (/^alias\/|:alias\//.test(keyId))
+    throw new ConfigError(
+      'S3_SSE_KMS_KEY_ID',
+      `"${keyId}" is an alias: S3 reports the key ARN it used, which an alias cannot be checked against`,
+      'give the key id or the key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)',
+    );
+  return { algorithm, keyId };
+}
+
+const GCS_KEY_NAME = /^projects\/[^/]+\/locations\/[^/]+\/keyRings\/[^/]+\/cryptoKeys\/[^/]+$/;
+
+function gcsKmsKeyName(get: (name: SettingName) => string | undefined, location: StoreLocation): string | undefined {
+  const name = get('GCS_KMS_KEY_NAME');
+  if (name === undefined) return undefined;
+  otherStore('GCS_KMS_KEY_NAME', 'gcs', location);
+  if (!GCS_KEY_NAME.test(name))
+    throw new ConfigError(
+      'GCS_KMS_KEY_NAME',
+      `"${name}" is not a Cloud KMS key name`,
+      'give projects/PROJECT/locations/LOCATION/keyRings/RING/cryptoKeys/KEY (no key version)',
+    );
+  return name;
 }
 
 /**

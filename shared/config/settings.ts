@@ -108,6 +108,23 @@ export const SETTINGS = [
   },
   { env: 'GOOGLE_CLOUD_PROJECT', flag: '--gcs-project', description: 'Google Cloud project id (found from the environment when unset)' },
   {
+    env: 'S3_SSE',
+    flag: '--s3-sse',
+    description:
+      'S3 server-side encryption asked for every object written: AES256 (SSE-S3) or aws:kms (SSE-KMS); read back after each write and recorded in the manifest',
+  },
+  {
+    env: 'S3_SSE_KMS_KEY_ID',
+    flag: '--s3-sse-kms-key-id',
+    description: 'With S3_SSE=aws:kms: the KMS key id or key ARN (not an alias) to encrypt with; unset = the AWS managed key aws/s3',
+  },
+  {
+    env: 'GCS_KMS_KEY_NAME',
+    flag: '--gcs-kms-key-name',
+    description:
+      'Cloud KMS key (CMEK) for every object written, projects/P/locations/L/keyRings/R/cryptoKeys/K; read back after each write and recorded in the manifest',
+  },
+  {
     env: 'PRUNE_KEEP_LAST',
     flag: '--keep-last',
     description:

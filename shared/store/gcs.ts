@@ -4,6 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { BackupError } from '../errors.js';
 import { crc32c } from '../snapshot-format/crc32c.js';
 import type { GcsConfig } from '../config/config.js';
+import { encryptionRefused } from './encryption.js';
 import {
   assertDir,
   type BucketProtection,
@@ -77,8 +78,13 @@ function info(key: string, file: File): ObjectInfo {
   const result: ObjectInfo = { key, size: Number(m.size ?? 0), lastModified: new Date(m.updated ?? m.timeCreated ?? 0) };
   if (m.generation !== undefined) result.versionId = String(m.generation);
   if (m.metadata) result.metadata = Object.fromEntries(Object.entries(m.metadata).map(([k, v]) => [k, String(v)]));
+  if (m.kmsKeyName) result.encryption = { algorithm: 'cmek', keyId: m.kmsKeyName };
   return result;
 }
+
+/** GCS reports the key version that encrypted the object: `<key name>/cryptoKeyVersions/<n>`. */
+export const cmekApplied = (asked: string, got: ObjectInfo['encryption']): boolean =>
+  got?.algorithm === 'cmek' && (got.keyId === asked || got.keyId?.startsWith(`${asked}/cryptoKeyVersions/`) === true);
 
 /**
  * The CRC32CValidator @google-cloud/storage validates uploads with, on the slicing-by-16 CRC-32C of the
@@ -122,6 +128,8 @@ export class GcsStore implements ObjectStore {
     private readonly bucket: string,
     private readonly prefix: string,
     private readonly listPageSize = 1000,
+    /** GCS_KMS_KEY_NAME: every object written (uploads and copies) is encrypted with this Cloud KMS key. */
+    private readonly kmsKeyName?: string,
   ) {
     this.bucketHandle = storage.bucket(bucket);
     this.description = `gs://${bucket}/${prefix}`;
@@ -138,7 +146,10 @@ export class GcsStore implements ObjectStore {
   async put(key: string, body: Readable | Buffer, options: PutOptions = {}): Promise<ObjectInfo> {
     // The library checks the upload against the CRC-32C the server computed; its own CRC-32C runs a byte
     // at a time (the largest CPU cost of a snapshot upload: docs/benchmarks.md), so hand it the faster one.
-    const file = this.bucketHandle.file(this.full(key), { crc32cGenerator: () => new FastCrc32c() });
+    const file = this.bucketHandle.file(this.full(key), {
+      crc32cGenerator: () => new FastCrc32c(),
+      ...(this.kmsKeyName ? { kmsKeyName: this.kmsKeyName } : {}),
+    });
     // A single-request resumable upload streams the body; the object exists only once the request
     // completes, so an aborted stream leaves nothing. ifGenerationMatch 0 makes it create-only.
     const out = file.createWriteStream({
@@ -152,7 +163,27 @@ export class GcsStore implements ObjectStore {
       if (options.signal?.aborted) throw new BackupError('aborted', `upload of ${key} aborted`, { cause: options.signal.reason ?? error });
       throw gcsError(error, 'upload', this.bucket, this.full(key));
     }
-    return info(key, file);
+    return this.confirmEncryption(info(key, file));
+  }
+
+  /**
+   * What the store reported for the object written: a store that ignored the key (an emulator, a key it
+   * may not use) would otherwise leave it under Google's default encryption while the run reports success.
+   */
+  private async confirmEncryption(written: ObjectInfo): Promise<ObjectInfo> {
+    const asked = this.kmsKeyName;
+    if (!asked || cmekApplied(asked, written.encryption)) return written;
+    const removed = await this.delete(written.key, written.versionId ? { versionId: written.versionId } : {}).then(
+      () => true,
+      () => false,
+    );
+    throw encryptionRefused(
+      `gs://${this.bucket}/${this.full(written.key)}`,
+      { algorithm: 'cmek', keyId: asked },
+      written.encryption,
+      removed,
+      'GCS_KMS_KEY_NAME',
+    );
   }
 
   async get(key: string, options: GetOptions = {}): Promise<Readable> {
@@ -233,14 +264,15 @@ export class GcsStore implements ObjectStore {
   }
 
   async copy(source: string, destination: string, options: { metadata?: Record<string, string> } = {}): Promise<ObjectInfo> {
-    const dest = this.file(destination);
+    // A destination handle with the key makes the rewrite encrypt the copy with it (destinationKmsKeyName).
+    const dest = this.bucketHandle.file(this.full(destination), this.kmsKeyName ? { kmsKeyName: this.kmsKeyName } : {});
     try {
       await this.file(source).copy(dest, {
         preconditionOpts: { ifGenerationMatch: 0 },
         ...(options.metadata ? { metadata: options.metadata } : {}),
       });
       await dest.getMetadata();
-      return info(destination, dest);
+      return await this.confirmEncryption(info(destination, dest));
     } catch (error) {
       throw gcsError(error, 'copy to', this.bucket, this.full(destination));
     }

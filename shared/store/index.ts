@@ -3,7 +3,7 @@ import type { StoreLocation } from '../config/location.js';
 import { LocalStore } from './local.js';
 import type { ObjectStore } from './types.js';
 
-export type { ObjectStore, ObjectInfo, PutOptions, Retention } from './types.js';
+export type { ObjectEncryption, ObjectStore, ObjectInfo, PutOptions, Retention } from './types.js';
 
 /** The options of the SDK clients a store may need; only the one for the location's kind is used. */
 export interface StoreClients {
@@ -24,11 +24,12 @@ export async function openStore(location: StoreLocation, clients: StoreClients):
       return new S3Store(createS3Client(clients.s3), location.bucket, location.prefix, {
         partSize: clients.s3.partSize,
         queueSize: clients.s3.queueSize,
+        ...(clients.s3.sse ? { sse: clients.s3.sse } : {}),
       });
     }
     case 'gcs': {
       const { GcsStore, createGcsClient } = await import('./gcs.js');
-      return new GcsStore(createGcsClient(clients.gcs), location.bucket, location.prefix);
+      return new GcsStore(createGcsClient(clients.gcs), location.bucket, location.prefix, undefined, clients.gcs.kmsKeyName);
     }
   }
 }

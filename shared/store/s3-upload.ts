@@ -5,6 +5,7 @@ import {
   CreateMultipartUploadCommand,
   PutObjectCommand,
   type S3Client,
+  type ServerSideEncryption,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { createHash, type Hash } from 'node:crypto';
@@ -18,6 +19,9 @@ export interface ObjectParams {
   IfNoneMatch: string;
   ContentType: string;
   Metadata: Record<string, string> | undefined;
+  /** Server-side encryption: sent with PutObject and CreateMultipartUpload (the parts inherit it). */
+  ServerSideEncryption?: ServerSideEncryption;
+  SSEKMSKeyId?: string;
 }
 
 export interface UploadSizes {
@@ -129,10 +133,18 @@ class MultipartUpload {
     if (partNumber > MAX_PARTS)
       throw new BackupError('store', `${this.where}: more than ${MAX_PARTS} parts of ${this.sizes.partSize} bytes; raise S3_PART_SIZE`);
     if (this.uploadId === undefined) {
-      const { Bucket, Key, ContentType, Metadata } = this.params;
+      const { Bucket, Key, ContentType, Metadata, ServerSideEncryption, SSEKMSKeyId } = this.params;
       // Not cancellable: its upload id is what lets abort() remove it.
       const created = await this.client.send(
-        new CreateMultipartUploadCommand({ Bucket, Key, ContentType, Metadata, ...(this.checksum ? { ChecksumAlgorithm: 'CRC32' } : {}) }),
+        new CreateMultipartUploadCommand({
+          Bucket,
+          Key,
+          ContentType,
+          Metadata,
+          ServerSideEncryption,
+          SSEKMSKeyId,
+          ...(this.checksum ? { ChecksumAlgorithm: 'CRC32' } : {}),
+        }),
       );
       if (!created.UploadId) throw new BackupError('store', `${this.where}: CreateMultipartUpload returned no upload id`);
       this.uploadId = created.UploadId;

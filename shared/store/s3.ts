@@ -19,17 +19,20 @@ import {
   PutObjectTaggingCommand,
   S3Client,
   type S3ServiceException,
+  type ServerSideEncryption,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { BackupError, ConfigError } from '../errors.js';
-import type { S3Config } from '../config/config.js';
+import type { S3Config, S3Encryption } from '../config/config.js';
+import { encryptionRefused } from './encryption.js';
 import { type ObjectParams, type UploadSizes, uploadObject } from './s3-upload.js';
 import {
   assertDir,
   type BucketProtection,
   type GetOptions,
+  type ObjectEncryption,
   type ObjectInfo,
   type ObjectStore,
   type PutOptions,
@@ -115,6 +118,23 @@ export function s3Error(error: unknown, action: string, bucket: string, key: str
   return new BackupError('store', `${action} ${where} failed: ${name}${status ? ` (HTTP ${status})` : ''}`, { cause: error });
 }
 
+/** The request fields that ask for `sse` (PutObject, CreateMultipartUpload, CopyObject); none without it. */
+function sseParams(sse: S3Encryption | undefined): { ServerSideEncryption?: ServerSideEncryption; SSEKMSKeyId?: string } {
+  if (!sse) return {};
+  return { ServerSideEncryption: sse.algorithm, ...(sse.keyId ? { SSEKMSKeyId: sse.keyId } : {}) };
+}
+
+/** Whether the store applied `asked`. AWS reports a KMS key as its ARN whatever form it was given in; radosgw as given. */
+export function appliedAsAsked(asked: S3Encryption, got: ObjectEncryption | undefined): boolean {
+  if (got?.algorithm !== asked.algorithm) return false;
+  return asked.keyId === undefined || got.keyId === asked.keyId || got.keyId?.endsWith(`:key/${asked.keyId}`) === true;
+}
+
+/** How objects are written: multipart sizes, and the server-side encryption asked for each one. */
+export interface S3WriteOptions extends UploadSizes {
+  sse?: S3Encryption;
+}
+
 const fromRetention = (mode: string | undefined, until: Date | undefined): Retention | undefined =>
   mode && until ? { mode: mode === 'COMPLIANCE' ? 'compliance' : 'governance', retainUntil: until } : undefined;
 
@@ -125,7 +145,7 @@ export class S3Store implements ObjectStore {
     private readonly client: S3Client,
     private readonly bucket: string,
     private readonly prefix: string,
-    private readonly upload: UploadSizes,
+    private readonly upload: S3WriteOptions,
     private readonly listPageSize = 1000,
     /** CopyObject copies at most 5 GiB; larger objects are copied in parts (UploadPartCopy). */
     private readonly copyLimits = { single: 5 * 1024 ** 3, part: 1024 ** 3 },
@@ -151,6 +171,7 @@ export class S3Store implements ObjectStore {
       IfNoneMatch: '*',
       ContentType: options.contentType ?? 'application/octet-stream',
       Metadata: options.metadata,
+      ...sseParams(this.upload.sse),
     };
     // Aborting fails the body, so put() settles only after the multipart upload has been aborted on the
     // server and no orphan parts outlive this call.
@@ -165,6 +186,7 @@ export class S3Store implements ObjectStore {
       const info = await this.head(key);
       if (!info) throw new BackupError('store', `s3://${this.bucket}/${Key} is missing right after upload`);
       if (versionId) info.versionId = versionId;
+      await this.confirmEncryption(info);
       return info;
     } catch (error) {
       if (options.signal?.aborted && !(error instanceof BackupError)) {
@@ -193,6 +215,8 @@ export class S3Store implements ObjectStore {
       const r = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key }));
       const info: ObjectInfo = { key, size: r.ContentLength ?? 0, lastModified: r.LastModified ?? new Date(0), metadata: r.Metadata ?? {} };
       if (r.VersionId) info.versionId = r.VersionId;
+      if (r.ServerSideEncryption)
+        info.encryption = { algorithm: r.ServerSideEncryption, ...(r.SSEKMSKeyId ? { keyId: r.SSEKMSKeyId } : {}) };
       return info;
     } catch (error) {
       const e = s3Error(error, 'stat', this.bucket, Key);
@@ -266,33 +290,43 @@ export class S3Store implements ObjectStore {
       const metadata = options.metadata ?? from.metadata ?? {};
       const versionId =
         from.size <= this.copyLimits.single
-          ? (
-              await this.client.send(
-                new CopyObjectCommand({
-                  Bucket: this.bucket,
-                  Key,
-                  CopySource,
-                  IfNoneMatch: '*',
-                  Metadata: metadata,
-                  MetadataDirective: 'REPLACE',
-                }),
-              )
-            ).VersionId
+          ? await this.copyWhole(CopySource, Key, metadata).catch((error: unknown) => {
+              // radosgw 16 answers CopyObject of an SSE-KMS object with 501 NotImplemented, yet copies it in parts.
+              if ((error as Error).name !== 'NotImplemented') throw error;
+              return this.copyInParts(CopySource, Key, from.size, metadata);
+            })
           : await this.copyInParts(CopySource, Key, from.size, metadata);
       const info = await this.head(destination);
       if (!info) throw new BackupError('store', `s3://${this.bucket}/${Key} is missing right after copy`);
       if (versionId) info.versionId = versionId;
+      await this.confirmEncryption(info);
       return info;
     } catch (error) {
       throw s3Error(error, 'copy to', this.bucket, Key);
     }
   }
 
+  private async copyWhole(CopySource: string, Key: string, Metadata: Record<string, string>): Promise<string | undefined> {
+    const copied = await this.client.send(
+      new CopyObjectCommand({
+        Bucket: this.bucket,
+        Key,
+        CopySource,
+        IfNoneMatch: '*',
+        Metadata,
+        MetadataDirective: 'REPLACE',
+        // A copy is encrypted as the request says (or by the bucket default), never as its source.
+        ...sseParams(this.upload.sse),
+      }),
+    );
+    return copied.VersionId;
+  }
+
   /** Server-side multipart copy; aborted on any failure so that no parts are left behind. */
   private async copyInParts(CopySource: string, Key: string, size: number, Metadata: Record<string, string>): Promise<string | undefined> {
     const Bucket = this.bucket;
     const { UploadId } = await this.client.send(
-      new CreateMultipartUploadCommand({ Bucket, Key, Metadata, ContentType: 'application/octet-stream' }),
+      new CreateMultipartUploadCommand({ Bucket, Key, Metadata, ContentType: 'application/octet-stream', ...sseParams(this.upload.sse) }),
     );
     try {
       const Parts: CompletedPart[] = [];
@@ -311,6 +345,20 @@ export class S3Store implements ObjectStore {
       await this.client.send(new AbortMultipartUploadCommand({ Bucket, Key, UploadId })).catch(() => undefined);
       throw error;
     }
+  }
+
+  /**
+   * Reads back what the store applied: a server that ignores the request (or has no such key) would
+   * otherwise leave the object unencrypted while the run reports success.
+   */
+  private async confirmEncryption(info: ObjectInfo): Promise<void> {
+    const asked = this.upload.sse;
+    if (!asked || appliedAsAsked(asked, info.encryption)) return;
+    const removed = await this.delete(info.key, info.versionId ? { versionId: info.versionId } : {}).then(
+      () => true,
+      () => false,
+    );
+    throw encryptionRefused(`s3://${this.bucket}/${this.full(info.key)}`, asked, info.encryption, removed, 'S3_SSE');
   }
 
   async getTags(key: string): Promise<Record<string, string>> {

@@ -15,6 +15,17 @@ export interface ObjectInfo {
   versionId?: string;
   /** User metadata set at write time (lower-case names). Filled by `head`, not by `list`. */
   metadata?: Record<string, string>;
+  /** The server-side encryption the store reports for the object, when it names one. Filled by `head`. */
+  encryption?: ObjectEncryption;
+}
+
+/**
+ * As the store reports it: S3 `AES256` or `aws:kms` with the KMS key id (on AWS the key ARN); GCS `cmek`
+ * with the Cloud KMS key version that encrypted the object.
+ */
+export interface ObjectEncryption {
+  algorithm: string;
+  keyId?: string;
 }
 
 /** How a bucket protects what is written to it (read at start-up when immutability is on). */

@@ -83,7 +83,15 @@ export async function reuploadTask(deps: ReuploadDeps): Promise<ReuploadResult> 
   const copyKey = snapshotKey(config.cluster, now, newest.manifest.requestedRevision);
   const copied = await store.copy(newest.key, copyKey);
   const original = JSON.parse(await text(await store.get(manifestKey(newest.key)))) as SnapshotManifest;
-  const manifest: SnapshotManifest = { ...original, key: copyKey, copyOf: source, completedAt: now.toISOString() };
+  // The copy's own encryption, as read back: a copy is encrypted as configured now, not as its source.
+  const { encryption: _source, ...fields } = original;
+  const manifest: SnapshotManifest = {
+    ...fields,
+    key: copyKey,
+    copyOf: source,
+    completedAt: now.toISOString(),
+    ...(copied.encryption ? { encryption: copied.encryption } : {}),
+  };
   const manifestInfo = await store.put(manifestKey(copyKey), Buffer.from(JSON.stringify(manifest, null, 2)), {
     contentType: 'application/json',
   });

@@ -124,6 +124,7 @@ async function streamOnce(
     },
     checks: { ok: report.ok, problems: report.problems },
     tool: TOOL,
+    ...(uploaded.encryption ? { encryption: uploaded.encryption } : {}),
   };
   if (uploaded.size !== report.size) {
     await store.delete(key).catch(() => undefined);

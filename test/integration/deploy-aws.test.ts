@@ -27,6 +27,8 @@ const PARAMS = {
   vpcSubnetIds: 'subnet-0123456789abcdef0,subnet-0123456789abcdef1',
   vpcSecurityGroupIds: 'sg-0123456789abcdef0',
   bucketKmsKeyArn: `arn:aws:kms:${REGION}:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`,
+  s3Sse: 'aws:kms',
+  s3SseKmsKeyArn: `arn:aws:kms:${REGION}:${ACCOUNT}:key/5678efgh-56ef-78gh-90ab-5678901234cd`,
   snapshotSchedule: 'rate(30 minutes)',
   immutability: 'object',
   immutabilityPeriod: '30d',
@@ -199,6 +201,7 @@ describe('npm run package:aws', () => {
       HasSsmSecrets: true,
       InVpc: true,
       HasBucketKey: true,
+      HasSseKmsKey: true,
       UsesImmutability: true,
       HasSnapshotAlarm: true,
       CreateAlarmTopic: false,
@@ -258,6 +261,8 @@ describe('npm run package:aws', () => {
         CLUSTER_NAME: PARAMS.clusterName,
         IMMUTABILITY: 'object',
         IMMUTABILITY_PERIOD: '30d',
+        S3_SSE: 'aws:kms',
+        S3_SSE_KMS_KEY_ID: PARAMS.s3SseKmsKeyArn,
       });
       expect(env.NODE_OPTIONS?.split(' ')).toContain('--max-semi-space-size=1');
       expect(env.MALLOC_ARENA_MAX).toBe('2');
@@ -367,7 +372,7 @@ describe('npm run package:aws', () => {
   });
 
   it('grants retention, the SSM path, the KMS key and the VPC only when their parameter is set', () => {
-    const off = { HasSsmSecrets: false, InVpc: false, HasBucketKey: false, UsesImmutability: false };
+    const off = { HasSsmSecrets: false, InVpc: false, HasBucketKey: false, HasSseKmsKey: false, UsesImmutability: false };
     expect(statements('snapshot', off).map((s) => s.Sid)).toEqual(['Logs', 'CreateSnapshots', 'FindLeftoverUploads']);
     expect(resolved('SnapshotRole', off).ManagedPolicyArns).toEqual([]);
     expect(resolved('SnapshotLambdaFunction', off).VpcConfig).toBeUndefined();
@@ -375,13 +380,36 @@ describe('npm run package:aws', () => {
       expect(actionsOf(task, off).filter((a) => a.startsWith('kms:') || (a.startsWith('s3:Put') && a.endsWith('Retention')))).toEqual([]);
 
     // With them set: the KMS key, and the VPC for snapshot alone (the only task that talks to etcd).
-    for (const task of ROLE_TASKS) expect(resourcesFor(task, 'kms:Decrypt')).toEqual([PARAMS.bucketKmsKeyArn]);
+    for (const task of ROLE_TASKS)
+      expect(resourcesFor(task, 'kms:Decrypt')).toEqual(
+        task === 'exclude' ? [PARAMS.bucketKmsKeyArn] : [PARAMS.bucketKmsKeyArn, PARAMS.s3SseKmsKeyArn],
+      );
     expect(resolved('SnapshotLambdaFunction').VpcConfig).toEqual({
       SubnetIds: PARAMS.vpcSubnetIds.split(','),
       SecurityGroupIds: [PARAMS.vpcSecurityGroupIds],
     });
     expect(resolved('SnapshotRole').ManagedPolicyArns).toEqual(['arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole']);
     for (const task of tasks.filter((t) => t !== 'snapshot')) expect(fn(task).Properties.VpcConfig).toBeUndefined();
+  });
+
+  it('grants the S3_SSE_KMS_KEY_ID key through S3 only, as each task needs it: a data key to write, Decrypt to read', () => {
+    const sse = (task: string) => statements(task).filter((s) => list(s.Resource).includes(PARAMS.s3SseKmsKeyArn));
+    const writers = ['snapshot', 'verify', 'reupload'];
+    const readers = ['list', 'prune', 'restore'];
+    for (const task of [...writers, ...readers]) {
+      const [grant, ...more] = sse(task);
+      expect(more, task).toEqual([]);
+      expect(list(grant?.Resource ?? [])).toEqual([PARAMS.s3SseKmsKeyArn]);
+      expect(grant?.Condition).toEqual({ StringEquals: { 'kms:ViaService': `s3.${REGION}.amazonaws.com` } });
+      expect(list(grant?.Action ?? []).sort(), task).toEqual(
+        writers.includes(task) ? ['kms:Decrypt', 'kms:GenerateDataKey'] : ['kms:Decrypt'],
+      );
+    }
+    // exclude only tags: it reads no object data and needs no key.
+    expect(sse('exclude')).toEqual([]);
+    // Without the parameter: no grant on it, whatever else is set.
+    for (const task of ROLE_TASKS)
+      expect(statements(task, { HasSseKmsKey: false }).filter((s) => list(s.Resource).includes(PARAMS.s3SseKmsKeyArn))).toEqual([]);
   });
 
   it('alarms when no good snapshot run wrote its metric within the window, watching what the function emits', () => {

@@ -21,6 +21,8 @@ export interface S3Service {
   accessKeyId: string;
   secretAccessKey: string;
   region: string;
+  /** The key radosgw's "testing" KMS backend serves, for SSE-KMS (S3_SSE_KMS_KEY_ID). */
+  kmsKeyId: string;
 }
 
 export interface GcsService {
@@ -147,6 +149,7 @@ export default async function setup(project: TestProject): Promise<(() => Promis
     accessKeyId: required(rgw.env, 'AWS_ACCESS_KEY_ID'),
     secretAccessKey: required(rgw.env, 'AWS_SECRET_ACCESS_KEY'),
     region: required(rgw.env, 'AWS_REGION'),
+    kmsKeyId: required(rgw.env, 'RGW_TEST_KMS_KEY_ID'),
   });
   project.provide('gcs', {
     emulatorHost: required(gcs.env, 'STORAGE_EMULATOR_HOST'),
