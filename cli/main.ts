@@ -8,7 +8,6 @@ import { argFlag, isTaskName, type ResultOf, runTask, taskArgs, TASKS, type Task
 import { EXIT_OK, EXIT_USAGE, exitStatus } from './exit.js';
 import { formatExclude, formatList, formatPrune, formatRestore, formatReupload, formatSnapshot, formatVerify } from './format.js';
 import { commandHelp, helpText, versionText } from './help.js';
-import { terminalProgress } from './progress.js';
 
 /** Human-readable output per command (without --json). */
 const HUMAN: { [N in TaskName]: (result: ResultOf<N>) => string } = {
@@ -109,8 +108,9 @@ function abortOnSignals(controller: AbortController): { received(): NodeJS.Signa
 async function runCommand<N extends TaskName>(command: N, settings: SettingValues, args: TaskArgs, json: boolean): Promise<number> {
   const controller = new AbortController();
   const signals = abortOnSignals(controller);
-  // A bar only for a person watching: never into --json output, never into a pipe or a file.
-  const progress = !json && process.stderr.isTTY ? terminalProgress(command, process.stderr) : undefined;
+  // A bar only for a person watching: never into --json output, never into a pipe or a file (where the
+  // bar's library is not even loaded).
+  const progress = !json && process.stderr.isTTY ? (await import('./progress.js')).terminalProgress(command, process.stderr) : undefined;
   const outcome = await runTask(command, settings, { args, signal: controller.signal, ...(progress ? { progress } : {}) }).finally(() => {
     progress?.close();
     signals.release();

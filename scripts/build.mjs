@@ -87,6 +87,8 @@ await build({
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
   external: cliExternal,
+  // cli-progress is CommonJS and requires node's own modules (readline): the ESM bundle needs require().
+  banner: { js: "import { createRequire as __createRequire } from 'node:module';\nconst require = __createRequire(import.meta.url);" },
 });
 
 const functionsDir = join(root, 'functions');
