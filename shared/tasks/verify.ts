@@ -77,6 +77,8 @@ export async function verifyTask(deps: VerifyDeps, args: { key?: string }): Prom
   const body = metered(await store.get(target.key), deps.progress?.start(target.size));
   const onAbort = () => body.destroy(new BackupError('aborted', `verification of ${target.key} aborted`, { cause: deps.signal?.reason }));
   deps.signal?.addEventListener('abort', onAbort, { once: true });
+  // Aborted while the snapshot was being chosen: an abort event that has already fired never fires again.
+  if (deps.signal?.aborted) onAbort();
   const inspector = new SnapshotInspector();
   try {
     for await (const chunk of body) inspector.update(chunk as Buffer);

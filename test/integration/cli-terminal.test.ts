@@ -9,7 +9,7 @@ import { makeBackend, multipartUploads, type Backend } from '../support/backends
 import { cliOnTerminal, screenLines, startCli } from '../support/cli.js';
 import { writeBulk, writeSampleData } from '../support/data.js';
 import { startEtcd, type EtcdCluster } from '../support/etcd.js';
-import { storedKeys } from '../support/run.js';
+import { run, storedKeys } from '../support/run.js';
 
 /** A text log line: `12:34:56.789Z INFO  message key=value ...`. */
 const TEXT_LINE = /^\d\d:\d\d:\d\d\.\d{3}Z (DEBUG|INFO |WARN |ERROR) \S/;
@@ -67,6 +67,24 @@ describe('etcd-backup at a terminal', () => {
     const json = await cliOnTerminal(['list', '--log-format', 'json'], env, join(dir, 'list.txt'));
     expect(json.code).toBe(0);
     for (const line of screenLines(json.stdout)) expect(() => JSON.parse(line)).not.toThrow();
+  });
+});
+
+describe('a task interrupted before its stream starts', () => {
+  it('verify aborted while it chose the snapshot stops before reading it, and records nothing', async () => {
+    const etcd = await startEtcd();
+    try {
+      const backend = await makeBackend('local');
+      const settings = { ...backend.settings, ETCD_ENDPOINTS: etcd.endpoints[0], CLUSTER_NAME: 'early' };
+      expect((await run('snapshot', settings)).ok).toBe(true);
+      const before = await storedKeys(backend.store, 'early/');
+      const outcome = await run('verify', settings, { signal: AbortSignal.abort(new Error('interrupted by SIGINT')) });
+      expect(outcome.ok).toBe(false);
+      expect(outcome.error).toMatchObject({ code: 'aborted' });
+      expect(await storedKeys(backend.store, 'early/')).toEqual(before);
+    } finally {
+      await etcd.stop();
+    }
   });
 });
 
