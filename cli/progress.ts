@@ -23,7 +23,7 @@ export function terminalProgress(label: string, stream: NodeJS.WriteStream): Pro
   return {
     start(total: number): ProgressMeter {
       if (active) finish(active);
-      const bar = new SingleBar({ stream, format: (options, params) => line(label, options, params), hideCursor: true, barsize: 24 });
+      const bar = new SingleBar({ stream, format: (options, params) => line(label, options, params), barsize: 24 });
       // A member may report a database size of 0 (or less than it sends): the total then follows the bytes.
       let expected = Math.max(total, 1);
       let bytes = 0;

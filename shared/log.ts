@@ -1,4 +1,4 @@
-import { describeError } from './errors.js';
+import { describeError, type ErrorReport } from './errors.js';
 import { redactSecrets } from './redact.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -39,7 +39,7 @@ function textLine(entry: Record<string, unknown>, error: unknown): string {
   }
   if (error !== undefined) {
     const causes: string[] = [];
-    for (let r: ReturnType<typeof describeError> | undefined = describeError(error); r; r = r.cause) causes.push(r.message || r.name);
+    for (let r: ErrorReport | undefined = describeError(error); r; r = r.cause) causes.push(r.message || r.name);
     parts.push(`error=${textValue(causes.join(': '))}`);
   }
   return parts.join(' ');
