@@ -1,5 +1,6 @@
 // First: caps the young generation before anything allocates (shared/young-generation.ts).
 import '../shared/young-generation.js';
+import { constants } from 'node:os';
 import { parseArgs } from 'node:util';
 import { settingsFromEnv, type SettingValues } from '../shared/config/config.js';
 import { SETTINGS } from '../shared/config/settings.js';
@@ -8,7 +9,7 @@ import { redactSecrets } from '../shared/redact.js';
 import { argFlag, isTaskName, type ResultOf, runTask, taskArgs, TASKS, type TaskArgs, type TaskName } from '../shared/tasks/index.js';
 import { EXIT_OK, EXIT_USAGE, exitStatus } from './exit.js';
 import { formatExclude, formatList, formatPrune, formatRestore, formatReupload, formatSnapshot, formatVerify } from './format.js';
-import { helpText } from './help.js';
+import { commandHelp, helpText, versionText } from './help.js';
 
 /** Human-readable output per command (without --json). */
 const HUMAN: { [N in TaskName]: (result: ResultOf<N>) => string } = {
@@ -35,6 +36,7 @@ export async function main(argv: string[]): Promise<number> {
   const options = Object.fromEntries([
     ['json', { type: 'boolean' }],
     ['help', { type: 'boolean', short: 'h' }],
+    ['version', { type: 'boolean' }],
     ...SETTINGS.map((s) => [s.flag.slice(2), { type: 'boolean' in s ? 'boolean' : 'string' }]),
     ...Object.keys(TASKS).flatMap((task) =>
       Object.entries(taskArgs(task as TaskName)).map(([name, spec]) => [argFlag(name).slice(2), { type: spec.type }]),
@@ -48,11 +50,19 @@ export async function main(argv: string[]): Promise<number> {
     return usageError((error as Error).message, json);
   }
   const { values, positionals } = parsed;
+  if (values.version) {
+    print(versionText());
+    return EXIT_OK;
+  }
+  const [command, ...extra] = positionals;
+  if (values.help && command && isTaskName(command)) {
+    print(commandHelp(command));
+    return EXIT_OK;
+  }
   if (values.help || positionals.length === 0) {
     print(helpText());
     return values.help ? EXIT_OK : EXIT_USAGE;
   }
-  const [command, ...extra] = positionals;
   if (!command || !isTaskName(command)) return usageError(`unknown command "${command}"; commands: ${Object.keys(TASKS).join(', ')}`, json);
   if (extra.length > 0) return usageError(`unexpected argument(s): ${extra.join(' ')}`, json);
 
@@ -74,9 +84,39 @@ export async function main(argv: string[]): Promise<number> {
   return runCommand(command, settings, args, json);
 }
 
+/**
+ * Ctrl-C and SIGTERM abort the task through its signal, so that it cleans up as on any failure (the upload
+ * aborted, temporary files removed) and still reports. A second signal stops the process at once.
+ */
+function abortOnSignals(controller: AbortController): { received(): NodeJS.Signals | undefined; release(): void } {
+  let received: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (received) process.exit(128 + constants.signals[signal]);
+    received = signal;
+    controller.abort(new Error(`interrupted by ${signal}`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    received: () => received,
+    release: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
 /** Runs one task, prints its result (or error) and returns the exit status. */
 async function runCommand<N extends TaskName>(command: N, settings: SettingValues, args: TaskArgs, json: boolean): Promise<number> {
-  const outcome = await runTask(command, settings, { args });
+  const controller = new AbortController();
+  const signals = abortOnSignals(controller);
+  // A bar only for a person watching: never into --json output, never into a pipe or a file (where the
+  // bar's library is not even loaded).
+  const progress = !json && process.stderr.isTTY ? (await import('./progress.js')).terminalProgress(command, process.stderr) : undefined;
+  const outcome = await runTask(command, settings, { args, signal: controller.signal, ...(progress ? { progress } : {}) }).finally(() => {
+    progress?.close();
+    signals.release();
+  });
   if (json) {
     print(JSON.stringify(outcome.ok || outcome.result ? outcome.result : { ok: false, error: describeError(outcome.error) }, null, 2));
   } else if (outcome.result) {
@@ -85,7 +125,9 @@ async function runCommand<N extends TaskName>(command: N, settings: SettingValue
   } else {
     process.stderr.write(`${redactSecrets(`etcd-backup ${command}: ${formatError(outcome.error)}`)}\n`);
   }
-  return exitStatus(outcome);
+  const signal = signals.received();
+  // Interrupted: the status a shell gives a process stopped by that signal (130, 143), unless the task finished anyway.
+  return signal && !outcome.ok ? 128 + constants.signals[signal] : exitStatus(outcome);
 }
 
 process.exitCode = await main(process.argv.slice(2));

@@ -77,6 +77,8 @@ const thisCloudStoreOnly = (platform) => {
 await rm(join(root, 'dist'), { recursive: true, force: true });
 // Split, so that each task's module and the SDKs it imports (left in node_modules) load only when it runs.
 // Dependencies stay in node_modules, except the AWS SDK: bundled, for the tree-shaking above.
+// Development dependencies the CLI imports (cli-progress, its progress bar at a terminal) are bundled into
+// it too; no function imports them.
 const cliExternal = Object.keys(pkg.dependencies).filter((name) => !name.startsWith('@aws-sdk/'));
 await build({
   ...common,
@@ -85,6 +87,8 @@ await build({
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
   external: cliExternal,
+  // cli-progress is CommonJS and requires node's own modules (readline): the ESM bundle needs require().
+  banner: { js: "import { createRequire as __createRequire } from 'node:module';\nconst require = __createRequire(import.meta.url);" },
 });
 
 const functionsDir = join(root, 'functions');

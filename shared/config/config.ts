@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
 import { registerSecret } from '../redact.js';
-import type { LogLevel } from '../log.js';
+import type { LogFormat, LogLevel } from '../log.js';
 import { parseBackupUrl, type StoreLocation } from './location.js';
 import { SETTINGS, type SettingName } from './settings.js';
 import { parseBoolean, parseDuration, parseInteger, parseSize } from './units.js';
@@ -56,6 +56,7 @@ export interface Config {
   retention: RetentionPolicy;
   immutability: ImmutabilityConfig;
   logLevel: LogLevel;
+  logFormat: LogFormat;
 }
 
 /**
@@ -168,6 +169,9 @@ export function loadConfig(values: SettingValues, cwd = process.cwd()): Config {
   const logLevel = required('LOG_LEVEL');
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel))
     throw new ConfigError('LOG_LEVEL', `"${logLevel}" is not one of debug, info, warn, error`);
+  const logFormat = required('LOG_FORMAT');
+  if (logFormat !== 'auto' && logFormat !== 'text' && logFormat !== 'json')
+    throw new ConfigError('LOG_FORMAT', `"${logFormat}" is not auto, text or json`);
   const checksum = required('AWS_REQUEST_CHECKSUM_CALCULATION').toUpperCase();
   if (checksum !== 'WHEN_SUPPORTED' && checksum !== 'WHEN_REQUIRED') {
     throw new ConfigError('AWS_REQUEST_CHECKSUM_CALCULATION', `"${checksum}" is not when_supported or when_required`);
@@ -246,6 +250,7 @@ export function loadConfig(values: SettingValues, cwd = process.cwd()): Config {
     s3,
     gcs,
     logLevel: logLevel as LogLevel,
+    logFormat,
   };
 }
 
@@ -401,10 +406,27 @@ function retentionPolicy(values: SettingValues, required: (name: SettingName) =>
   return policy;
 }
 
-/** The settings of a process environment (only the names this tool knows). */
+/** etcdctl's variables, read when ours are unset: a runbook that sets them for etcdctl needs no second set of names. */
+const ETCDCTL_FALLBACKS = [
+  ['ETCD_ENDPOINTS', 'ETCDCTL_ENDPOINTS'],
+  ['ETCD_CA_FILE', 'ETCDCTL_CACERT'],
+  ['ETCD_CERT_FILE', 'ETCDCTL_CERT'],
+  ['ETCD_KEY_FILE', 'ETCDCTL_KEY'],
+] as const satisfies readonly (readonly [SettingName, string])[];
+
+/** The settings of a process environment (only the names this tool knows, and etcdctl's in their place). */
 export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): SettingValues {
   const values: SettingValues = {};
   for (const setting of SETTINGS) values[setting.env] = env[setting.env];
+  for (const [ours, etcdctl] of ETCDCTL_FALLBACKS) if (!values[ours] && env[etcdctl]) values[ours] = env[etcdctl];
+  // ETCDCTL_USER is user:password, split at the first colon as etcdctl does.
+  const user = env.ETCDCTL_USER;
+  if (user && !values.ETCD_USERNAME && !values.ETCD_PASSWORD) {
+    const colon = user.indexOf(':');
+    values.ETCD_USERNAME = colon < 0 ? user : user.slice(0, colon);
+    if (colon >= 0) values.ETCD_PASSWORD = user.slice(colon + 1);
+    registerSecret(values.ETCD_PASSWORD);
+  }
   registerSecret(env.AWS_SECRET_ACCESS_KEY);
   registerSecret(env.AWS_SESSION_TOKEN);
   return values;

@@ -203,6 +203,12 @@ export const SETTINGS = [
     description: 'reupload: renew protection when it ends within this; at least REUPLOAD_INTERVAL, less than the retention period',
   },
   { env: 'LOG_LEVEL', flag: '--log-level', default: 'info', description: 'debug, info, warn or error' },
+  {
+    env: 'LOG_FORMAT',
+    flag: '--log-format',
+    default: 'auto',
+    description: 'CLI log lines: auto (text on a terminal, JSON otherwise), text or json; the functions always log JSON',
+  },
 ] as const satisfies readonly Setting[];
 
 export type SettingName = (typeof SETTINGS)[number]['env'];

@@ -1,6 +1,8 @@
 import { loadConfig, type Config, type SettingValues } from '../config/config.js';
+import type { SettingName } from '../config/settings.js';
 import { BackupError, ConfigError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
+import type { Progress } from '../progress.js';
 import { openStore, type ObjectStore } from '../store/index.js';
 
 export interface TaskContext {
@@ -8,6 +10,7 @@ export interface TaskContext {
   store: ObjectStore;
   log: Logger;
   signal?: AbortSignal;
+  progress?: Progress;
 }
 
 /** Task arguments beyond configuration, as they arrive: CLI flags (kebab-case) or event payload fields (camelCase). */
@@ -34,6 +37,8 @@ export type TaskFunction<A extends ArgSchema, R extends TaskResult> = (context: 
 export interface TaskSpec<A extends ArgSchema, R extends TaskResult> {
   description: string;
   args: A;
+  /** The settings the task reads (its `--help` lists these and no others). */
+  settings: readonly SettingName[];
   /** Imports the task's module (and the SDKs it needs, etcd3 for snapshot) only when the task runs. */
   load: () => Promise<TaskFunction<A, R>>;
 }
@@ -48,27 +53,77 @@ export function argFlag(name: string): string {
   return `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
+/** Where the store is and how to reach it, and how to log: every task reads these. */
+const STORE_SETTINGS = [
+  'BACKUP_URL',
+  'CLUSTER_NAME',
+  'AWS_REGION',
+  'AWS_ENDPOINT_URL_S3',
+  'S3_FORCE_PATH_STYLE',
+  'AWS_REQUEST_CHECKSUM_CALCULATION',
+  'S3_PART_SIZE',
+  'S3_UPLOAD_CONCURRENCY',
+  'STORAGE_EMULATOR_HOST',
+  'GOOGLE_CLOUD_PROJECT',
+  'LOG_LEVEL',
+  'LOG_FORMAT',
+] as const satisfies readonly SettingName[];
+const IMMUTABILITY_SETTINGS = [
+  'IMMUTABILITY',
+  'IMMUTABILITY_PERIOD',
+  'IMMUTABILITY_LOCK',
+  'REUPLOAD_INTERVAL',
+  'REUPLOAD_MARGIN',
+] as const satisfies readonly SettingName[];
+
 const SPECS = {
   snapshot: task({
     description: 'Stream a snapshot from a healthy etcd member into the store, check it, and record its manifest',
     args: {},
+    settings: [
+      ...STORE_SETTINGS,
+      'ETCD_ENDPOINTS',
+      'ETCD_USERNAME',
+      'ETCD_PASSWORD',
+      'ETCD_CA_FILE',
+      'ETCD_CERT_FILE',
+      'ETCD_KEY_FILE',
+      'ETCD_DIAL_TIMEOUT',
+      'ETCD_STREAM_IDLE_TIMEOUT',
+      'SNAPSHOT_ATTEMPTS',
+      'PRUNE_INCOMPLETE_GRACE',
+      ...IMMUTABILITY_SETTINGS,
+    ],
     load: async () => (await import('./snapshot.js')).takeSnapshot,
   }),
   verify: task({
     description: 'Prove the latest snapshot (or --key) intact and restorable from the store alone, and record the result',
     args: { key: { type: 'string', description: 'verify this snapshot (a key printed by list) instead of the latest' } },
+    settings: STORE_SETTINGS,
     load: async () => (await import('./verify.js')).verifyTask,
   }),
   prune: task({
     description:
       'Apply the retention policy (PRUNE_* settings): delete what no rule keeps, never the newest good snapshot, never a locked object',
     args: { dryRun: { type: 'boolean', description: 'print the plan (kept, deleted, with reasons) and delete nothing' } },
+    settings: [
+      ...STORE_SETTINGS,
+      'PRUNE_KEEP_LAST',
+      'PRUNE_KEEP_WITHIN',
+      'PRUNE_KEEP_HOURLY_FOR',
+      'PRUNE_KEEP_DAILY_FOR',
+      'PRUNE_KEEP_WEEKLY_FOR',
+      'PRUNE_MAX_AGE',
+      'PRUNE_KEEP_MIN',
+      'PRUNE_INCOMPLETE_GRACE',
+    ],
     load: async () => (await import('./prune.js')).pruneTask,
   }),
   reupload: task({
     description:
       'Keep the newest good snapshot protected while no new ones come (hibernation): extend its retention (object mode) or make a protected server-side copy (bucket mode)',
     args: {},
+    settings: [...STORE_SETTINGS, ...IMMUTABILITY_SETTINGS],
     load: async () => (await import('./reupload.js')).reuploadTask,
   }),
   exclude: task({
@@ -78,6 +133,7 @@ const SPECS = {
       reason: { type: 'string', description: 'why, shown by list' },
       undo: { type: 'boolean', description: 'lift the mark' },
     },
+    settings: STORE_SETTINGS,
     load: async () => (await import('./exclude.js')).excludeTask,
   }),
   restore: task({
@@ -134,11 +190,13 @@ const SPECS = {
         description: 'with --data-dir: mark the skipped revisions compacted (on whenever the revision is bumped, as etcdutl requires)',
       },
     },
+    settings: STORE_SETTINGS,
     load: async () => (await import('./restore/index.js')).restoreTask,
   }),
   list: task({
     description: "List the cluster's snapshots, newest first, with their state, verification and recorded facts",
     args: {},
+    settings: STORE_SETTINGS,
     load: async () => (await import('./list.js')).listTask,
   }),
 };
@@ -165,6 +223,8 @@ export interface RunOptions {
   args?: TaskArgs;
   log?: Logger;
   signal?: AbortSignal;
+  /** Counts the task's long stream (snapshot, verify, restore): the CLI passes one on a terminal. */
+  progress?: Progress;
   /** Overrides the store named by BACKUP_URL (tests). */
   store?: ObjectStore;
 }
@@ -202,15 +262,22 @@ export async function runTask<N extends TaskName>(
   options: RunOptions = {},
 ): Promise<TaskOutcome<ResultOf<N>>> {
   const started = Date.now();
-  let log = options.log ?? createLogger();
+  // Until the configuration is read (its errors are logged too): the CLI's default format.
+  let log = options.log ?? createLogger({ format: 'auto' });
   try {
     const config = loadConfig(settings);
-    if (!options.log) log = createLogger({ level: config.logLevel });
+    if (!options.log) log = createLogger({ level: config.logLevel, format: config.logFormat });
     log = log.child({ task, cluster: config.cluster });
     const spec: TaskSpec<ArgsOf<N>, ResultOf<N>> = TASKS[task];
     const args = checkArgs(task, spec.args, options.args ?? {});
     const store = options.store ?? (await openStore(config.location, { s3: config.s3, gcs: config.gcs }));
-    const context: TaskContext = { config, store, log, ...(options.signal ? { signal: options.signal } : {}) };
+    const context: TaskContext = {
+      config,
+      store,
+      log,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.progress ? { progress: options.progress } : {}),
+    };
     const run = await spec.load();
     const result = await run(context, args);
     const outcome: TaskOutcome<ResultOf<N>> = { task, ok: result.ok === true, durationMs: Date.now() - started, result };

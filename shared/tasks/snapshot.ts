@@ -8,6 +8,7 @@ import { BackupError, describeError, type ErrorReport } from '../errors.js';
 import { clusterDir, manifestKey, snapshotKey } from '../layout.js';
 import type { Logger } from '../log.js';
 import type { SnapshotManifest } from '../manifest.js';
+import { metered, type Progress } from '../progress.js';
 import type { ObjectStore } from '../store/index.js';
 import { TOOL } from '../version.js';
 import { checkBucketProtection, protectObject, type ActiveImmutability, type Protection } from '../immutability.js';
@@ -21,6 +22,8 @@ export interface SnapshotDeps {
   now?: () => Date;
   /** Aborting (e.g. a Lambda deadline) stops the stream and aborts the upload. */
   signal?: AbortSignal;
+  /** Counts the stream against the member's reported database size (a terminal draws it). */
+  progress?: Progress;
 }
 
 export interface SnapshotAttempt {
@@ -87,7 +90,7 @@ async function streamOnce(
   deps.signal?.addEventListener('abort', onAbort, { once: true });
   let uploaded;
   try {
-    uploaded = await store.put(key, source.body.pipe(checked), {
+    uploaded = await store.put(key, metered(source.body.pipe(checked), deps.progress?.start(member.dbSize)), {
       contentType: 'application/octet-stream',
       metadata: {
         'etcd-cluster': config.cluster,

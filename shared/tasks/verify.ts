@@ -2,6 +2,7 @@ import { listSnapshots, type SnapshotEntry } from '../catalogue.js';
 import { BackupError, ConfigError } from '../errors.js';
 import { parseSnapshotKey, verificationKey } from '../layout.js';
 import type { Logger } from '../log.js';
+import { metered, type Progress } from '../progress.js';
 import { SnapshotInspector, type SnapshotReport } from '../snapshot-format/index.js';
 import { findKey, findNewest } from '../selection.js';
 import type { ObjectStore } from '../store/index.js';
@@ -20,6 +21,7 @@ export interface VerifyDeps {
   store: ObjectStore;
   log: Logger;
   signal?: AbortSignal;
+  progress?: Progress;
   now?: () => Date;
 }
 
@@ -72,9 +74,11 @@ export async function verifyTask(deps: VerifyDeps, args: { key?: string }): Prom
   const target = await chooseTarget(store, config.cluster, args.key);
   log.info('verifying snapshot', { key: target.key, size: target.size });
   const started = now();
-  const body = await store.get(target.key);
+  const body = metered(await store.get(target.key), deps.progress?.start(target.size));
   const onAbort = () => body.destroy(new BackupError('aborted', `verification of ${target.key} aborted`, { cause: deps.signal?.reason }));
   deps.signal?.addEventListener('abort', onAbort, { once: true });
+  // Aborted while the snapshot was being chosen: an abort event that has already fired never fires again.
+  if (deps.signal?.aborted) onAbort();
   const inspector = new SnapshotInspector();
   try {
     for await (const chunk of body) inspector.update(chunk as Buffer);

@@ -1,33 +1,17 @@
 // The etcd-backup command as users run it (the built bin), against real etcd and the local store.
 import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SETTINGS } from '../../shared/config/settings.js';
 import { makeBackend, type Backend } from '../support/backends.js';
+import { BIN, cli } from '../support/cli.js';
 import { writeSampleData } from '../support/data.js';
 import { startEtcd, type EtcdCluster } from '../support/etcd.js';
+import { makePki, type TestPki } from '../support/tls.js';
 
 const execFileP = promisify(execFile);
-const BIN = resolve(import.meta.dirname, '../../bin/etcd-backup.js');
-
-interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<CliRun> {
-  // Only what the test names: no settings leak in from the developer's environment.
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !SETTINGS.some((s) => s.env === k)));
-  try {
-    const { stdout, stderr } = await execFileP(process.execPath, [BIN, ...args], { env: { ...clean, ...env } });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 describe('etcd-backup CLI', () => {
   let etcd: EtcdCluster;
@@ -50,6 +34,47 @@ describe('etcd-backup CLI', () => {
       expect(stdout).toContain(s.env);
       if ('default' in s) expect(stdout).toContain(s.default);
     }
+  });
+
+  it('--version prints the name and version', async () => {
+    const { code, stdout } = await cli(['--version']);
+    expect(code).toBe(0);
+    const { version } = JSON.parse(await readFile(resolve(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string };
+    expect(stdout).toBe(`etcd-backup ${version}\n`);
+  });
+
+  it('<command> --help describes that command: its own flags and the settings it reads, and no others', async () => {
+    const snapshot = await cli(['snapshot', '--help']);
+    expect(snapshot.code).toBe(0);
+    expect(snapshot.stdout).toMatch(/^Usage: etcd-backup snapshot \[options\]/);
+    expect(snapshot.stdout).toContain('ETCD_ENDPOINTS');
+    expect(snapshot.stdout).toContain('--etcd-endpoints');
+    expect(snapshot.stdout).toContain('ETCDCTL_ENDPOINTS');
+    expect(snapshot.stdout).not.toContain('--data-dir');
+    expect(snapshot.stdout).not.toContain('PRUNE_KEEP_LAST');
+    expect(snapshot.stdout).not.toMatch(/^ {2}(verify|restore|prune) /m);
+    const restore = await cli(['restore', '--help']);
+    expect(restore.code).toBe(0);
+    expect(restore.stdout).toContain('--data-dir');
+    expect(restore.stdout).toContain('BACKUP_URL');
+    expect(restore.stdout).not.toContain('ETCD_ENDPOINTS');
+  });
+
+  it('piped (not a terminal), log lines are JSON and there is no progress, with or without --json', async () => {
+    const env = { ETCD_ENDPOINTS: etcd.endpoints[0], BACKUP_URL: backend.settings.BACKUP_URL, CLUSTER_NAME: 'cli-piped' };
+    const run = await cli(['snapshot'], env);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^stored cli-piped\//);
+    const lines = run.stderr.trim().split('\n');
+    expect(lines.map((l) => (JSON.parse(l) as { message: string }).message)).toContain('snapshot succeeded');
+    expect(run.stderr).not.toContain('\r');
+    expect(run.stderr).not.toMatch(/\d+%/);
+    // LOG_FORMAT=text asks for text lines anywhere.
+    const text = await cli(['snapshot', '--log-format', 'text'], env);
+    expect(text.code).toBe(0);
+    expect(text.stderr).toMatch(/^\d\d:\d\d:\d\d\.\d{3}Z INFO {2}snapshot succeeded task=snapshot cluster=cli-piped /m);
+    expect(text.stderr).not.toContain('{"');
+    expect((await cli(['list', '--log-format', 'yaml'], env)).code).toBe(2);
   });
 
   it('run as a command (as npm links it), it starts node with the memory settings that keep a snapshot run near 128 MiB', async () => {
@@ -169,8 +194,6 @@ describe('etcd-backup CLI', () => {
   });
 
   it('never prints the etcd password or the TLS private key, even on failure paths', async () => {
-    const { readFile } = await import('node:fs/promises');
-    const { makePki } = await import('../support/tls.js');
     const pki = await makePki();
     const key = await readFile(pki.clientKeyFile, 'utf8');
     const keyBody = key.split('\n')[1] as string;
@@ -212,7 +235,6 @@ describe('etcd-backup CLI', () => {
     const { writeFile } = await import('node:fs/promises');
     const { fileURLToPath } = await import('node:url');
     const file = `${fileURLToPath(backend.settings.BACKUP_URL as string)}/${doc.key}`;
-    const { readFile } = await import('node:fs/promises');
     const bytes = await readFile(file);
     const { snapshotKey } = await import('../../shared/layout.js');
     const damagedKey = snapshotKey('cli', new Date(), 1);
@@ -248,5 +270,65 @@ describe('etcd-backup CLI', () => {
     expect(doc.retained).toEqual([]);
     expect(doc.failed).toEqual([]);
     expect((await cli(['prune', '--keep-last', 'two'], env)).code).toBe(2);
+  });
+});
+
+describe("etcd-backup CLI with etcdctl's variables only", () => {
+  let etcd: EtcdCluster;
+  let backend: Backend;
+  let pki: TestPki;
+  beforeAll(async () => {
+    pki = await makePki();
+    // TLS with client certificates and auth on, as a kubeadm cluster's etcd runs.
+    etcd = await startEtcd({
+      version: '3.5',
+      tls: {
+        caFile: pki.caFile,
+        certFile: pki.serverCertFile,
+        keyFile: pki.serverKeyFile,
+        client: { certFile: pki.clientCertFile, keyFile: pki.clientKeyFile },
+      },
+    });
+    await etcd.etcdctl(['put', '/app/key', 'value']);
+    await etcd.enableAuth('etcdctl-pass:word');
+    backend = await makeBackend('local');
+  });
+  afterAll(async () => {
+    await etcd?.stop();
+  });
+
+  it('ETCDCTL_ENDPOINTS, ETCDCTL_CACERT, ETCDCTL_CERT, ETCDCTL_KEY and ETCDCTL_USER (user:password) stand in for unset settings', async () => {
+    const env = {
+      BACKUP_URL: backend.settings.BACKUP_URL,
+      CLUSTER_NAME: 'etcdctl',
+      ETCDCTL_ENDPOINTS: etcd.endpoints[0],
+      ETCDCTL_CACERT: pki.caFile,
+      ETCDCTL_CERT: pki.clientCertFile,
+      ETCDCTL_KEY: pki.clientKeyFile,
+    };
+    // Auth is on: without the user, the member takes the certificate's name (client) as the user, and refuses.
+    const refused = await cli(['snapshot', '--json'], env);
+    expect(refused.code).toBe(1);
+    expect(JSON.parse(refused.stdout)).toMatchObject({ ok: false });
+    expect(refused.stdout).toContain('user name not found');
+
+    // A password with a colon: etcdctl splits user:password at the first one.
+    const run = await cli(['snapshot', '--json', '--log-level', 'debug'], { ...env, ETCDCTL_USER: 'root:etcdctl-pass:word' });
+    expect(run.code).toBe(0);
+    const doc = JSON.parse(run.stdout) as { ok: boolean; endpoint: string; key: string };
+    expect(doc).toMatchObject({ ok: true, endpoint: etcd.endpoints[0] });
+    expect(doc.key).toMatch(/^etcdctl\//);
+    // The password is a secret: never printed.
+    expect(run.stdout + run.stderr).not.toContain('etcdctl-pass:word');
+
+    // Ours win when both are set.
+    const ours = await cli(['snapshot', '--json'], {
+      ...env,
+      ETCDCTL_USER: 'root:etcdctl-pass:word',
+      ETCD_ENDPOINTS: 'https://127.0.0.1:9',
+      ETCD_DIAL_TIMEOUT: '500ms',
+    });
+    expect(ours.code).toBe(1);
+    expect(ours.stdout).toContain('https://127.0.0.1:9');
   });
 });

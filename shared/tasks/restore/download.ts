@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import type { SnapshotEntry } from '../../catalogue.js';
 import { BackupError, PreconditionError } from '../../errors.js';
 import type { SnapshotManifest } from '../../manifest.js';
+import { metered, type Progress, type ProgressMeter } from '../../progress.js';
 import { SnapshotInspector, type SnapshotReport } from '../../snapshot-format/index.js';
 import type { ObjectStore } from '../../store/index.js';
 
@@ -53,10 +54,11 @@ export async function download(
   entry: SnapshotEntry,
   output: string,
   signal: AbortSignal | undefined,
+  progress?: Progress,
 ): Promise<SnapshotReport> {
   const temp = join(dirname(output), `.${basename(output)}.restore-${randomBytes(6).toString('hex')}.partial`);
   try {
-    const report = await streamChecked(store, entry.key, temp, output, signal);
+    const report = await streamChecked(store, entry.key, temp, output, signal, progress?.start(entry.size));
     const fatal = fatalProblems(report, entry.manifest);
     if (fatal.length > 0) {
       throw new BackupError(
@@ -91,8 +93,9 @@ async function streamChecked(
   temp: string,
   output: string,
   signal: AbortSignal | undefined,
+  meter: ProgressMeter | undefined,
 ): Promise<SnapshotReport> {
-  const body = await store.get(key);
+  const body = metered(await store.get(key), meter);
   const inspecting = new InspectingStream();
   // 0600: an etcd snapshot holds every secret the cluster stores.
   const file = createWriteStream(temp, { flags: 'wx', mode: 0o600 });

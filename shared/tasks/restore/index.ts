@@ -2,6 +2,7 @@ import type { SnapshotEntry } from '../../catalogue.js';
 import type { Logger } from '../../log.js';
 import { selectForRestore } from '../../selection.js';
 import type { Problem, SnapshotReport } from '../../snapshot-format/index.js';
+import type { Progress } from '../../progress.js';
 import type { ObjectStore } from '../../store/index.js';
 import { parseRestoreArgs, type RestoreArgs } from './args.js';
 import { restoreDataDir, type RestoreDataDir } from './data-dir.js';
@@ -42,6 +43,7 @@ export interface RestoreDeps {
   store: ObjectStore;
   log: Logger;
   signal?: AbortSignal;
+  progress?: Progress;
   now?: () => Date;
   /** Where etcdutl / etcdctl are looked up (default process.env.PATH). */
   path?: string;
@@ -63,7 +65,7 @@ export async function restoreTask(deps: RestoreDeps, args: RestoreArgs): Promise
 
   log.info('restoring snapshot', { key: entry.key, size: entry.size, output: options.output, verified: entry.verification?.ok ?? null });
   const started = now();
-  const report = await download(store, entry, options.output, deps.signal);
+  const report = await download(store, entry, options.output, deps.signal, deps.progress);
   const result = describe(entry, options.output, report, now().getTime() - started.getTime());
   log.info('snapshot written', {
     key: entry.key,
