@@ -65,6 +65,11 @@ const STORE_SETTINGS = [
   'S3_UPLOAD_CONCURRENCY',
   'STORAGE_EMULATOR_HOST',
   'GOOGLE_CLOUD_PROJECT',
+  // Every task that writes (snapshot, verify's record, reupload's copy, exclude's rewrite of a local tag
+  // file) applies them, and every task checks them with the rest of the configuration.
+  'S3_SSE',
+  'S3_SSE_KMS_KEY_ID',
+  'GCS_KMS_KEY_NAME',
   'LOG_LEVEL',
   'LOG_FORMAT',
 ] as const satisfies readonly SettingName[];
