@@ -65,8 +65,7 @@ const STORE_SETTINGS = [
   'S3_UPLOAD_CONCURRENCY',
   'STORAGE_EMULATOR_HOST',
   'GOOGLE_CLOUD_PROJECT',
-  // Every task that writes (snapshot, verify's record, reupload's copy, exclude's rewrite of a local tag
-  // file) applies them, and every task checks them with the rest of the configuration.
+  // Every task checks them with the rest of the configuration; the tasks that write objects apply them.
   'S3_SSE',
   'S3_SSE_KMS_KEY_ID',
   'GCS_KMS_KEY_NAME',
