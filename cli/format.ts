@@ -34,7 +34,8 @@ export function formatList(result: ListResult): string {
   const rows = [['TIME', 'KEY', 'SIZE', 'REVISION', 'KEYS', 'STATE', 'VERIFIED', 'EXCLUDED', 'RETAINED-UNTIL']];
   for (const s of result.snapshots) {
     const verified = s.verified ? `${s.verified.ok ? 'ok' : 'FAILED'} ${s.verified.at}` : '-';
-    const excluded = s.excluded ? `yes${s.excluded.reason ? ` (${s.excluded.reason})` : ''}` : '-';
+    const why = [s.excluded?.reason, s.excluded?.source && `copy of ${s.excluded.source}`].filter(Boolean).join('; ');
+    const excluded = s.excluded ? `yes${why ? ` (${why})` : ''}` : '-';
     rows.push([
       s.time,
       s.key,
@@ -90,7 +91,11 @@ export function formatReupload(result: ReuploadResult): string {
 }
 
 export function formatExclude(result: ExcludeResult): string {
-  return result.excluded ? `excluded ${result.key}${result.reason ? ` (${result.reason})` : ''}` : `lifted the exclusion of ${result.key}`;
+  const copies =
+    result.copies.length > 0 ? `, and its ${result.copies.length} protected cop${result.copies.length === 1 ? 'y' : 'ies'}` : '';
+  return result.excluded
+    ? `excluded ${result.key}${copies}${result.reason ? ` (${result.reason})` : ''}`
+    : `lifted the exclusion of ${result.key}${copies}`;
 }
 
 export function formatRestore(result: RestoreResult): string {

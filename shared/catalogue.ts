@@ -1,16 +1,18 @@
 import { text } from 'node:stream/consumers';
 import { BackupError } from './errors.js';
 import { classifyKey, clusterDir, manifestKey, newestFirst } from './layout.js';
-import { isManifest, type SnapshotManifest } from './manifest.js';
+import { isManifest, isNewerManifest, type SnapshotManifest } from './manifest.js';
 import type { ObjectStore } from './store/index.js';
 
 /**
  * complete: snapshot and manifest present, structure checks passed while streaming.
  * failed-checks: complete, but the checks made while streaming found problems (never restored).
  * incomplete: no manifest (the run died after the upload, or the manifest write failed).
- * invalid-manifest: a manifest exists but is unreadable or describes another object (never restored).
+ * invalid-manifest: a manifest exists but is unreadable, lacks fields, or describes another object (never restored).
+ * newer-format: the manifest was written by a newer version of this tool, in a format this one cannot read:
+ *   never chosen, and never deleted by prune (what it says is unknown here, so nothing is decided on it).
  */
-export type SnapshotState = 'complete' | 'failed-checks' | 'incomplete' | 'invalid-manifest';
+export type SnapshotState = 'complete' | 'failed-checks' | 'incomplete' | 'invalid-manifest' | 'newer-format';
 
 /** The tag (S3 object tag, GCS custom metadata) that marks a snapshot restore and "latest" must skip. */
 export const EXCLUDE_TAG = 'x-etcd-snapshot-exclude';
@@ -25,7 +27,13 @@ export interface Verification {
 /** A snapshot as one listing of the store shows it: names and sizes only, nothing read. */
 export interface ListingEntry {
   key: string;
+  /** The time in the key: the writer's clock. */
   time: Date;
+  /**
+   * When the store says the object was written (S3 LastModified, GCS timeCreated, a file's mtime): the
+   * store's clock, which a writer's clock running ahead cannot move.
+   */
+  storedAt: Date;
   /** The revision in the key (cluster revision when requested). */
   requestedRevision: number;
   size: number;
@@ -39,7 +47,43 @@ export interface ListingEntry {
 export interface SnapshotEntry extends ListingEntry {
   state: SnapshotState;
   manifest?: SnapshotManifest;
-  excluded?: { reason?: string };
+  /** Marked excluded, or a copy (reupload) of a snapshot that is: `source` names it. */
+  excluded?: { reason?: string; source?: string };
+}
+
+/** S3 object times are whole seconds: a key's time may exceed its object's by up to this much. */
+const STORE_TIME_RESOLUTION_MS = 1000;
+
+/**
+ * The time a listing can vouch for: the key's time, but never later than the store's own time of the write.
+ * Snapshots are taken before they are stored, so on a host with a sane clock this is the key's time; a key
+ * written by a clock running ahead counts from when the store received it.
+ */
+export function listedTime(entry: ListingEntry): Date {
+  return entry.time.getTime() <= entry.storedAt.getTime() + STORE_TIME_RESOLUTION_MS ? entry.time : entry.storedAt;
+}
+
+/**
+ * When the snapshot's data was taken. For a protected copy (reupload, bucket mode) that is its original's
+ * time, recorded in the manifest; never later than the copy's own listed time.
+ */
+export function takenAt(entry: SnapshotEntry): Date {
+  const listed = listedTime(entry);
+  const original = entry.manifest?.copyOf === undefined ? undefined : Date.parse(entry.manifest.createdAt);
+  return original !== undefined && original < listed.getTime() ? new Date(original) : listed;
+}
+
+/** Listing order, newest first: listed time, then key (time, revision, random). */
+export function newestListedFirst(a: ListingEntry, b: ListingEntry): number {
+  return listedTime(b).getTime() - listedTime(a).getTime() || newestFirst(a, b);
+}
+
+/**
+ * Newest data first: when the data was taken, then the revision (monotonic within a cluster), then the key
+ * (of two copies of the same data, the later copy first).
+ */
+export function newestTakenFirst(a: SnapshotEntry, b: SnapshotEntry): number {
+  return takenAt(b).getTime() - takenAt(a).getTime() || b.requestedRevision - a.requestedRevision || newestFirst(a, b);
 }
 
 const READS_IN_PARALLEL = 16;
@@ -52,7 +96,7 @@ const isGone = (error: unknown) => error instanceof BackupError && error.code ==
  * (a concurrent prune). A manifest that cannot be read for another reason (the store failing) fails the
  * caller: deciding on an unknown state could delete a good snapshot.
  */
-async function readManifest(store: ObjectStore, key: string): Promise<SnapshotManifest | 'invalid' | 'gone'> {
+async function readManifest(store: ObjectStore, key: string): Promise<SnapshotManifest | 'invalid' | 'newer' | 'gone'> {
   let body: string;
   try {
     body = await text(await store.get(key));
@@ -60,12 +104,13 @@ async function readManifest(store: ObjectStore, key: string): Promise<SnapshotMa
     if (isGone(error)) return 'gone';
     throw error;
   }
+  let parsed: unknown;
   try {
-    const parsed: unknown = JSON.parse(body);
-    return isManifest(parsed) ? parsed : 'invalid';
+    parsed = JSON.parse(body);
   } catch {
     return 'invalid';
   }
+  return isManifest(parsed) ? parsed : isNewerManifest(parsed) ? 'newer' : 'invalid';
 }
 
 export interface ClusterListing {
@@ -89,6 +134,7 @@ export async function listCluster(store: ObjectStore, cluster: string): Promise<
       entries.set(object.key, {
         key: object.key,
         time: what.name.time,
+        storedAt: object.lastModified,
         requestedRevision: what.name.revision,
         size: object.size,
         sidecars: [],
@@ -110,7 +156,7 @@ export async function listCluster(store: ObjectStore, cluster: string): Promise<
     const v = sidecar.verification;
     if (v && (!entry.verification || v.key > entry.verification.key)) entry.verification = v;
   }
-  return { snapshots: [...entries.values()].sort(newestFirst), orphans };
+  return { snapshots: [...entries.values()].sort(newestListedFirst), orphans };
 }
 
 /** The snapshots of one cluster, newest first. */
@@ -154,18 +200,41 @@ export async function loadEntryDetails(store: ObjectStore, entry: ListingEntry):
   // Prune deletes a snapshot before its manifest: a manifest gone usually means the snapshot went first.
   if (manifest === 'gone' && !(await store.head(entry.key))) return undefined;
   const detailed: SnapshotEntry = { ...entry, state: 'incomplete' };
-  if (manifest === 'invalid' || (typeof manifest === 'object' && (manifest.key !== entry.key || manifest.size !== entry.size))) {
+  if (manifest === 'newer') {
+    detailed.state = 'newer-format';
+  } else if (manifest === 'invalid' || (typeof manifest === 'object' && (manifest.key !== entry.key || manifest.size !== entry.size))) {
     // Present but not describing this very object: never good, and not a run still finishing either.
     detailed.state = 'invalid-manifest';
   } else if (typeof manifest === 'object') {
     detailed.manifest = manifest;
     detailed.state = manifest.checks.ok ? 'complete' : 'failed-checks';
   }
-  if (tags[EXCLUDE_TAG] === 'true') {
-    const reason = tags[EXCLUDE_REASON_TAG];
-    detailed.excluded = reason ? { reason } : {};
-  }
+  const excluded = exclusion(tags) ?? (await inheritedExclusion(store, detailed.manifest?.copyOf));
+  if (excluded) detailed.excluded = excluded;
   return detailed;
+}
+
+function exclusion(tags: Record<string, string>): { reason?: string } | undefined {
+  if (tags[EXCLUDE_TAG] !== 'true') return undefined;
+  const reason = tags[EXCLUDE_REASON_TAG];
+  return reason ? { reason } : {};
+}
+
+/**
+ * A copy holds its original's data, so an exclusion of the original (made before or after the copy)
+ * applies to it too. An original that no longer exists passes nothing on: exclude marks the copies as well.
+ */
+async function inheritedExclusion(store: ObjectStore, source: string | undefined): Promise<SnapshotEntry['excluded']> {
+  if (source === undefined) return undefined;
+  let tags: Record<string, string>;
+  try {
+    tags = await store.getTags(source);
+  } catch (error) {
+    if (isGone(error)) return undefined;
+    throw error;
+  }
+  const mark = exclusion(tags);
+  return mark && { ...mark, source };
 }
 
 /**

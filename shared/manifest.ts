@@ -7,7 +7,7 @@ import type { ObjectEncryption } from './store/types.js';
  * object after the snapshot upload completed: its presence marks the snapshot complete.
  */
 export interface SnapshotManifest {
-  format: 1;
+  format: typeof MANIFEST_FORMAT;
   key: string;
   cluster: string;
   /** When etcd started sending the snapshot (the time in the key). */
@@ -46,14 +46,47 @@ export interface SnapshotManifest {
   encryption?: ObjectEncryption;
 }
 
+/** The newest manifest format this code understands. */
+export const MANIFEST_FORMAT = 1;
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+const isTime = (v: unknown): v is string => typeof v === 'string' && !Number.isNaN(Date.parse(v));
+
+/**
+ * Every field the tool reads, with its type: a manifest missing one is not a manifest (its snapshot is
+ * `invalid-manifest`), rather than a crash wherever the field is read.
+ */
 export function isManifest(value: unknown): value is SnapshotManifest {
-  const m = value as SnapshotManifest;
+  if (!isObject(value) || value.format !== MANIFEST_FORMAT) return false;
+  const { etcd, checks, tool } = value;
   return (
-    typeof m === 'object' &&
-    m !== null &&
-    m.format === 1 &&
-    typeof m.key === 'string' &&
-    typeof m.sha256 === 'string' &&
-    typeof m.revision === 'number'
+    typeof value.key === 'string' &&
+    typeof value.cluster === 'string' &&
+    isTime(value.createdAt) &&
+    isTime(value.completedAt) &&
+    isCount(value.size) &&
+    typeof value.sha256 === 'string' &&
+    isCount(value.revision) &&
+    isCount(value.compactRevision) &&
+    isCount(value.requestedRevision) &&
+    isCount(value.totalKey) &&
+    isCount(value.totalSize) &&
+    isObject(etcd) &&
+    ['version', 'clusterId', 'memberId', 'endpoint'].every((f) => typeof etcd[f] === 'string') &&
+    typeof etcd.isLeader === 'boolean' &&
+    isObject(checks) &&
+    typeof checks.ok === 'boolean' &&
+    Array.isArray(checks.problems) &&
+    isObject(tool) &&
+    (value.copyOf === undefined || typeof value.copyOf === 'string')
   );
+}
+
+/**
+ * A manifest written by a newer version of this tool (a `format` above MANIFEST_FORMAT): this code cannot
+ * tell what it says, so its snapshot is neither chosen nor deleted (see the `newer-format` state).
+ */
+export function isNewerManifest(value: unknown): value is { format: number } {
+  return isObject(value) && typeof value.format === 'number' && value.format > MANIFEST_FORMAT;
 }

@@ -1,4 +1,4 @@
-import { isGood, type SnapshotEntry } from './catalogue.js';
+import { isGood, newestTakenFirst, type SnapshotEntry, takenAt } from './catalogue.js';
 import type { RetentionPolicy } from './config/config.js';
 
 export interface Decision {
@@ -27,17 +27,19 @@ function weekOf(time: Date): string {
 }
 
 /**
- * Decides, for entries with their details loaded (newest first, as listSnapshots returns them), which are
- * kept and why (the rules are described with RetentionPolicy). Pure: the same entries, policy and `now`
- * always give the same plan.
+ * Decides, for entries with their details loaded, which are kept and why (the rules are described with
+ * RetentionPolicy). Pure: the same entries, policy and `now` always give the same plan, newest first.
+ * A snapshot's time is when its data was taken (takenAt: a copy counts from its original, and a key written
+ * by a clock running ahead from when the store received it), and "newest" is newestTakenFirst, the order
+ * restore chooses by.
  *
  * Invariants, whatever the policy: the newest good snapshot and the newest good snapshot that verified ok
- * are never deleted ("good": complete, not excluded, not failed by its newest verification). Everything
- * else is deleted.
+ * are never deleted ("good": complete, not excluded, not failed by its newest verification); nor is a
+ * snapshot whose manifest has a newer format than this code knows. Everything else is deleted.
  */
 export function planRetention(entries: SnapshotEntry[], policy: RetentionPolicy, now: Date): Decision[] {
-  const decisions = entries.map((entry) => ({ entry, keep: false, reasons: [] as string[] }));
-  const age = (e: SnapshotEntry) => now.getTime() - e.time.getTime();
+  const decisions = [...entries].sort(newestTakenFirst).map((entry) => ({ entry, keep: false, reasons: [] as string[] }));
+  const age = (e: SnapshotEntry) => now.getTime() - takenAt(e).getTime();
   const good = decisions.filter((d) => isGood(d.entry));
   const keep = (d: Decision, reason: string) => {
     d.keep = true;
@@ -58,7 +60,7 @@ export function planRetention(entries: SnapshotEntry[], policy: RetentionPolicy,
     const seen = new Set<string>();
     for (const d of good) {
       if (age(d.entry) >= within) continue;
-      const bucket = bucketOf(d.entry.time);
+      const bucket = bucketOf(takenAt(d.entry));
       if (seen.has(bucket)) continue;
       seen.add(bucket);
       keep(d, `${label} ${bucket}`);
@@ -81,6 +83,9 @@ export function planRetention(entries: SnapshotEntry[], policy: RetentionPolicy,
   if (newestGood) keep(newestGood, 'invariant: the newest good snapshot');
   const newestVerified = good.find((d) => d.entry.verification?.ok === true);
   if (newestVerified) keep(newestVerified, 'invariant: the newest snapshot that verified ok');
+  // Placed after max-age: what a newer version wrote is that version's to judge, whatever its age.
+  for (const d of decisions)
+    if (d.entry.state === 'newer-format') keep(d, 'invariant: its manifest has a newer format than this version knows');
 
   for (const d of decisions) {
     if (d.keep) continue;
@@ -89,7 +94,7 @@ export function planRetention(entries: SnapshotEntry[], policy: RetentionPolicy,
     if (e.state === 'incomplete') d.reasons.push('incomplete (no manifest) and older than the grace period');
     else if (e.state === 'failed-checks') d.reasons.push('failed the checks made while it was taken, and older than keep-within');
     else if (e.state === 'invalid-manifest')
-      d.reasons.push('its manifest is unreadable or describes another object, and older than keep-within');
+      d.reasons.push('its manifest is unreadable, lacks fields or describes another object, and older than keep-within');
     else if (e.excluded) d.reasons.push('excluded, and older than keep-within');
     else if (e.verification && !e.verification.ok) d.reasons.push('failed verification, and older than keep-within');
     else d.reasons.push('kept by no rule');

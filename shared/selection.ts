@@ -1,15 +1,34 @@
-import { isGood, type ListingEntry, listSnapshots, loadEntryDetails, type SnapshotEntry, withDetails } from './catalogue.js';
+import {
+  isGood,
+  type ListingEntry,
+  listedTime,
+  listSnapshots,
+  loadEntryDetails,
+  newestTakenFirst,
+  type SnapshotEntry,
+  takenAt,
+  withDetails,
+} from './catalogue.js';
 import { BackupError, PreconditionError } from './errors.js';
 import type { ObjectStore } from './store/index.js';
 
-/** The newest entry that `accept`s, loading details only as far down the list as needed. */
+/**
+ * The entry with the newest data (newestTakenFirst) that `accept`s, loading details only as far down the
+ * listing as needed. The listing is ordered by listed time, which no entry's data time exceeds (a copy's
+ * data is older than the copy): once the listed time falls below the best candidate's data time, nothing
+ * further down can beat it.
+ */
 export async function findNewest(
   store: ObjectStore,
   entries: ListingEntry[],
   accept: (entry: SnapshotEntry) => boolean,
 ): Promise<SnapshotEntry | undefined> {
-  for await (const entry of withDetails(store, entries)) if (accept(entry)) return entry;
-  return undefined;
+  let best: SnapshotEntry | undefined;
+  for await (const entry of withDetails(store, entries)) {
+    if (best && listedTime(entry).getTime() < takenAt(best).getTime()) break;
+    if (accept(entry) && (!best || newestTakenFirst(entry, best) < 0)) best = entry;
+  }
+  return best;
 }
 
 /** The listed snapshot with this key, with its details; not-found if the store has no such snapshot. */
@@ -42,18 +61,14 @@ export async function newestGoodInRange(
   entries: ListingEntry[],
   range: PointInTime,
 ): Promise<SnapshotEntry> {
-  // A protected copy (reupload, bucket mode) carries a newer key than its data: its manifest's createdAt
-  // is when the data was taken.
-  const takenAt = (e: SnapshotEntry) => (e.manifest ? Date.parse(e.manifest.createdAt) : e.time.getTime());
   const inRange = (e: SnapshotEntry) =>
-    (range.before === undefined || takenAt(e) <= range.before.getTime()) &&
+    isGood(e) &&
+    (range.before === undefined || takenAt(e).getTime() <= range.before.getTime()) &&
     (range.revision === undefined || (e.manifest !== undefined && e.manifest.revision <= range.revision));
-  let unverified: SnapshotEntry | undefined;
-  for await (const entry of withDetails(store, entries)) {
-    if (!isGood(entry) || !inRange(entry)) continue;
-    if (range.allowUnverified || isGood(entry, { requireVerified: true })) return entry;
-    unverified ??= entry;
-  }
+  const found = await findNewest(store, entries, (e) => inRange(e) && (range.allowUnverified || isGood(e, { requireVerified: true })));
+  if (found) return found;
+  // Only to name it in the error: the newest that would have done, had unverified ones been allowed.
+  const unverified = range.allowUnverified ? undefined : await findNewest(store, entries, inRange);
 
   const what = [
     `${range.allowUnverified ? 'good snapshot' : 'verified good snapshot'} of cluster "${cluster}"`,

@@ -51,6 +51,8 @@ export interface Config {
   cluster: string;
   etcd: EtcdConfig;
   snapshotAttempts: number;
+  /** How far this host's clock may be from the store's before a snapshot is refused; 0 = not checked. */
+  clockSkewToleranceMs: number;
   s3: S3Config;
   gcs: GcsConfig;
   retention: RetentionPolicy;
@@ -68,7 +70,8 @@ export interface Config {
  *   UTC hour / UTC day / ISO week (Monday 00:00 UTC) is kept.
  * - keepLast: the N newest good snapshots are kept.
  * - maxAge: an outer bound: snapshots older than this are deleted even if a rule above keeps them...
- * - keepMin: ...except the K newest good snapshots, which are kept whatever their age (the floor).
+ * - keepMin: ...except the K newest good snapshots, which are kept whatever their age (the floor). Never
+ *   above keepLast: an explicit keep-last lowers the default floor; an explicit floor above it is refused.
  * - incompleteGrace: a snapshot without a manifest younger than this is kept (a run may still be writing
  *   its manifest); older ones are leftovers of failed runs.
  */
@@ -134,7 +137,7 @@ function parseEndpoints(text: string): string[] {
     throw new ConfigError('ETCD_ENDPOINTS', 'no endpoint given', 'list client URLs such as https://10.0.0.1:2379,https://10.0.0.2:2379');
   for (const endpoint of endpoints) {
     const url = parseHttpUrl('ETCD_ENDPOINTS', endpoint);
-    if (url.pathname !== '/' || url.search || url.username)
+    if (url.pathname !== '/' || url.search || url.hash)
       throw new ConfigError('ETCD_ENDPOINTS', `"${endpoint}" must be scheme://host:port only`);
   }
   return endpoints;
@@ -247,6 +250,7 @@ export function loadConfig(values: SettingValues, cwd = process.cwd()): Config {
     cluster,
     etcd,
     snapshotAttempts: parseInteger('SNAPSHOT_ATTEMPTS', required('SNAPSHOT_ATTEMPTS'), 1, 10),
+    clockSkewToleranceMs: parseDuration('CLOCK_SKEW_TOLERANCE', required('CLOCK_SKEW_TOLERANCE')),
     s3,
     gcs,
     logLevel: logLevel as LogLevel,
@@ -394,6 +398,18 @@ function retentionPolicy(values: SettingValues, required: (name: SettingName) =>
     keepMin: parseInteger('PRUNE_KEEP_MIN', required('PRUNE_KEEP_MIN'), 0, 100_000),
     incompleteGraceMs: parseDuration('PRUNE_INCOMPLETE_GRACE', required('PRUNE_INCOMPLETE_GRACE')),
   };
+  // A floor above keep-last would keep more than keep-last says, silently. An explicit keep-last lowers the
+  // default floor to itself; a floor set explicitly above it contradicts it and is refused.
+  if (policy.keepLast > 0 && policy.keepMin > policy.keepLast) {
+    if (given('PRUNE_KEEP_MIN')) {
+      throw new ConfigError(
+        'PRUNE_KEEP_MIN',
+        `the floor (${policy.keepMin}) is above PRUNE_KEEP_LAST (${policy.keepLast}), so keep-last could never apply`,
+        'lower PRUNE_KEEP_MIN (--keep-min) to at most PRUNE_KEEP_LAST (--keep-last), or unset it',
+      );
+    }
+    policy.keepMin = policy.keepLast;
+  }
   // An outer bound inside the windows that protect recent snapshots would contradict them (and could
   // delete a snapshot whose manifest is being written).
   if (policy.maxAgeMs !== undefined && (policy.maxAgeMs <= policy.keepWithinMs || policy.maxAgeMs <= policy.incompleteGraceMs)) {

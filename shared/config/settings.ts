@@ -69,6 +69,13 @@ export const SETTINGS = [
     default: '3',
     description: 'Snapshot attempts in one run; a failed stream is retried on the next healthy member',
   },
+  {
+    env: 'CLOCK_SKEW_TOLERANCE',
+    flag: '--clock-skew-tolerance',
+    default: '5m',
+    description:
+      "snapshot: refuse to write when this host's clock and the store's (the Date of an S3 response) differ by more than this; snapshot keys carry this host's time (0 = off)",
+  },
   { env: 'AWS_REGION', flag: '--s3-region', default: 'us-east-1', description: 'S3 region (the SDK standard variable)' },
   {
     env: 'AWS_ENDPOINT_URL_S3',
@@ -164,7 +171,8 @@ export const SETTINGS = [
     env: 'PRUNE_KEEP_MIN',
     flag: '--keep-min',
     default: '3',
-    description: 'prune: the floor: always keep this many newest good snapshots, whatever their age',
+    description:
+      'prune: the floor: always keep this many newest good snapshots, whatever their age; with PRUNE_KEEP_LAST set, at most that many (lowered to it when unset, refused when set above it)',
   },
   {
     env: 'PRUNE_INCOMPLETE_GRACE',

@@ -75,7 +75,7 @@ const toGcsMode = (mode: Retention['mode']) => (mode === 'compliance' ? 'Locked'
 
 function info(key: string, file: File): ObjectInfo {
   const m = file.metadata;
-  const result: ObjectInfo = { key, size: Number(m.size ?? 0), lastModified: new Date(m.updated ?? m.timeCreated ?? 0) };
+  const result: ObjectInfo = { key, size: Number(m.size ?? 0), lastModified: new Date(m.timeCreated ?? m.updated ?? 0) };
   if (m.generation !== undefined) result.versionId = String(m.generation);
   if (m.metadata) result.metadata = Object.fromEntries(Object.entries(m.metadata).map(([k, v]) => [k, String(v)]));
   if (m.kmsKeyName) result.encryption = { algorithm: 'cmek', keyId: m.kmsKeyName };
@@ -236,7 +236,7 @@ export class GcsStore implements ObjectStore {
         yield {
           key: this.prefix ? file.name.slice(this.prefix.length + 1) : file.name,
           size: Number(file.metadata.size ?? 0),
-          lastModified: new Date(file.metadata.updated ?? 0),
+          lastModified: new Date(file.metadata.timeCreated ?? file.metadata.updated ?? 0),
         };
       }
       pageToken = next?.pageToken;

@@ -12,6 +12,7 @@ import {
   GetObjectTaggingCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
+  ListObjectsV2Command,
   ListObjectVersionsCommand,
   ListPartsCommand,
   paginateListObjectsV2,
@@ -138,6 +139,34 @@ export interface S3WriteOptions extends UploadSizes {
 const fromRetention = (mode: string | undefined, until: Date | undefined): Retention | undefined =>
   mode && until ? { mode: mode === 'COMPLIANCE' ? 'compliance' : 'governance', retainUntil: until } : undefined;
 
+/** Per client: the `Date` of its latest response and when it arrived (this host's clock). */
+const serverDates = new WeakMap<S3Client, { server: number; local: number }>();
+
+/** Every response's `Date` header, recorded: the server's clock at no extra request. */
+function recordServerDates(client: S3Client): void {
+  if (serverDates.has(client)) return;
+  serverDates.set(client, { server: Number.NaN, local: Number.NaN });
+  const record = (response: unknown) => {
+    const date = (response as { headers?: Record<string, string> } | undefined)?.headers?.date;
+    const server = date === undefined ? Number.NaN : Date.parse(date);
+    if (!Number.isNaN(server)) serverDates.set(client, { server, local: Date.now() });
+  };
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      try {
+        const out = await next(args);
+        record(out.response);
+        return out;
+      } catch (error) {
+        // A refusal carries the server's time as well (the SDK attaches the raw response).
+        record((error as { $response?: unknown }).$response);
+        throw error;
+      }
+    },
+    { step: 'deserialize', name: 'etcdBackupServerDate' },
+  );
+}
+
 export class S3Store implements ObjectStore {
   readonly description: string;
 
@@ -151,6 +180,16 @@ export class S3Store implements ObjectStore {
     private readonly copyLimits = { single: 5 * 1024 ** 3, part: 1024 ** 3 },
   ) {
     this.description = `s3://${bucket}/${prefix}`;
+    recordServerDates(client);
+  }
+
+  async serverTime(): Promise<Date | undefined> {
+    if (Number.isNaN(serverDates.get(this.client)?.server)) {
+      // Any answer will do, a refusal included: only its Date is wanted.
+      await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.full(''), MaxKeys: 1 })).catch(() => undefined);
+    }
+    const reading = serverDates.get(this.client);
+    return reading && !Number.isNaN(reading.server) ? new Date(reading.server + (Date.now() - reading.local)) : undefined;
   }
 
   private full(key: string): string {

@@ -10,6 +10,7 @@ export interface ObjectInfo {
   /** Key relative to the store's base prefix. */
   key: string;
   size: number;
+  /** When the store wrote the object, by its own clock (GCS: timeCreated; a metadata change does not move it). */
   lastModified: Date;
   /** Version id (S3) or generation (GCS) of the object written or described, when the store versions. */
   versionId?: string;
@@ -93,6 +94,11 @@ export interface ObjectStore {
    * process. GCS resumable sessions are not objects and expire by themselves. Returns what was removed.
    */
   cleanupIncomplete(dir: string, idleSince: Date): Promise<string[]>;
+  /**
+   * The store's own clock: the time its latest response carried (asking once if none came yet), advanced by
+   * the time since. Absent where the store's clock is this host's (a local directory) or cannot be read.
+   */
+  serverTime?(): Promise<Date | undefined>;
 }
 
 export function assertDir(dir: string): void {

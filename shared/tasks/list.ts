@@ -20,7 +20,8 @@ export interface ListedSnapshot {
   clusterId?: string;
   /** Outcome and time of the newest verification, if any. */
   verified?: { ok: boolean; at: string };
-  excluded?: { reason?: string };
+  /** Marked excluded; `source`: a copy whose original is. */
+  excluded?: { reason?: string; source?: string };
   /** Until when the snapshot object is under retention (S3 Object Lock, GCS retention), if it is. */
   retainedUntil?: string;
 }

@@ -1,6 +1,7 @@
 import type { Etcd3 } from 'etcd3';
 import type { Config } from '../config/config.js';
 import { CheckedSnapshotStream } from '../checked-stream.js';
+import { checkClock } from '../clock.js';
 import { etcdClient } from '../etcd/client.js';
 import { probeMember, rankMembers, type MemberStatus } from '../etcd/select-member.js';
 import { openSnapshotStream } from '../etcd/snapshot-stream.js';
@@ -14,7 +15,7 @@ import { TOOL } from '../version.js';
 import { checkBucketProtection, protectObject, type ActiveImmutability, type Protection } from '../immutability.js';
 
 export interface SnapshotDeps {
-  config: Pick<Config, 'cluster' | 'etcd' | 'snapshotAttempts' | 'immutability' | 'retention'>;
+  config: Pick<Config, 'cluster' | 'etcd' | 'snapshotAttempts' | 'immutability' | 'retention' | 'clockSkewToleranceMs'>;
   store: ObjectStore;
   log: Logger;
   /** Makes the etcd client for one endpoint; tests may pass their own. */
@@ -203,6 +204,8 @@ export async function takeSnapshot(deps: SnapshotDeps): Promise<SnapshotResult> 
   // The start-up check: a bucket that cannot protect what IMMUTABILITY asks fails before etcd is touched.
   const immutability = await checkBucketProtection(deps.store, config.immutability);
   const cleaned = await cleanupLeftovers(deps);
+  // The key carries this host's time: a clock the store disagrees with is refused before anything is written.
+  await checkClock(deps.store, (deps.now ?? (() => new Date()))(), config.clockSkewToleranceMs);
   return withClients(config.etcd.endpoints, connect, async (clients) => {
     const probes = await Promise.all(config.etcd.endpoints.map((e) => probeMember(e, clients.get(e) as Etcd3)));
     const { ranked, rejected } = rankMembers(probes);

@@ -226,6 +226,38 @@ describe('etcd-backup CLI', () => {
     }
   });
 
+  it('refuses an etcd endpoint URL with a user and password, never printing them, and names ETCD_USERNAME/ETCD_PASSWORD', async () => {
+    const env = { BACKUP_URL: backend.settings.BACKUP_URL };
+    for (const endpoint of ['http://root:pw@127.0.0.1:2379', 'http://root:pw@not a host:2379']) {
+      for (const run of [
+        await cli(['snapshot'], { ...env, ETCD_ENDPOINTS: endpoint }),
+        await cli(['snapshot', '--json', '--log-level', 'debug'], { ...env, ETCD_ENDPOINTS: endpoint }),
+        await cli(['list', '--etcd-endpoints', endpoint], env),
+      ]) {
+        expect(run.code).toBe(2);
+        const printed = run.stdout + run.stderr;
+        expect(printed).toContain('ETCD_ENDPOINTS');
+        expect(printed).toContain('ETCD_USERNAME');
+        expect(printed).not.toContain('pw');
+      }
+    }
+  });
+
+  it('prune --keep-last 1 keeps one snapshot; with an explicit --keep-min above it, it is refused naming both', async () => {
+    const { plantHistory } = await import('../support/plant.js');
+    const hoursAgo = (n: number) => new Date(Date.now() - n * 3_600_000);
+    const planted = await plantHistory(backend.store, 'cli-last1', [hoursAgo(4), hoursAgo(3), hoursAgo(2), hoursAgo(1)]);
+    const env = { BACKUP_URL: backend.settings.BACKUP_URL, CLUSTER_NAME: 'cli-last1' };
+    const refused = await cli(['prune', '--keep-last', '1', '--keep-min', '3', '--json'], env);
+    expect(refused.code).toBe(2);
+    expect(refused.stdout).toMatch(/PRUNE_KEEP_MIN.*PRUNE_KEEP_LAST/);
+    const run = await cli(['prune', '--keep-last', '1', '--json'], env);
+    expect(run.code).toBe(0);
+    const doc = JSON.parse(run.stdout) as { kept: { key: string }[]; deleted: { key: string }[] };
+    expect(doc.kept.map((k) => k.key)).toEqual([planted[3]?.key]);
+    expect(doc.deleted).toHaveLength(3);
+  });
+
   it('verify --json checks the latest snapshot; --key picks one; a damaged one exits 1', async () => {
     const env = { ETCD_ENDPOINTS: etcd.endpoints[0], BACKUP_URL: backend.settings.BACKUP_URL, CLUSTER_NAME: 'cli' };
     const latest = await cli(['verify', '--json'], env);

@@ -1,5 +1,8 @@
 // Immutable backups on the real S3 server with Object Lock (Ceph radosgw); the GCS emulator ignores
 // retention, so GCS is checked at the adapter boundary (request shape), and says so.
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type SettingValues } from '../../shared/config/config.js';
 import { ConfigError, type BackupError } from '../../shared/errors.js';
@@ -216,8 +219,8 @@ describe('bucket mode', () => {
     expect(copyRetention?.retainUntil.getTime()).toBeGreaterThanOrEqual(later.getTime() + DAY - 5000);
     const list = (await run('list', settings)).result!.snapshots;
     const original = list.find((e) => e.key === newest);
-    // The copy is listed newest, but says which snapshot it copies and when that data was taken.
-    expect(list[0]).toMatchObject({
+    // The copy says which snapshot it copies and when that data was taken.
+    expect(list.find((e) => e.key === copied.key)).toMatchObject({
       key: copied.key,
       state: 'complete',
       copyOf: newest,
@@ -228,6 +231,37 @@ describe('bucket mode', () => {
       action: 'none',
       key: copied.key,
     });
+  });
+
+  it("a copy inherits its original's exclusion, and orders by when its data was taken (restore, verify, reupload)", async () => {
+    const cs = { ...settings, CLUSTER_NAME: 'copy-excl' };
+    const config = loadConfig(cs);
+    const original = (await run('snapshot', cs)).result!;
+    await writeSampleData(etcd.endpoints, { smallKeys: 10 });
+    const newer = (await run('snapshot', cs)).result!;
+    // The newer one is excluded while reupload runs, so the copy is of the original, made after `newer`.
+    await run('exclude', cs, { args: { key: newer.key } });
+    const until = (await backend.store.getRetention(original.key))?.retainUntil as Date;
+    const copy = await reuploadTask({ config, store: backend.store, log: quiet, now: () => new Date(until.getTime() - HOUR) });
+    expect(copy).toMatchObject({ action: 'copied', source: original.key });
+    await run('exclude', cs, { args: { key: newer.key, undo: true } });
+    const output = async () => join(await mkdtemp(join(tmpdir(), 'copy-excl-')), 'etcd.db');
+    // The copy was made last, but `newer` holds newer data.
+    const latest = await run('restore', cs, { args: { output: await output(), allowUnverified: true } });
+    expect(latest.result?.key).toBe(newer.key);
+
+    // Excluding the original reaches its copy: restore, verify and reupload never pick either.
+    await run('exclude', cs, { args: { key: newer.key, reason: 'bad deploy' } });
+    const excluded = (await run('exclude', cs, { args: { key: original.key, reason: 'corrupt data' } })).result!;
+    expect(excluded.copies).toEqual([copy.key]);
+    // Also when only the original carries the mark (an exclusion made by an older version of this tool).
+    await backend.store.setTags(copy.key, {});
+    const listed = (await run('list', cs)).result!.snapshots.find((e) => e.key === copy.key);
+    expect(listed?.excluded).toEqual({ reason: 'corrupt data', source: original.key });
+    const restored = await run('restore', cs, { args: { output: await output(), allowUnverified: true } });
+    expect(code(restored)).toBe('not-found');
+    expect(code(await run('verify', cs))).toBe('not-found');
+    expect(code(await run('reupload', cs))).toBe('not-found');
   });
 
   it('fails loudly when there is no good snapshot to protect', async () => {

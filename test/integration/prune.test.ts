@@ -191,6 +191,33 @@ describe.each(BACKEND_KINDS)('prune on %s', (kind) => {
     for (const d of [...result.deleted, ...result.kept]) expect(d.reasons.length).toBeGreaterThan(0);
     expect(await storedKeys(backend.store, 'dry/')).toEqual(before);
   });
+
+  it('an explicit keep-last 1 keeps one snapshot: the default floor lowers to it; an explicit floor above it is refused', async () => {
+    const planted = await plantHistory(backend.store, 'last1', [hoursAgo(40), hoursAgo(30), hoursAgo(20), hoursAgo(10)]);
+    const refused = await prune('last1', { PRUNE_KEEP_LAST: '1', PRUNE_KEEP_MIN: '3' });
+    expect(refused.ok).toBe(false);
+    expect((refused.error as Error).message).toMatch(/PRUNE_KEEP_MIN.*PRUNE_KEEP_LAST/);
+    expect(await storedKeys(backend.store, 'last1/')).toHaveLength(8);
+    const result = (await prune('last1', { PRUNE_KEEP_LAST: '1' })).result!;
+    expect(result.kept.map((k) => k.key)).toEqual([planted[3]?.key]);
+    expect(result.deleted).toHaveLength(3);
+  });
+
+  it('never deletes a snapshot whose manifest has a newer format; one missing fields is invalid-manifest and pruned like any other', async () => {
+    const newer = await plantSnapshot(backend.store, 'fmt', hoursAgo(50), { editManifest: (m) => Object.assign(m, { format: 2 }) });
+    const broken = await plantSnapshot(backend.store, 'fmt', hoursAgo(40), { editManifest: (m) => delete m.checks });
+    const good = await plantSnapshot(backend.store, 'fmt', hoursAgo(30));
+    const outcome = await prune('fmt', { PRUNE_KEEP_LAST: '1', PRUNE_MAX_AGE: '2d' });
+    expect(outcome.ok).toBe(true);
+    const result = outcome.result!;
+    expect(result.kept.map((k) => k.key).sort()).toEqual([newer.key, good.key].sort());
+    expect(result.kept.find((k) => k.key === newer.key)?.reasons.join()).toContain('newer format');
+    expect(result.deleted.map((d) => d.key)).toEqual([broken.key]);
+    expect(result.deleted[0]?.reasons.join()).toContain('lacks fields');
+    const list = (await run('list', { ...backend.settings, CLUSTER_NAME: 'fmt' })).result!;
+    expect(list.snapshots.find((e) => e.key === newer.key)?.state).toBe('newer-format');
+    expect(await storedKeys(backend.store, 'fmt/')).toEqual([newer.key, ...newer.sidecars, good.key, ...good.sidecars].sort());
+  });
 });
 
 describe('prune on S3 with Object Lock', () => {

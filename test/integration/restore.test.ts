@@ -12,17 +12,18 @@ import { EXCLUDE_REASON_TAG, EXCLUDE_TAG } from '../../shared/catalogue.js';
 import type { BackupError, ConfigError, PreconditionError } from '../../shared/errors.js';
 import { manifestKey, parseSnapshotKey, snapshotKey, verificationKey } from '../../shared/layout.js';
 import type { SnapshotManifest } from '../../shared/manifest.js';
+import { loadConfig } from '../../shared/config/config.js';
 import type { TaskArgs, TaskName } from '../../shared/tasks/index.js';
 import { DEFAULT_BUMP_REVISION } from '../../shared/tasks/restore/args.js';
 import { type RestoreResult, restoreTask } from '../../shared/tasks/restore/index.js';
-import type { SnapshotResult } from '../../shared/tasks/snapshot.js';
+import { type SnapshotResult, takeSnapshot } from '../../shared/tasks/snapshot.js';
 import type { VerifyResult } from '../../shared/tasks/verify.js';
 import { BACKEND_KINDS, makeBackend, type Backend } from '../support/backends.js';
 import { readAll, writeSampleData } from '../support/data.js';
 import { ETCD_VERSIONS, etcdTools, planCluster, startEtcd, type EtcdCluster } from '../support/etcd.js';
 import { plantSnapshot } from '../support/plant.js';
 import { endpointStatus, entriesOf, fakeEtcdutl, memberNames, readMember } from '../support/restore.js';
-import { download, memoryLogger, run, snapshotStatus } from '../support/run.js';
+import { download, memoryLogger, run, snapshotStatus, storedKeys } from '../support/run.js';
 
 const RESTORE = 'restore' satisfies TaskName;
 
@@ -287,6 +288,69 @@ describe.each(BACKEND_KINDS)('restore from %s', (kind) => {
       } finally {
         for (const k of [record, manifestKey(key), key]) await backend.store.delete(k);
       }
+    },
+  );
+});
+
+describe.each(['local', 's3'] as const)('a host clock running ahead, on %s', (kind) => {
+  const DAY = 86_400_000;
+  let etcd: EtcdCluster;
+  let backend: Backend;
+  const settings = () => ({ ...backend.settings, ETCD_ENDPOINTS: etcd.endpoints.join(','), CLUSTER_NAME: 'clock' });
+  beforeAll(async () => {
+    etcd = await startEtcd();
+    await writeSampleData(etcd.endpoints, { smallKeys: 20 });
+    backend = await makeBackend(kind);
+  });
+  afterAll(async () => {
+    await etcd?.stop();
+  });
+
+  it('restore (latest) takes the snapshot written last, not a key from a day ahead with a lower revision', async () => {
+    const first = (await run('snapshot', settings())).result!;
+    // What a host a day ahead would have written then: the same data under a key dated tomorrow, verified.
+    const ahead = snapshotKey('clock', new Date(Date.now() + DAY), first.revision);
+    await backend.store.copy(first.key, ahead);
+    const manifest = JSON.parse(await text(await backend.store.get(first.manifestKey))) as SnapshotManifest;
+    const tomorrow = new Date(Date.now() + DAY).toISOString();
+    await backend.store.put(
+      manifestKey(ahead),
+      Buffer.from(JSON.stringify({ ...manifest, key: ahead, createdAt: tomorrow, completedAt: tomorrow })),
+    );
+    await backend.store.put(verificationKey(ahead, new Date(Date.now() + DAY), true), Buffer.from('{}'));
+    await put(etcd.endpoints, '/app/written-after-the-fast-host', 'x');
+    const latest = (await run('snapshot', settings())).result!;
+    expect(latest.revision).toBeGreaterThan(first.revision);
+    expect((await run('verify', settings(), { args: { key: latest.key } })).result!.ok).toBe(true);
+    const output = join(await scratch(), 'etcd.db');
+    const { result, error } = await restore(settings(), { output });
+    expect(error).toBeUndefined();
+    expect(result?.key).toBe(latest.key);
+    expect(result?.revision).toBe(latest.revision);
+  });
+
+  it.runIf(kind === 's3')(
+    'a snapshot is refused before anything is written when the host clock is off by more than CLOCK_SKEW_TOLERANCE',
+    async () => {
+      const config = loadConfig({ ...settings(), CLUSTER_NAME: 'skewed', CLOCK_SKEW_TOLERANCE: '5m' });
+      for (const offset of [DAY, -10 * 60_000]) {
+        const hostNow = new Date(Date.now() + offset);
+        const error = (await takeSnapshot({ config, store: backend.store, log: memoryLogger(), now: () => hostNow }).then(
+          () => undefined,
+          (e: unknown) => e,
+        )) as PreconditionError;
+        expect(error?.code).toBe('precondition');
+        expect(error.setting).toBe('CLOCK_SKEW_TOLERANCE');
+        // Both times: this host's, and the store's (its real time, unlike the host's).
+        const [host, store] = [...error.message.matchAll(/\d{4}-\d\d-\d\dT[\d:.]+Z/g)].map((m) => Date.parse(m[0]));
+        expect(host).toBe(hostNow.getTime());
+        expect(Math.abs((store as number) - Date.now())).toBeLessThan(60_000);
+        expect(error.message).toContain(offset > 0 ? 'ahead' : 'behind');
+        expect(error.hint).toContain('nothing was written');
+      }
+      expect(await storedKeys(backend.store, 'skewed/')).toEqual([]);
+      const within = await takeSnapshot({ config, store: backend.store, log: memoryLogger(), now: () => new Date(Date.now() + 60_000) });
+      expect(within.ok).toBe(true);
     },
   );
 });

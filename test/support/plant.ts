@@ -10,34 +10,46 @@ export interface Planted {
   sidecars: string[];
 }
 
+/** A valid manifest for a planted snapshot. */
+export function plantedManifest(key: string, cluster: string, time: Date, size: number, revision = 1): SnapshotManifest {
+  return {
+    format: 1,
+    key,
+    cluster,
+    createdAt: time.toISOString(),
+    completedAt: time.toISOString(),
+    size,
+    sha256: '0'.repeat(64),
+    revision,
+    compactRevision: 0,
+    requestedRevision: revision,
+    totalKey: 1,
+    totalSize: 32,
+    etcd: { version: '3.4.23', clusterId: '1', memberId: '2', endpoint: 'http://127.0.0.1:2379', isLeader: false },
+    checks: { ok: true, problems: [] },
+    tool: { name: 'etcd-backup', version: 'test' },
+  };
+}
+
 export async function plantSnapshot(
   store: ObjectStore,
   cluster: string,
   time: Date,
-  options: { revision?: number; manifest?: boolean; verified?: boolean } = {},
+  options: {
+    revision?: number;
+    manifest?: boolean;
+    verified?: boolean;
+    /** Changes the manifest before it is stored (fields removed, a newer format). */
+    editManifest?: (manifest: Record<string, unknown>) => void;
+  } = {},
 ): Promise<Planted> {
   const body = randomBytes(64);
   const key = snapshotKey(cluster, time, options.revision ?? Math.floor(time.getTime() / 1000));
   await store.put(key, body);
   const sidecars: string[] = [];
   if (options.manifest ?? true) {
-    const manifest: SnapshotManifest = {
-      format: 1,
-      key,
-      cluster,
-      createdAt: time.toISOString(),
-      completedAt: time.toISOString(),
-      size: body.length,
-      sha256: '0'.repeat(64),
-      revision: options.revision ?? 1,
-      compactRevision: 0,
-      requestedRevision: options.revision ?? 1,
-      totalKey: 1,
-      totalSize: 32,
-      etcd: { version: '3.4.23', clusterId: '1', memberId: '2', endpoint: 'http://127.0.0.1:2379', isLeader: false },
-      checks: { ok: true, problems: [] },
-      tool: { name: 'etcd-backup', version: 'test' },
-    };
+    const manifest: Record<string, unknown> = { ...plantedManifest(key, cluster, time, body.length, options.revision ?? 1) };
+    options.editManifest?.(manifest);
     await store.put(manifestKey(key), Buffer.from(JSON.stringify(manifest)));
     sidecars.push(manifestKey(key));
   }

@@ -4,8 +4,19 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXCLUDE_REASON_TAG, EXCLUDE_TAG, type ListingEntry, listSnapshots, loadDetails, withDetails } from '../../shared/catalogue.js';
+import {
+  EXCLUDE_REASON_TAG,
+  EXCLUDE_TAG,
+  isGood,
+  type ListingEntry,
+  listSnapshots,
+  loadDetails,
+  withDetails,
+} from '../../shared/catalogue.js';
+import { MANIFEST_FORMAT } from '../../shared/manifest.js';
+import { findNewest } from '../../shared/selection.js';
 import { LocalStore } from '../../shared/store/local.js';
+import { excludeTask } from '../../shared/tasks/exclude.js';
 import { plantSnapshot } from '../support/plant.js';
 
 const CLUSTER = 'c1';
@@ -31,7 +42,7 @@ describe('catalogue: listed and detailed snapshots', () => {
     const listed = await listSnapshots(store, CLUSTER);
     expect(listed.map((e) => e.key)).toEqual([keys.excluded, keys.incomplete, keys.complete]);
     for (const entry of listed) {
-      expect(Object.keys(entry).sort()).toEqual(['key', 'requestedRevision', 'sidecars', 'size', 'time']);
+      expect(Object.keys(entry).sort()).toEqual(['key', 'requestedRevision', 'sidecars', 'size', 'storedAt', 'time']);
     }
   });
 
@@ -55,5 +66,85 @@ describe('catalogue: listed and detailed snapshots', () => {
       if (entry.key === keys.incomplete) break;
     }
     expect(seen).toEqual([`${keys.excluded}:complete`, `${keys.incomplete}:incomplete`]);
+  });
+});
+
+describe('catalogue: manifests this code cannot use', () => {
+  let root: string;
+  let store: LocalStore;
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'catalogue-manifests-'));
+    store = new LocalStore(root);
+  });
+  afterAll(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('a manifest of a newer format is newer-format; one missing fields is invalid-manifest; neither is good', async () => {
+    const day = (d: number) => new Date(`2026-02-0${d}T00:00:00Z`);
+    const newer = await plantSnapshot(store, 'm', day(1), {
+      editManifest: (m) => {
+        m.format = MANIFEST_FORMAT + 1;
+        delete m.checks;
+      },
+    });
+    const noChecks = await plantSnapshot(store, 'm', day(2), { editManifest: (m) => delete m.checks });
+    const noEtcd = await plantSnapshot(store, 'm', day(3), { editManifest: (m) => delete m.etcd });
+    const noCreatedAt = await plantSnapshot(store, 'm', day(4), { editManifest: (m) => delete m.createdAt });
+    const detailed = await loadDetails(store, await listSnapshots(store, 'm'));
+    const state = (key: string) => detailed.find((e) => e.key === key)?.state;
+    expect(state(newer.key)).toBe('newer-format');
+    for (const planted of [noChecks, noEtcd, noCreatedAt]) expect(state(planted.key)).toBe('invalid-manifest');
+    expect(detailed.filter((e) => isGood(e))).toEqual([]);
+    expect(detailed.every((e) => e.manifest === undefined)).toBe(true);
+  });
+});
+
+describe('catalogue: which snapshot is newest', () => {
+  let root: string;
+  let store: LocalStore;
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'catalogue-newest-'));
+    store = new LocalStore(root);
+  });
+  afterAll(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('a key from a clock running a day ahead, with a lower revision, does not beat a snapshot written after it', async () => {
+    const future = await plantSnapshot(store, 'clock', new Date(Date.now() + 86_400_000), { revision: 5 });
+    const real = await plantSnapshot(store, 'clock', new Date(Date.now() + 5), { revision: 9 });
+    const entries = await listSnapshots(store, 'clock');
+    expect(entries.map((e) => e.key)).toEqual([real.key, future.key]);
+    expect((await findNewest(store, entries, (e) => isGood(e)))?.key).toBe(real.key);
+  });
+
+  it("a copy orders by when its data was taken, and inherits its original's exclusion, marked before or after the copy", async () => {
+    const hour = (h: number) => new Date(Date.UTC(2026, 0, 10, h));
+    const original = await plantSnapshot(store, 'copies', hour(1), { revision: 10 });
+    const between = await plantSnapshot(store, 'copies', hour(2), { revision: 20 });
+    const copy = await plantSnapshot(store, 'copies', hour(3), {
+      revision: 10,
+      editManifest: (m) => {
+        m.copyOf = original.key;
+        m.createdAt = hour(1).toISOString();
+      },
+    });
+    const entries = await listSnapshots(store, 'copies');
+    expect(entries[0]?.key).toBe(copy.key); // listed newest (its key's time)...
+    expect((await findNewest(store, entries, (e) => isGood(e)))?.key).toBe(between.key); // ...but its data is older
+
+    await excludeTask({ config: { cluster: 'copies' }, store }, { key: between.key });
+    expect((await findNewest(store, entries, (e) => isGood(e)))?.key).toBe(copy.key);
+
+    // Excluding the original reaches the copy: through the original's mark, and through the copy's own.
+    const excluded = await excludeTask({ config: { cluster: 'copies' }, store }, { key: original.key, reason: 'bad data' });
+    expect(excluded.copies).toEqual([copy.key]);
+    expect(await findNewest(store, entries, (e) => isGood(e))).toBeUndefined();
+    await store.setTags(copy.key, {});
+    const [detailedCopy] = await loadDetails(store, entries.slice(0, 1));
+    expect(detailedCopy?.excluded).toEqual({ reason: 'bad data', source: original.key });
+    await excludeTask({ config: { cluster: 'copies' }, store }, { key: original.key, undo: true });
+    expect((await findNewest(store, entries, (e) => isGood(e)))?.key).toBe(copy.key);
   });
 });

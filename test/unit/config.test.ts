@@ -107,6 +107,53 @@ describe('PRUNE_MAX_AGE', () => {
   });
 });
 
+describe('credentials in an etcd endpoint URL', () => {
+  it.each([
+    'http://root:pw@127.0.0.1:2379',
+    'https://root:pw@10.0.0.1:2379,https://10.0.0.2:2379',
+    'http://root:pw@ho st:2379', // not a URL at all
+    'root:pw@127.0.0.1:2379', // no scheme
+    'http://root:pw@127.0.0.1:2379/v3',
+  ])('%s is refused without repeating the password, pointing to ETCD_USERNAME/ETCD_PASSWORD', (endpoints) => {
+    const error = configError(() => loadConfig({ ETCD_ENDPOINTS: endpoints }));
+    expect(error.setting).toBe('ETCD_ENDPOINTS');
+    expect(`${error.message} ${error.hint}`).not.toContain('pw');
+    expect(`${error.message} ${error.hint}`).not.toContain('root');
+  });
+
+  it('the refusal names the settings to use instead', () => {
+    const error = configError(() => loadConfig({ ETCD_ENDPOINTS: 'http://root:pw@127.0.0.1:2379' }));
+    expect(error.message).toContain('http://<credentials>@127.0.0.1:2379');
+    expect(error.hint).toContain('ETCD_USERNAME');
+    expect(error.hint).toContain('ETCD_PASSWORD');
+  });
+});
+
+describe('PRUNE_KEEP_LAST and the PRUNE_KEEP_MIN floor', () => {
+  it('an explicit keep-last lowers the default floor to itself', () => {
+    expect(loadConfig({ PRUNE_KEEP_LAST: '1' }).retention).toMatchObject({ keepLast: 1, keepMin: 1 });
+    expect(loadConfig({ PRUNE_KEEP_LAST: '10' }).retention).toMatchObject({ keepLast: 10, keepMin: 3 });
+    expect(loadConfig({}).retention).toMatchObject({ keepLast: 0, keepMin: 3 });
+  });
+
+  it('an explicit floor above an explicit keep-last is refused, naming both settings', () => {
+    const error = configError(() => loadConfig({ PRUNE_KEEP_LAST: '1', PRUNE_KEEP_MIN: '3' }));
+    expect(error.setting).toBe('PRUNE_KEEP_MIN');
+    expect(error.message).toContain('PRUNE_KEEP_LAST');
+    expect(error.hint).toContain('--keep-min');
+    expect(loadConfig({ PRUNE_KEEP_LAST: '3', PRUNE_KEEP_MIN: '3' }).retention).toMatchObject({ keepLast: 3, keepMin: 3 });
+    expect(loadConfig({ PRUNE_KEEP_LAST: '2', PRUNE_KEEP_MIN: '0' }).retention).toMatchObject({ keepLast: 2, keepMin: 0 });
+  });
+});
+
+describe('CLOCK_SKEW_TOLERANCE', () => {
+  it('defaults to 5 minutes; 0 turns the check off; a bare number is refused', () => {
+    expect(loadConfig({}).clockSkewToleranceMs).toBe(300_000);
+    expect(loadConfig({ CLOCK_SKEW_TOLERANCE: '0' }).clockSkewToleranceMs).toBe(0);
+    expect(configError(() => loadConfig({ CLOCK_SKEW_TOLERANCE: '300' })).setting).toBe('CLOCK_SKEW_TOLERANCE');
+  });
+});
+
 describe('units', () => {
   it('parses durations and sizes with units', () => {
     expect(parseDuration('X', '90s')).toBe(90_000);

@@ -24,7 +24,16 @@ let counter = 0;
 function entry(time: Date, fields: Partial<SnapshotEntry> = {}): SnapshotEntry {
   const random = Buffer.alloc(4);
   random.writeUInt32BE(++counter);
-  return { key: snapshotKey('c', time, 100, random), time, requestedRevision: 100, size: 1, state: 'complete', sidecars: [], ...fields };
+  return {
+    key: snapshotKey('c', time, 100, random),
+    time,
+    storedAt: time,
+    requestedRevision: 100,
+    size: 1,
+    state: 'complete',
+    sidecars: [],
+    ...fields,
+  };
 }
 
 function newestFirst(entries: SnapshotEntry[]): SnapshotEntry[] {
@@ -204,5 +213,26 @@ describe('keep-last, max age, floor and invariants', () => {
     const e = [entry(new Date(NOW.getTime() - 1000), { state: 'incomplete' }), entry(new Date(NOW.getTime() - HOUR))];
     expect(kept(e, { keepLast: 1, incompleteGraceMs: HOUR })).toHaveLength(2);
     expect(kept(e, { keepLast: 1, incompleteGraceMs: 500 })).toHaveLength(1);
+  });
+
+  it('a snapshot whose manifest has a newer format is never deleted, whatever its age and the policy', () => {
+    const old = entry(new Date(NOW.getTime() - 400 * DAY), { state: 'newer-format' });
+    const e = [entry(new Date(NOW.getTime() - HOUR)), old];
+    const plan = planRetention(newestFirst(e), { ...OFF, keepLast: 1, maxAgeMs: 30 * DAY }, NOW);
+    expect(plan.find((d) => d.entry === old)).toMatchObject({ keep: true, reasons: [expect.stringContaining('newer format')] });
+  });
+});
+
+describe('keys from a clock running ahead', () => {
+  it('count from when the store received them: not younger than keep-within, and not the newest', () => {
+    const stored = new Date(NOW.getTime() - 3 * DAY);
+    // Written three days ago by a host whose clock was ten days ahead: its key says a week from now.
+    const ahead = entry(new Date(NOW.getTime() + 7 * DAY), { storedAt: stored, requestedRevision: 50 });
+    const real = entry(new Date(NOW.getTime() - HOUR), { requestedRevision: 90 });
+    const plan = planRetention(newestFirst([ahead, real]), { ...OFF, keepLast: 1, keepWithinMs: DAY }, NOW);
+    expect(plan.map((d) => [d.entry.key, d.keep])).toEqual([
+      [real.key, true],
+      [ahead.key, false],
+    ]);
   });
 });
