@@ -19,7 +19,8 @@ export type ErrorCode =
   | 'store-unsupported'
   | 'store'
   | 'aborted'
-  | 'not-found';
+  | 'not-found'
+  | 'member-divergence';
 
 export class BackupError extends Error {
   readonly code: ErrorCode;
