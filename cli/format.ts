@@ -57,6 +57,8 @@ export function formatSnapshot(result: SnapshotResult): string {
     `sha256 ${result.sha256}`,
   ];
   for (const p of result.problems) lines.push(`problem: ${p.kind}: ${p.message}`);
+  for (const endpoint of result.consistency?.diverged ?? [])
+    lines.push(`problem: member-divergence: ${endpoint} holds data that differs from the majority's (not used)`);
   return lines.join('\n');
 }
 

@@ -20,7 +20,8 @@ export type ErrorCode =
   | 'store-encryption'
   | 'store'
   | 'aborted'
-  | 'not-found';
+  | 'not-found'
+  | 'member-divergence';
 
 export class BackupError extends Error {
   readonly code: ErrorCode;

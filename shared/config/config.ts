@@ -19,6 +19,8 @@ export interface EtcdConfig {
   key?: Buffer;
   dialTimeoutMs: number;
   streamIdleTimeoutMs: number;
+  /** ETCD_CLUSTER_ID: the cluster id the members must serve, lowercase hex without leading zeros. */
+  clusterId?: string;
 }
 
 export interface S3Config {
@@ -147,6 +149,22 @@ function parseEndpoints(text: string): string[] {
  * Validates every setting once, before any I/O, and names the setting at fault. `values` holds env vars
  * with CLI flags or event overrides already applied on top.
  */
+/**
+ * A cluster id as etcd logs it (`cluster-id`) and as a refused snapshot names it: up to 16 hex digits (a
+ * uint64), an optional 0x. etcdctl's JSON and `-w fields` output show the same id in decimal; a short
+ * decimal string would read as another hex id, so only hex is accepted.
+ */
+function parseClusterId(value: string): string {
+  const hex = value.trim().replace(/^0x/i, '').toLowerCase();
+  if (!/^[0-9a-f]{1,16}$/.test(hex) || /^0+$/.test(hex))
+    throw new ConfigError(
+      'ETCD_CLUSTER_ID',
+      `"${value}" is not a cluster id`,
+      'give the id in hex as etcd logs it (cluster-id) and as a refused snapshot names it, e.g. cdf818194e3a8c32',
+    );
+  return BigInt(`0x${hex}`).toString(16);
+}
+
 export function loadConfig(values: SettingValues, cwd = process.cwd()): Config {
   // Before anything can fail: an error about another setting must not be able to carry a secret.
   for (const setting of SETTINGS) if ('secret' in setting) registerSecret(values[setting.env]);
@@ -221,6 +239,8 @@ export function loadConfig(values: SettingValues, cwd = process.cwd()): Config {
   if (username !== undefined && password !== undefined) Object.assign(etcd, { username, password });
   if (ca) etcd.ca = ca;
   if (cert && key) Object.assign(etcd, { cert, key });
+  const clusterId = get('ETCD_CLUSTER_ID');
+  if (clusterId !== undefined) etcd.clusterId = parseClusterId(clusterId);
 
   const s3: S3Config = {
     region: required('AWS_REGION'),

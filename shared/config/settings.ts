@@ -64,6 +64,12 @@ export const SETTINGS = [
     description: 'Abort a snapshot stream that delivers no data for this long',
   },
   {
+    env: 'ETCD_CLUSTER_ID',
+    flag: '--etcd-cluster-id',
+    description:
+      'The etcd cluster id (hex, as etcd logs it) the members must serve; when set, the cluster id of earlier snapshots is not consulted (set it after a deliberate restore)',
+  },
+  {
     env: 'SNAPSHOT_ATTEMPTS',
     flag: '--snapshot-attempts',
     default: '3',

@@ -1,3 +1,4 @@
+import { MemberDivergenceError } from '../etcd/consistency.js';
 import type { ListedSnapshot, ListResult } from '../tasks/list.js';
 import type { TaskName } from '../tasks/index.js';
 
@@ -25,6 +26,7 @@ export interface RunOutcome {
   ok: boolean;
   durationMs: number;
   result?: object;
+  error?: unknown;
 }
 
 const num = (value: unknown): number | undefined => (typeof value === 'number' && Number.isFinite(value) ? value : undefined);
@@ -55,8 +57,20 @@ export function newestVerifiedAgeSeconds(result: Partial<ListResult>, now: Date)
 }
 
 /**
+ * How many etcd members held data that differs from the majority's, when the snapshot run compared them:
+ * the diverged members it left out, or every member compared when no majority agreed (the run refused).
+ * Undefined when no comparison was made (one member, or a failure before it).
+ */
+function memberDivergence(result: Partial<Record<string, unknown>>, error: unknown): number | undefined {
+  if (error instanceof MemberDivergenceError) return error.hashes.length;
+  const consistency = result.consistency as { compared?: boolean; diverged?: unknown[] } | undefined;
+  return consistency?.compared === true ? (consistency.diverged?.length ?? 0) : undefined;
+}
+
+/**
  * What a run says about the backups. Every run: Failures (0 or 1) and DurationMs, so an alarm on
  * failures works for any task. A good snapshot run: SnapshotAgeSeconds 0, its size and throughput.
+ * A snapshot run that compared the members' data: MemberDivergence (see memberDivergence).
  * A list run: the age of the newest good snapshot and of the newest verified one. A verify run that read
  * its snapshot to the end: SnapshotDamaged, 1 when it found damage (a verify that could not read reports
  * only its failure). A failed run reports no age: it does not know it, and "no data" is what the age
@@ -74,6 +88,10 @@ export function runMetrics(outcome: RunOutcome, now: Date): Metric[] {
     if (size !== undefined) metrics.push({ name: 'SnapshotSizeBytes', unit: 'Bytes', value: size });
     const throughput = num(result.bytesPerSecond);
     if (throughput !== undefined) metrics.push({ name: 'ThroughputBytesPerSecond', unit: 'Bytes/Second', value: throughput });
+  }
+  if (outcome.task === 'snapshot') {
+    const divergence = memberDivergence(result, outcome.error);
+    if (divergence !== undefined) metrics.push({ name: 'MemberDivergence', unit: 'Count', value: divergence });
   }
   if (outcome.ok && outcome.task === 'list') {
     const age = newestGoodAgeSeconds(result as Partial<ListResult>, now);

@@ -3,6 +3,7 @@ import type { Config } from '../config/config.js';
 import { CheckedSnapshotStream } from '../checked-stream.js';
 import { checkClock } from '../clock.js';
 import { etcdClient } from '../etcd/client.js';
+import type { ConsistencyReport } from '../etcd/consistency.js';
 import { probeMember, rankMembers, type MemberStatus } from '../etcd/select-member.js';
 import { openSnapshotStream } from '../etcd/snapshot-stream.js';
 import { BackupError, describeError, type ErrorReport } from '../errors.js';
@@ -13,6 +14,7 @@ import { metered, type Progress } from '../progress.js';
 import type { ObjectStore } from '../store/index.js';
 import { TOOL } from '../version.js';
 import { checkBucketProtection, protectObject, type ActiveImmutability, type Protection } from '../immutability.js';
+import { checkSources } from './snapshot-sources.js';
 
 export interface SnapshotDeps {
   config: Pick<Config, 'cluster' | 'etcd' | 'snapshotAttempts' | 'immutability' | 'retention' | 'clockSkewToleranceMs'>;
@@ -52,6 +54,8 @@ export interface SnapshotResult {
   /** With IMMUTABILITY on: the retention of the snapshot (and its manifest) as read back from the store. */
   protection?: Protection & { manifest: Protection };
   attempts: SnapshotAttempt[];
+  /** The members' HashKV comparison; a member listed in `diverged` was not used, and `ok` is false. */
+  consistency?: ConsistencyReport;
 }
 
 /** Errors worth trying on another member; store and integrity failures would just repeat. */
@@ -221,13 +225,16 @@ export async function takeSnapshot(deps: SnapshotDeps): Promise<SnapshotResult> 
         },
       );
     }
+    const { sources, consistency } = await checkSources(deps, ranked, clients);
     const attempts: SnapshotAttempt[] = [];
     let lastError: unknown;
     for (let i = 0; i < config.snapshotAttempts; i++) {
-      const member = ranked[i % ranked.length] as MemberStatus;
+      const member = sources[i % sources.length] as MemberStatus;
       try {
         const result = await streamOnce(deps, member, clients.get(member.endpoint) as Etcd3, immutability);
         result.attempts = [...attempts, { endpoint: member.endpoint }];
+        result.consistency = consistency;
+        if (consistency.diverged.length > 0) result.ok = false;
         if (cleaned.length > 0) result.cleaned = cleaned;
         return result;
       } catch (error) {

@@ -74,6 +74,8 @@ export interface EtcdCluster {
   /** Adds user root with this password and enables auth; etcdctl then signs in as root. */
   enableAuth(password: string): Promise<void>;
   kill(memberIndex: number, signal?: NodeJS.Signals): Promise<void>;
+  /** Starts a killed member again on its data dir, with the same flags, and waits until it answers. */
+  restart(memberIndex: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -180,6 +182,18 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdClu
       );
     }
   }
+  const memberArgs: string[][] = [];
+  const spawnMember = (name: string, args: string[]): ChildProcess => {
+    const child = spawn(tools.etcd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    child.stderr?.on('data', (d: Buffer) => {
+      log = (log + d.toString()).slice(-20_000);
+    });
+    child.on('exit', (code) => {
+      if (code && code !== 0) process.stderr.write(`etcd ${name} exited ${code}: ${log.slice(-2000)}\n`);
+    });
+    return child;
+  };
   const members: EtcdMember[] = specs.map((s) => {
     const clientUrl = `${scheme}://127.0.0.1:${s.clientPort}`;
     const args = [
@@ -218,15 +232,8 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdClu
         : []),
       ...(options.extraArgs ?? []),
     ];
-    const child = spawn(tools.etcd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let log = '';
-    child.stderr?.on('data', (d: Buffer) => {
-      log = (log + d.toString()).slice(-20_000);
-    });
-    child.on('exit', (code) => {
-      if (code && code !== 0) process.stderr.write(`etcd ${s.name} exited ${code}: ${log.slice(-2000)}\n`);
-    });
-    return { name: s.name, clientUrl, dataDir: s.dataDir, process: child };
+    memberArgs.push(args);
+    return { name: s.name, clientUrl, dataDir: s.dataDir, process: spawnMember(s.name, args) };
   });
 
   const tlsArgs = options.tls
@@ -263,6 +270,21 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdClu
       if (!member) throw new Error(`no member ${index}`);
       member.process.kill(signal);
       await exited(member.process);
+    },
+    async restart(index) {
+      const member = members[index];
+      if (!member) throw new Error(`no member ${index}`);
+      member.process = spawnMember(member.name, memberArgs[index] as string[]);
+      const until = Date.now() + 20_000;
+      for (;;) {
+        try {
+          await cluster.etcdctl(['endpoint', 'health'], { endpoints: [member.clientUrl] });
+          return;
+        } catch (error) {
+          if (Date.now() > until) throw error;
+          await new Promise((r) => setTimeout(r, 150));
+        }
+      }
     },
     async stop() {
       await Promise.all(
