@@ -1,5 +1,5 @@
-import { checkSchedule, type ImmutabilityConfig } from './config/config.js';
-import { ConfigError, describeError, type ErrorReport } from './errors.js';
+import { type ImmutabilityConfig, scheduleProblem } from './config/config.js';
+import { describeError, type ErrorReport, PreconditionError } from './errors.js';
 import type { ObjectStore, Retention } from './store/index.js';
 
 /** Immutability settings with the protection period known (from settings or from the bucket). */
@@ -17,7 +17,7 @@ export async function checkBucketProtection(store: ObjectStore, config: Immutabi
   const p = await store.bucketProtection();
   const where = store.description;
   if (p.versioning === false) {
-    throw new ConfigError(
+    throw new PreconditionError(
       'IMMUTABILITY',
       `${config.mode} mode needs versioning, which is off on ${where}`,
       'create the bucket with Object Lock enabled (that turns versioning on)',
@@ -25,7 +25,7 @@ export async function checkBucketProtection(store: ObjectStore, config: Immutabi
   }
   if (config.mode === 'object') {
     if (!p.objectRetention) {
-      throw new ConfigError(
+      throw new PreconditionError(
         'IMMUTABILITY',
         `object mode needs per-object retention, which ${where} does not allow`,
         'S3: create the bucket with Object Lock enabled; GCS: enable object retention on the bucket (--enable-per-object-retention)',
@@ -34,13 +34,14 @@ export async function checkBucketProtection(store: ObjectStore, config: Immutabi
     return { ...config, mode: 'object', periodMs: config.periodMs as number };
   }
   if (!p.defaultRetention) {
-    throw new ConfigError(
+    throw new PreconditionError(
       'IMMUTABILITY',
       `bucket mode needs a default retention on ${where}, and it has none`,
       'S3: put an Object Lock configuration with a default retention rule; GCS: set a bucket retention policy; or use IMMUTABILITY=object',
     );
   }
-  checkSchedule(config, p.defaultRetention.periodMs, 'the bucket default retention');
+  const problem = scheduleProblem(config, p.defaultRetention.periodMs, 'the bucket default retention');
+  if (problem) throw new PreconditionError(problem.setting, problem.message, problem.hint);
   return { ...config, mode: 'bucket', periodMs: p.defaultRetention.periodMs, lock: p.defaultRetention.mode };
 }
 

@@ -1,4 +1,4 @@
-import type { Problem } from './snapshot-format/index.js';
+import type { Problem, SnapshotReport } from './snapshot-format/index.js';
 import type { ObjectEncryption } from './store/types.js';
 
 /**
@@ -89,4 +89,21 @@ export function isManifest(value: unknown): value is SnapshotManifest {
  */
 export function isNewerManifest(value: unknown): value is { format: number } {
   return isObject(value) && typeof value.format === 'number' && value.format > MANIFEST_FORMAT;
+}
+
+/**
+ * Where what the bytes measure disagrees with what the writer recorded: verify reports these, restore
+ * refuses the file for them. A field the inspector could not measure is not compared.
+ */
+export function manifestMismatches(manifest: SnapshotManifest, report: SnapshotReport): string[] {
+  const fields: [string, number | string, number | string | undefined][] = [
+    ['size', manifest.size, report.size],
+    ['sha256', manifest.sha256, report.sha256],
+    ['revision', manifest.revision, report.revision],
+    ['totalKey', manifest.totalKey, report.totalKey],
+    ['totalSize', manifest.totalSize, report.totalSize],
+  ];
+  return fields
+    .filter(([, recorded, measured]) => measured !== undefined && recorded !== measured)
+    .map(([name, recorded, measured]) => `the manifest records ${name} ${recorded}, the snapshot has ${measured}`);
 }

@@ -360,41 +360,51 @@ function immutabilityConfig(values: SettingValues, required: (name: SettingName)
   if (mode === 'object' && !period)
     throw new ConfigError('IMMUTABILITY_PERIOD', 'is required with IMMUTABILITY=object', 'e.g. IMMUTABILITY_PERIOD=30d');
   if (period) config.periodMs = parseDuration('IMMUTABILITY_PERIOD', period);
-  if (config.periodMs !== undefined) checkSchedule(config, config.periodMs);
+  const problem = config.periodMs === undefined ? undefined : scheduleProblem(config, config.periodMs);
+  if (problem) throw new ConfigError(problem.setting, problem.message, problem.hint);
   return config;
+}
+
+export interface SettingProblem {
+  setting: string;
+  message: string;
+  hint: string;
 }
 
 /**
  * A protected copy must be renewed before its protection ends. Renewing when it ends within the margin,
  * on a schedule of one run per interval, leaves no gap only if margin >= interval, and the schedule can
- * only keep up if both are shorter than the period (otherwise every run would copy or extend).
+ * only keep up if both are shorter than the period (otherwise every run would copy or extend). Returns the
+ * problem rather than throwing: against IMMUTABILITY_PERIOD it is bad configuration, against a bucket's
+ * default retention (read from the store) a failed precondition.
  */
-export function checkSchedule(
+export function scheduleProblem(
   config: Pick<ImmutabilityConfig, 'reuploadIntervalMs' | 'reuploadMarginMs'>,
   periodMs: number,
   periodSetting = 'IMMUTABILITY_PERIOD',
-): void {
+): SettingProblem | undefined {
   if (config.reuploadIntervalMs >= periodMs) {
-    throw new ConfigError(
-      'REUPLOAD_INTERVAL',
-      `the reupload schedule (${config.reuploadIntervalMs} ms) is not shorter than the retention period (${periodMs} ms, ${periodSetting})`,
-      'run reupload more often than the retention period, or protect for longer: otherwise the latest snapshot becomes deletable between two runs',
-    );
+    return {
+      setting: 'REUPLOAD_INTERVAL',
+      message: `the reupload schedule (${config.reuploadIntervalMs} ms) is not shorter than the retention period (${periodMs} ms, ${periodSetting})`,
+      hint: 'run reupload more often than the retention period, or protect for longer: otherwise the latest snapshot becomes deletable between two runs',
+    };
   }
   if (config.reuploadMarginMs < config.reuploadIntervalMs) {
-    throw new ConfigError(
-      'REUPLOAD_MARGIN',
-      `is shorter than REUPLOAD_INTERVAL: protection could end between two runs`,
-      'set REUPLOAD_MARGIN to at least REUPLOAD_INTERVAL',
-    );
+    return {
+      setting: 'REUPLOAD_MARGIN',
+      message: 'is shorter than REUPLOAD_INTERVAL: protection could end between two runs',
+      hint: 'set REUPLOAD_MARGIN to at least REUPLOAD_INTERVAL',
+    };
   }
   if (config.reuploadMarginMs >= periodMs) {
-    throw new ConfigError(
-      'REUPLOAD_MARGIN',
-      `is not shorter than the retention period (${periodSetting}): every run would renew`,
-      'set REUPLOAD_MARGIN well below the retention period',
-    );
+    return {
+      setting: 'REUPLOAD_MARGIN',
+      message: `is not shorter than the retention period (${periodSetting}): every run would renew`,
+      hint: 'set REUPLOAD_MARGIN well below the retention period',
+    };
   }
+  return undefined;
 }
 
 const BUCKET_SETTINGS = ['PRUNE_KEEP_WITHIN', 'PRUNE_KEEP_HOURLY_FOR', 'PRUNE_KEEP_DAILY_FOR', 'PRUNE_KEEP_WEEKLY_FOR'] as const;

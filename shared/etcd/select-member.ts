@@ -1,5 +1,5 @@
 import type { Etcd3 } from 'etcd3';
-import { BackupError, ConfigError } from '../errors.js';
+import { BackupError, PreconditionError } from '../errors.js';
 import { etcdError } from './errors.js';
 
 export interface MemberStatus {
@@ -78,7 +78,7 @@ export function rankMembers(probes: Probe[]): { ranked: MemberStatus[]; rejected
   const healthy = probes.filter((p): p is Probe & { status: MemberStatus } => p.status !== undefined && p.error === undefined);
   const clusters = new Set(probes.flatMap((p) => (p.status ? [p.status.clusterId] : [])));
   if (clusters.size > 1) {
-    throw new ConfigError(
+    throw new PreconditionError(
       'ETCD_ENDPOINTS',
       `the endpoints belong to ${clusters.size} different etcd clusters (${[...clusters].join(', ')})`,
       'list the members of one cluster only; back up each cluster with its own CLUSTER_NAME',

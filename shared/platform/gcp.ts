@@ -31,6 +31,12 @@ function run(task: TaskName, payload: () => unknown): Promise<TaskOutcome> {
   });
 }
 
+/** Bad input is the caller's to fix (400); a refusal by what was found conflicts with the state (409). */
+function httpStatus(error: unknown): number {
+  const code = describeError(error).code;
+  return code === 'config' ? 400 : code === 'precondition' ? 409 : 500;
+}
+
 /**
  * Registers `<task>` (a CloudEvent function for Cloud Scheduler -> Pub/Sub) and `<task>Http` (an HTTP
  * function for manual runs). Cloud Logging reads the JSON lines written to stdout.
@@ -48,7 +54,7 @@ export function registerCloudFunctions(task: TaskName): void {
       req.body && typeof req.body === 'object' && Object.keys(req.body).length === 0 ? undefined : req.body,
     );
     const body = outcome.result ?? { ok: false, error: describeError(outcome.error) };
-    const status = outcome.ok ? 200 : outcome.error && describeError(outcome.error).code === 'config' ? 400 : 500;
+    const status = outcome.ok ? 200 : httpStatus(outcome.error);
     res
       .status(status)
       .type('application/json')

@@ -1,3 +1,4 @@
+import { manifestMismatches } from '../manifest.js';
 import { listSnapshots, type SnapshotEntry } from '../catalogue.js';
 import { BackupError, ConfigError } from '../errors.js';
 import { parseSnapshotKey, verificationKey } from '../layout.js';
@@ -26,12 +27,11 @@ export interface VerifyDeps {
 }
 
 async function chooseTarget(store: ObjectStore, cluster: string, key: string | undefined): Promise<SnapshotEntry> {
+  // A key of the wrong shape is bad usage: refused before the store is read.
+  if (key !== undefined && !parseSnapshotKey(key, cluster))
+    throw new ConfigError('key', `"${key}" is not a snapshot key of cluster "${cluster}"`, 'use a key printed by etcd-backup list');
   const entries = await listSnapshots(store, cluster);
-  if (key !== undefined) {
-    if (!parseSnapshotKey(key, cluster))
-      throw new ConfigError('key', `"${key}" is not a snapshot key of cluster "${cluster}"`, 'use a key printed by etcd-backup list');
-    return findKey(store, entries, key);
-  }
+  if (key !== undefined) return findKey(store, entries, key);
   // The latest snapshot that finished (has a manifest) and is not excluded, whatever earlier verifications said.
   const latest = await findNewest(store, entries, (e) => e.manifest !== undefined && !e.excluded);
   if (!latest)
@@ -47,20 +47,7 @@ function compareWithManifest(report: SnapshotReport, entry: SnapshotEntry): Veri
   if (entry.state === 'invalid-manifest')
     return [{ kind: 'manifest-mismatch', message: 'the manifest is unreadable or describes another object' }];
   if (!manifest) return [{ kind: 'manifest-missing', message: 'the snapshot has no manifest: the run that wrote it did not finish' }];
-  const problems: VerifyProblem[] = [];
-  const fields: [string, number | string | undefined, number | string | undefined][] = [
-    ['size', manifest.size, report.size],
-    ['sha256', manifest.sha256, report.sha256],
-    ['revision', manifest.revision, report.revision],
-    ['totalKey', manifest.totalKey, report.totalKey],
-    ['totalSize', manifest.totalSize, report.totalSize],
-  ];
-  for (const [name, recorded, measured] of fields) {
-    if (measured !== undefined && recorded !== measured) {
-      problems.push({ kind: 'manifest-mismatch', message: `the manifest records ${name} ${recorded}, the snapshot has ${measured}` });
-    }
-  }
-  return problems;
+  return manifestMismatches(manifest, report).map((message) => ({ kind: 'manifest-mismatch', message }));
 }
 
 /**

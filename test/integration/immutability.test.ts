@@ -448,8 +448,15 @@ describe('GCS retention at the adapter boundary (the emulator accepts and ignore
       const object = loadConfig({ BACKUP_URL: 'gs://backups/etcd', IMMUTABILITY: 'object', IMMUTABILITY_PERIOD: '30d' }).immutability;
       const bucket = loadConfig({ BACKUP_URL: 'gs://backups/etcd', IMMUTABILITY: 'bucket' }).immutability;
       answer = {};
-      await expect(checkBucketProtection(store, object)).rejects.toThrow(/per-object retention/);
-      await expect(checkBucketProtection(store, bucket)).rejects.toThrow(/default retention/);
+      // Found by reading the bucket, so a failed precondition (exit 3), not bad configuration (exit 2).
+      await expect(checkBucketProtection(store, object)).rejects.toMatchObject({
+        code: 'precondition',
+        message: expect.stringMatching(/per-object retention/),
+      });
+      await expect(checkBucketProtection(store, bucket)).rejects.toMatchObject({
+        code: 'precondition',
+        message: expect.stringMatching(/default retention/),
+      });
       answer = { objectRetention: { mode: 'Enabled' }, retentionPolicy: { retentionPeriod: String(30 * 86_400), isLocked: true } };
       expect(await checkBucketProtection(store, object)).toMatchObject({ mode: 'object', periodMs: 30 * DAY });
       expect(await checkBucketProtection(store, bucket)).toMatchObject({ mode: 'bucket', periodMs: 30 * DAY, lock: 'compliance' });

@@ -266,7 +266,7 @@ describe.each(BACKEND_KINDS)('restore from %s', (kind) => {
       'intact but not what its manifest records',
       (b: Buffer) => b,
       (m: SnapshotManifest) => ({ ...m, sha256: 'f'.repeat(64) }),
-      /is damaged: manifest-mismatch: the manifest records sha256 f{64}, the object has [0-9a-f]{64}/,
+      /is damaged: manifest-mismatch: the manifest records sha256 f{64}, the snapshot has [0-9a-f]{64}/,
     ],
   ])(
     'a newest snapshot %s that claims to be verified fails clearly and leaves no file at --output',

@@ -6,7 +6,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { SnapshotEntry } from '../../catalogue.js';
 import { BackupError, PreconditionError } from '../../errors.js';
-import type { SnapshotManifest } from '../../manifest.js';
+import { manifestMismatches, type SnapshotManifest } from '../../manifest.js';
 import { metered, type Progress, type ProgressMeter } from '../../progress.js';
 import { SnapshotInspector, type SnapshotReport } from '../../snapshot-format/index.js';
 import type { ObjectStore } from '../../store/index.js';
@@ -14,18 +14,7 @@ import type { ObjectStore } from '../../store/index.js';
 /** Problems that make the file unfit to restore; 'unsupported' only says the inspector could not look at everything. */
 function fatalProblems(report: SnapshotReport, manifest: SnapshotManifest | undefined): string[] {
   const fatal = report.problems.filter((p) => p.kind !== 'unsupported').map((p) => `${p.kind}: ${p.message}`);
-  if (manifest) {
-    const fields: [string, number | string, number | string | undefined][] = [
-      ['size', manifest.size, report.size],
-      ['sha256', manifest.sha256, report.sha256],
-      ['revision', manifest.revision, report.revision],
-      ['totalKey', manifest.totalKey, report.totalKey],
-    ];
-    for (const [name, recorded, measured] of fields) {
-      if (measured !== undefined && recorded !== measured)
-        fatal.push(`manifest-mismatch: the manifest records ${name} ${recorded}, the object has ${measured}`);
-    }
-  }
+  if (manifest) fatal.push(...manifestMismatches(manifest, report).map((message) => `manifest-mismatch: ${message}`));
   return fatal;
 }
 
