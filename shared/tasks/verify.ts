@@ -2,13 +2,13 @@ import { manifestMismatches } from '../manifest.js';
 import { listSnapshots, type SnapshotEntry } from '../catalogue.js';
 import { BackupError, ConfigError } from '../errors.js';
 import { parseSnapshotKey, verificationKey } from '../layout.js';
-import type { Logger } from '../log.js';
-import { metered, type Progress } from '../progress.js';
+import { metered } from '../progress.js';
 import { SnapshotInspector, type SnapshotReport } from '../snapshot-format/index.js';
 import { findKey, findNewest } from '../selection.js';
 import type { ObjectStore } from '../store/index.js';
 import type { VerificationRecord, VerifyProblem } from '../verification.js';
 import { TOOL } from '../version.js';
+import type { ReadingTaskDeps } from './deps.js';
 
 /** The verification record as stored, plus where it was stored and how fast the check ran. */
 export interface VerifyResult extends Omit<VerificationRecord, 'format' | 'tool'> {
@@ -17,14 +17,7 @@ export interface VerifyResult extends Omit<VerificationRecord, 'format' | 'tool'
   bytesPerSecond: number;
 }
 
-export interface VerifyDeps {
-  config: { cluster: string };
-  store: ObjectStore;
-  log: Logger;
-  signal?: AbortSignal;
-  progress?: Progress;
-  now?: () => Date;
-}
+export type VerifyDeps = ReadingTaskDeps;
 
 async function chooseTarget(store: ObjectStore, cluster: string, key: string | undefined): Promise<SnapshotEntry> {
   // A key of the wrong shape is bad usage: refused before the store is read.

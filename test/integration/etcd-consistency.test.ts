@@ -13,13 +13,8 @@ import { writeSampleData } from '../support/data.js';
 import { CLUSTER_CASES, ETCD_VERSIONS, startEtcd, type EtcdCluster } from '../support/etcd.js';
 import { download, run, storedKeys } from '../support/run.js';
 
-/** The cluster id as etcdctl prints it (`-w fields` keeps the uint64 exact; JSON numbers would round it). */
-async function clusterIdOf(etcd: EtcdCluster): Promise<string> {
-  const fields = await etcd.etcdctl(['endpoint', 'status', '-w', 'fields'], { endpoints: [etcd.endpoints[0] as string] });
-  const id = /"ClusterID" : (\d+)/.exec(fields)?.[1];
-  if (!id) throw new Error(`no ClusterID in ${fields}`);
-  return BigInt(id).toString(16);
-}
+/** The cluster id as etcd prints it (hex). */
+const clusterIdOf = async (etcd: EtcdCluster): Promise<string> => clusterIdHex(await etcd.clusterId());
 
 describe.each(ETCD_VERSIONS)('the cluster identity on etcd %s', (version) => {
   let a: EtcdCluster;

@@ -1,6 +1,5 @@
 // Which member serves the snapshot, and failing over when one is down.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError } from '../../shared/errors.js';
 import { rankMembers, MAX_APPLIED_LAG, type Probe } from '../../shared/etcd/select-member.js';
 import { BackupError } from '../../shared/errors.js';
 import { makeBackend } from '../support/backends.js';
@@ -48,8 +47,10 @@ describe('member ranking (pure function over status probes)', () => {
     expect(rejected.map((p) => p.endpoint).sort()).toEqual(['b', 'c']);
   });
 
-  it('refuses endpoints of different clusters', () => {
-    expect(() => rankMembers([probe('a'), probe('b', { cluster: 'c2' })])).toThrow(ConfigError);
+  it('refuses endpoints of different clusters, as a failed precondition naming ETCD_ENDPOINTS (found by asking them)', () => {
+    expect(() => rankMembers([probe('a'), probe('b', { cluster: 'c2' })])).toThrow(
+      expect.objectContaining({ code: 'precondition', setting: 'ETCD_ENDPOINTS' }),
+    );
   });
 });
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type SettingValues } from '../../shared/config/config.js';
-import { ConfigError, type BackupError } from '../../shared/errors.js';
+import { type BackupError, PreconditionError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/log.js';
 import { GcsStore, createGcsClient } from '../../shared/store/gcs.js';
 import { reuploadTask } from '../../shared/tasks/reupload.js';
@@ -44,8 +44,9 @@ describe('start-up checks: the bucket must match the configured mode', () => {
       ETCD_ENDPOINTS: 'http://127.0.0.1:9',
       CLUSTER_NAME: 'c',
     });
-    expect(outcome.error).toBeInstanceOf(ConfigError);
-    expect((outcome.error as ConfigError).setting).toBe('IMMUTABILITY');
+    // Found by reading the bucket: a failed precondition (exit 3), not bad configuration.
+    expect(outcome.error).toBeInstanceOf(PreconditionError);
+    expect((outcome.error as PreconditionError).setting).toBe('IMMUTABILITY');
     expect((outcome.error as Error).message).toMatch(/versioning|Object Lock|retention/);
     expect(await storedKeys(backend.store, 'c/')).toEqual([]);
   });
@@ -53,7 +54,8 @@ describe('start-up checks: the bucket must match the configured mode', () => {
   it('bucket mode on an Object Lock bucket without default retention fails with a clear message', async () => {
     const backend = await makeBackend('s3', { objectLock: true });
     const outcome = await run('reupload', { ...backend.settings, IMMUTABILITY: 'bucket', CLUSTER_NAME: 'c' });
-    expect((outcome.error as ConfigError).setting).toBe('IMMUTABILITY');
+    expect(outcome.error).toBeInstanceOf(PreconditionError);
+    expect((outcome.error as PreconditionError).setting).toBe('IMMUTABILITY');
     expect((outcome.error as Error).message).toContain('default retention');
   });
 
@@ -86,7 +88,8 @@ describe('start-up checks: the bucket must match the configured mode', () => {
       REUPLOAD_MARGIN: '3d',
       CLUSTER_NAME: 'c',
     });
-    expect((outcome.error as ConfigError).setting).toBe('REUPLOAD_INTERVAL');
+    expect(outcome.error).toBeInstanceOf(PreconditionError);
+    expect((outcome.error as PreconditionError).setting).toBe('REUPLOAD_INTERVAL');
   });
 });
 
@@ -335,7 +338,7 @@ describe('hibernation in object mode, in real time with retention of seconds', (
       CLUSTER_NAME: 'sleepy',
     };
     const pruneSettings = { ...settings, PRUNE_KEEP_LAST: '1', PRUNE_KEEP_MIN: '0' };
-    await plantSnapshot(backend.store, 'sleepy', new Date(Date.now() - DAY));
+    await plantSnapshot(backend.store, 'sleepy', new Date(Date.now() - DAY), { clusterId: await etcd.clusterId() });
     const taken = (await run('snapshot', settings)).result!;
     expect(taken.protection?.confirmed).toBe(true);
     const started = Date.now();

@@ -328,7 +328,8 @@ describe('prune while a snapshot is being written', () => {
   it.each(['local', 's3'] as const)('never deletes the new snapshot (%s, keep-last 1, prune in a loop)', async (kind) => {
     const backend = await makeBackend(kind);
     const settings = { ...backend.settings, CLUSTER_NAME: 'race', ETCD_ENDPOINTS: etcd.endpoints[0] };
-    await plantHistory(backend.store, 'race', [hoursAgo(5), hoursAgo(4)]);
+    // Earlier snapshots of this same etcd cluster (the snapshot task checks that it is the same one).
+    await plantHistory(backend.store, 'race', [hoursAgo(5), hoursAgo(4)], { clusterId: await etcd.clusterId() });
     let done = false;
     const snapshot = run('snapshot', settings).finally(() => {
       done = true;
@@ -351,7 +352,7 @@ describe('prune over thousands of snapshots (local store)', () => {
   it('applies the default policy to 1500 snapshots taken every 10 minutes', async () => {
     const backend = await makeBackend('local');
     const times = Array.from({ length: 1500 }, (_, i) => new Date(Date.now() - (i + 1) * 10 * 60_000));
-    await plantHistory(backend.store, 'many', times, 64);
+    await plantHistory(backend.store, 'many', times, { parallel: 64 });
     const result = (await run('prune', { ...backend.settings, CLUSTER_NAME: 'many' })).result!;
     expect(result.failed).toEqual([]);
     // ~10.4 days: 144 in the last 24 h, one an hour for the rest of 7 days, one a day after that.

@@ -363,6 +363,17 @@ describe('restore argument checks (before any download)', () => {
     dir = await scratch();
   });
   const settings = () => ({ ...backend.settings, CLUSTER_NAME: CLUSTER });
+  /** Nothing written, and the error says which argument and why, with the code of its kind. */
+  const refusal = (code: 'config' | 'precondition') => async (_name: string, args: () => TaskArgs, setting: string, message: RegExp) => {
+    await writeFile(join(dir, 'exists.db'), 'x');
+    await mkdir(join(dir, 'full', 'member'), { recursive: true });
+    const { ok, error } = await restore(settings(), args());
+    expect(ok).toBe(false);
+    expect(error?.code).toBe(code);
+    expect((error as ConfigError | PreconditionError).setting).toBe(setting);
+    expect(error?.message).toMatch(message);
+    expect(await entriesOf(dir)).toEqual(['exists.db', 'full']);
+  };
 
   it.each<[string, () => TaskArgs, string, RegExp]>([
     ['no --output', () => ({}), 'output', /required/],
@@ -408,32 +419,14 @@ describe('restore argument checks (before any download)', () => {
       'revision',
       /must be a string/,
     ],
-  ])('refuses %s, naming the argument', async (_name, args, setting, message) => {
-    await writeFile(join(dir, 'exists.db'), 'x');
-    await mkdir(join(dir, 'full', 'member'), { recursive: true });
-    const { ok, error } = await restore(settings(), args());
-    expect(ok).toBe(false);
-    expect(error?.code).toBe('config');
-    expect((error as ConfigError).setting).toBe(setting);
-    expect(error?.message).toMatch(message);
-    expect(await entriesOf(dir)).toEqual(['exists.db', 'full']);
-  });
+  ])('refuses %s, naming the argument', refusal('config'));
 
   // Found by looking at the machine, not in the arguments: a precondition, not bad usage.
   it.each<[string, () => TaskArgs, string, RegExp]>([
     ['an existing --output', () => ({ output: join(dir, 'exists.db') }), 'output', /already exists/],
     ['--output in a missing directory', () => ({ output: join(dir, 'missing', 'etcd.db') }), 'output', /does not exist/],
     ['--data-dir not empty', () => ({ output: join(dir, 'a.db'), dataDir: join(dir, 'full') }), 'dataDir', /is not empty \(member\)/],
-  ])('refuses %s as a failed precondition, naming the argument', async (_name, args, setting, message) => {
-    await writeFile(join(dir, 'exists.db'), 'x');
-    await mkdir(join(dir, 'full', 'member'), { recursive: true });
-    const { ok, error } = await restore(settings(), args());
-    expect(ok).toBe(false);
-    expect(error?.code).toBe('precondition');
-    expect((error as PreconditionError).setting).toBe(setting);
-    expect(error?.message).toMatch(message);
-    expect(await entriesOf(dir)).toEqual(['exists.db', 'full']);
-  });
+  ])('refuses %s as a failed precondition, naming the argument', refusal('precondition'));
 
   it('refuses unknown arguments through the task runner', async () => {
     const { error } = await restore(settings(), { output: join(dir, 'a.db'), dataDirectory: '/x' });

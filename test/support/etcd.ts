@@ -73,6 +73,8 @@ export interface EtcdCluster {
   etcdctl(args: string[], opts?: { endpoints?: string[]; extraEnv?: Record<string, string> }): Promise<string>;
   /** Adds user root with this password and enables auth; etcdctl then signs in as root. */
   enableAuth(password: string): Promise<void>;
+  /** The cluster id in decimal, as etcd3 and the manifests carry it. */
+  clusterId(): Promise<string>;
   kill(memberIndex: number, signal?: NodeJS.Signals): Promise<void>;
   /** Starts a killed member again on its data dir, with the same flags, and waits until it answers. */
   restart(memberIndex: number): Promise<void>;
@@ -264,6 +266,13 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdClu
       await cluster.etcdctl(['user', 'add', `root:${password}`]);
       await cluster.etcdctl(['auth', 'enable']);
       authArgs = ['--user', `root:${password}`];
+    },
+    async clusterId() {
+      // `-w fields` keeps the uint64 exact; a JSON number would round it.
+      const fields = await cluster.etcdctl(['endpoint', 'status', '-w', 'fields'], { endpoints: [cluster.endpoints[0] as string] });
+      const id = /"ClusterID" : (\d+)/.exec(fields)?.[1];
+      if (!id) throw new Error(`no ClusterID in ${fields}`);
+      return id;
     },
     async kill(index, signal = 'SIGKILL') {
       const member = members[index];

@@ -10,8 +10,11 @@ export interface Planted {
   sidecars: string[];
 }
 
-/** A valid manifest for a planted snapshot. */
-export function plantedManifest(key: string, cluster: string, time: Date, size: number, revision = 1): SnapshotManifest {
+/**
+ * A valid manifest for a planted snapshot. `clusterId` (decimal, as etcd3 reports it) is the etcd cluster it
+ * claims to come from: a snapshot task run after planting checks it against the cluster it backs up.
+ */
+export function plantedManifest(key: string, cluster: string, time: Date, size: number, revision = 1, clusterId = '1'): SnapshotManifest {
   return {
     format: 1,
     key,
@@ -25,7 +28,7 @@ export function plantedManifest(key: string, cluster: string, time: Date, size: 
     requestedRevision: revision,
     totalKey: 1,
     totalSize: 32,
-    etcd: { version: '3.4.23', clusterId: '1', memberId: '2', endpoint: 'http://127.0.0.1:2379', isLeader: false },
+    etcd: { version: '3.4.23', clusterId, memberId: '2', endpoint: 'http://127.0.0.1:2379', isLeader: false },
     checks: { ok: true, problems: [] },
     tool: { name: 'etcd-backup', version: 'test' },
   };
@@ -41,6 +44,8 @@ export async function plantSnapshot(
     verified?: boolean;
     /** Changes the manifest before it is stored (fields removed, a newer format). */
     editManifest?: (manifest: Record<string, unknown>) => void;
+    /** The etcd cluster the manifest names (see plantedManifest). */
+    clusterId?: string;
   } = {},
 ): Promise<Planted> {
   const body = randomBytes(64);
@@ -48,7 +53,9 @@ export async function plantSnapshot(
   await store.put(key, body);
   const sidecars: string[] = [];
   if (options.manifest ?? true) {
-    const manifest: Record<string, unknown> = { ...plantedManifest(key, cluster, time, body.length, options.revision ?? 1) };
+    const manifest: Record<string, unknown> = {
+      ...plantedManifest(key, cluster, time, body.length, options.revision ?? 1, options.clusterId),
+    };
     options.editManifest?.(manifest);
     await store.put(manifestKey(key), Buffer.from(JSON.stringify(manifest)));
     sidecars.push(manifestKey(key));
@@ -61,11 +68,20 @@ export async function plantSnapshot(
   return { key, sidecars };
 }
 
-/** Plants snapshots at each time, `parallel` at once. */
-export async function plantHistory(store: ObjectStore, cluster: string, times: Date[], parallel = 16): Promise<Planted[]> {
+/** Plants snapshots at each time, `parallel` at once, from etcd cluster `clusterId` (see plantedManifest). */
+export async function plantHistory(
+  store: ObjectStore,
+  cluster: string,
+  times: Date[],
+  options: { parallel?: number; clusterId?: string } = {},
+): Promise<Planted[]> {
   const planted: Planted[] = [];
+  const parallel = options.parallel ?? 16;
+  const clusterId = options.clusterId;
   for (let i = 0; i < times.length; i += parallel) {
-    planted.push(...(await Promise.all(times.slice(i, i + parallel).map((t) => plantSnapshot(store, cluster, t)))));
+    planted.push(
+      ...(await Promise.all(times.slice(i, i + parallel).map((t) => plantSnapshot(store, cluster, t, clusterId ? { clusterId } : {})))),
+    );
   }
   return planted;
 }

@@ -1,13 +1,11 @@
 import type { SnapshotEntry } from '../../catalogue.js';
-import type { Logger } from '../../log.js';
 import { selectForRestore } from '../../selection.js';
 import type { Problem, SnapshotReport } from '../../snapshot-format/index.js';
-import type { Progress } from '../../progress.js';
-import type { ObjectStore } from '../../store/index.js';
 import { parseRestoreArgs, type RestoreArgs } from './args.js';
 import { restoreDataDir, type RestoreDataDir } from './data-dir.js';
 import { download } from './download.js';
 import { checkDataDir, preflight } from './preflight.js';
+import type { ReadingTaskDeps } from '../deps.js';
 
 export interface RestoreResult {
   /** The file is written and checked, and the data dir (if asked for) restored. */
@@ -38,13 +36,7 @@ export interface RestoreResult {
   dataDir?: RestoreDataDir;
 }
 
-export interface RestoreDeps {
-  config: { cluster: string };
-  store: ObjectStore;
-  log: Logger;
-  signal?: AbortSignal;
-  progress?: Progress;
-  now?: () => Date;
+export interface RestoreDeps extends ReadingTaskDeps {
   /** Where etcdutl / etcdctl are looked up (default process.env.PATH). */
   path?: string;
 }
