@@ -60,10 +60,10 @@ function serverPids(store: Store): { etcd: number[]; store: number[] } {
   return { etcd: [etcdMember().pid], store: store === 's3' ? radosgw().pids : store === 'gcs' ? gcsEmulator().pids : [] };
 }
 
-/** The node flags bin/etcd-backup.js starts node with (its `exec node … "$0"` line). */
+/** The node flags bin/etcd-backup.js starts node with (its `exec "$n" … "$0"` line, $n being the node it found). */
 function binNodeFlags(bin: string): string[] {
-  const flags = /exec node (.*) "\$0"/.exec(readFileSync(bin, 'utf8'))?.[1];
-  if (flags === undefined) throw new Error(`${bin}: no "exec node … "$0"" line: update bench/runs.ts`);
+  const flags = /exec "\$n" (.*) "\$0"/.exec(readFileSync(bin, 'utf8'))?.[1];
+  if (flags === undefined) throw new Error(`${bin}: no "exec "$n" … "$0"" line: update bench/runs.ts`);
   return flags.split(' ');
 }
 

@@ -119,12 +119,19 @@ class FastCrc32c {
   }
 }
 
+/** A response header from gaxios, whose responses carry either a plain object or a Headers. */
+function headerValue(headers: unknown, name: string): string | undefined {
+  if (headers instanceof Headers) return headers.get(name) ?? undefined;
+  const value = (headers as Record<string, unknown> | undefined)?.[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
 export class GcsStore implements ObjectStore {
   readonly description: string;
   private readonly bucketHandle: Bucket;
 
   constructor(
-    storage: Storage,
+    private readonly storage: Storage,
     private readonly bucket: string,
     private readonly prefix: string,
     private readonly listPageSize = 1000,
@@ -133,6 +140,23 @@ export class GcsStore implements ObjectStore {
   ) {
     this.bucketHandle = storage.bucket(bucket);
     this.description = `gs://${bucket}/${prefix}`;
+  }
+
+  /**
+   * The Date of one small listing under the prefix (a request the roles allow: storage.objects.list). The
+   * library's methods hand back bodies only; its underlying request (authenticated as they are, or not at
+   * all against an emulator) also hands back the response. A refusal carries a Date too.
+   */
+  async serverTime(): Promise<Date | undefined> {
+    const headers = await new Promise<unknown>((resolve) => {
+      this.storage.request(
+        { uri: `/b/${encodeURIComponent(this.bucket)}/o`, qs: { maxResults: 1, prefix: this.full('') } },
+        (error, _body, response) => resolve(response?.headers ?? (error as { response?: { headers?: unknown } } | null)?.response?.headers),
+      );
+    });
+    const date = headerValue(headers, 'date');
+    const time = date === undefined ? Number.NaN : Date.parse(date);
+    return Number.isNaN(time) ? undefined : new Date(time);
   }
 
   private full(key: string): string {

@@ -292,7 +292,7 @@ describe.each(BACKEND_KINDS)('restore from %s', (kind) => {
   );
 });
 
-describe.each(['local', 's3'] as const)('a host clock running ahead, on %s', (kind) => {
+describe.each(['local', 's3', 'gcs'] as const)('a host clock running ahead, on %s', (kind) => {
   const DAY = 86_400_000;
   let etcd: EtcdCluster;
   let backend: Backend;
@@ -329,7 +329,8 @@ describe.each(['local', 's3'] as const)('a host clock running ahead, on %s', (ki
     expect(result?.revision).toBe(latest.revision);
   });
 
-  it.runIf(kind === 's3')(
+  // A local directory's clock is this host's: nothing to compare there.
+  it.runIf(kind !== 'local')(
     'a snapshot is refused before anything is written when the host clock is off by more than CLOCK_SKEW_TOLERANCE',
     async () => {
       const config = loadConfig({ ...settings(), CLUSTER_NAME: 'skewed', CLOCK_SKEW_TOLERANCE: '5m' });
