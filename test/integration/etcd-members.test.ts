@@ -1,4 +1,5 @@
 // Which member serves the snapshot, and failing over when one is down.
+import type { SettingValues } from '../../shared/config/config.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rankMembers, MAX_APPLIED_LAG, type Probe } from '../../shared/etcd/select-member.js';
 import { BackupError } from '../../shared/errors.js';
@@ -62,19 +63,21 @@ describe.each(CLUSTER_CASES)('a three-member etcd %s cluster %o', (version, { au
     await writeSampleData(etcd.endpoints, { smallKeys: 100 });
     if (auth) await etcd.enableAuth(password);
   });
-  const credentials = () => (auth ? { ETCD_USERNAME: 'root', ETCD_PASSWORD: password } : {});
+  /** A snapshot of every member's endpoint into a fresh local store. */
+  const snapshot = async (extra: SettingValues = {}) =>
+    run('snapshot', {
+      ...(await makeBackend('local')).settings,
+      ...(auth ? { ETCD_USERNAME: 'root', ETCD_PASSWORD: password } : {}),
+      ETCD_ENDPOINTS: etcd.endpoints.join(','),
+      CLUSTER_NAME: 'c',
+      ...extra,
+    });
   afterAll(async () => {
     await etcd?.stop();
   });
 
   it('snapshots from a follower when all members are healthy', async () => {
-    const backend = await makeBackend('local');
-    const outcome = await run('snapshot', {
-      ...backend.settings,
-      ...credentials(),
-      ETCD_ENDPOINTS: etcd.endpoints.join(','),
-      CLUSTER_NAME: 'c',
-    });
+    const outcome = await snapshot();
     expect(outcome.ok).toBe(true);
     const result = outcome.result!;
     const status = JSON.parse(await etcd.etcdctl(['endpoint', 'status', '-w', 'json'], { endpoints: [result.endpoint] })) as {
@@ -86,14 +89,7 @@ describe.each(CLUSTER_CASES)('a three-member etcd %s cluster %o', (version, { au
 
   it('fails over to a healthy member when the first endpoint is down', async () => {
     await etcd.kill(0);
-    const backend = await makeBackend('local');
-    const outcome = await run('snapshot', {
-      ...backend.settings,
-      ...credentials(),
-      ETCD_ENDPOINTS: etcd.endpoints.join(','),
-      CLUSTER_NAME: 'c',
-      ETCD_DIAL_TIMEOUT: '1s',
-    });
+    const outcome = await snapshot({ ETCD_DIAL_TIMEOUT: '1s' });
     expect(outcome.error).toBeUndefined();
     const result = outcome.result!;
     expect(result.endpoint).not.toBe(etcd.endpoints[0]);

@@ -20,7 +20,7 @@ import { type SnapshotResult, takeSnapshot } from '../../shared/tasks/snapshot.j
 import type { VerifyResult } from '../../shared/tasks/verify.js';
 import { BACKEND_KINDS, makeBackend, type Backend } from '../support/backends.js';
 import { readAll, writeSampleData } from '../support/data.js';
-import { ETCD_VERSIONS, etcdTools, planCluster, startEtcd, type EtcdCluster } from '../support/etcd.js';
+import { type ClusterPlan, ETCD_VERSIONS, etcdTools, planCluster, startEtcd, type EtcdCluster } from '../support/etcd.js';
 import { plantSnapshot } from '../support/plant.js';
 import { endpointStatus, entriesOf, fakeEtcdutl, memberNames, readMember } from '../support/restore.js';
 import { download, memoryLogger, run, snapshotStatus, storedKeys } from '../support/run.js';
@@ -470,6 +470,18 @@ describe.each(ETCD_VERSIONS)('restore into etcd %s data dirs', (version) => {
   // etcdutl 3.5 bumps the revision by default; etcdctl 3.4 cannot, so its restores say --bump-revision 0.
   const bump = tool === 'etcdutl' ? DEFAULT_BUMP_REVISION : 0;
   const bumpArgs: TaskArgs = bump === 0 ? { bumpRevision: '0' } : {};
+  /** `restore` of one member of `plan` on its own host (a directory): the snapshot file and the data dir. */
+  const restoreMember = (host: string, plan: ClusterPlan, member: ClusterPlan['members'][number], extra: TaskArgs = {}) =>
+    restore(settings(), {
+      output: join(host, 'etcd.db'),
+      dataDir: join(host, 'etcd-data'),
+      name: member.name,
+      initialCluster: plan.initialCluster,
+      initialClusterToken: plan.token,
+      initialAdvertisePeerUrls: member.peerUrl,
+      ...bumpArgs,
+      ...extra,
+    });
   const bumpFlags = bump === 0 ? [] : ['--bump-revision', String(bump), '--mark-compacted'];
   /** The source cluster's revision once everything was written: a restored cluster must serve past it. */
   let oldRevision: number;
@@ -507,15 +519,7 @@ describe.each(ETCD_VERSIONS)('restore into etcd %s data dirs', (version) => {
     const plan = await planCluster(1);
     const member = plan.members[0]!;
     const dataDir = join(dir, 'etcd-data');
-    const { ok, result, error } = await restore(settings(), {
-      output: join(dir, 'etcd.db'),
-      dataDir,
-      name: member.name,
-      initialCluster: plan.initialCluster,
-      initialClusterToken: plan.token,
-      initialAdvertisePeerUrls: member.peerUrl,
-      ...bumpArgs,
-    });
+    const { ok, result, error } = await restoreMember(dir, plan, member);
     expect(error).toBeUndefined();
     expect(ok).toBe(true);
     expect(result?.key).toBe(snap.key);
@@ -707,16 +711,7 @@ describe.each(ETCD_VERSIONS)('restore into etcd %s data dirs', (version) => {
       // One host per member in real life: each downloads the snapshot the first one chose (--key) and restores its own data dir.
       const host = await scratch(`host-${member.name}-`);
       const dataDir = join(host, 'etcd-data');
-      const { result, error } = await restore(settings(), {
-        output: join(host, 'etcd.db'),
-        ...(key ? { key } : {}),
-        dataDir,
-        name: member.name,
-        initialCluster: plan.initialCluster,
-        initialClusterToken: plan.token,
-        initialAdvertisePeerUrls: member.peerUrl,
-        ...bumpArgs,
-      });
+      const { result, error } = await restoreMember(host, plan, member, key ? { key } : {});
       expect(error).toBeUndefined();
       expect(result?.dataDir).toMatchObject({ ok: true, bumpRevision: bump, markCompacted: bump > 0 });
       expect(result?.key).toBe(key ?? snap.key);
