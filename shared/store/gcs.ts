@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { BackupError } from '../errors.js';
 import { crc32c } from '../snapshot-format/crc32c.js';
 import type { GcsConfig } from '../config/config.js';
-import { encryptionRefused } from './encryption.js';
+import { refuseMisencrypted } from './encryption.js';
 import {
   assertDir,
   type BucketProtection,
@@ -197,15 +197,11 @@ export class GcsStore implements ObjectStore {
   private async confirmEncryption(written: ObjectInfo): Promise<ObjectInfo> {
     const asked = this.kmsKeyName;
     if (!asked || cmekApplied(asked, written.encryption)) return written;
-    const removed = await this.delete(written.key, written.versionId ? { versionId: written.versionId } : {}).then(
-      () => true,
-      () => false,
-    );
-    throw encryptionRefused(
+    throw await refuseMisencrypted(
+      this,
       `gs://${this.bucket}/${this.full(written.key)}`,
+      written,
       { algorithm: 'cmek', keyId: asked },
-      written.encryption,
-      removed,
       'GCS_KMS_KEY_NAME',
     );
   }

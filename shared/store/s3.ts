@@ -27,7 +27,7 @@ import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { BackupError, ConfigError } from '../errors.js';
 import type { S3Config, S3Encryption } from '../config/config.js';
-import { encryptionRefused } from './encryption.js';
+import { refuseMisencrypted } from './encryption.js';
 import { type ObjectParams, type UploadSizes, uploadObject } from './s3-upload.js';
 import {
   assertDir,
@@ -393,11 +393,7 @@ export class S3Store implements ObjectStore {
   private async confirmEncryption(info: ObjectInfo): Promise<void> {
     const asked = this.upload.sse;
     if (!asked || appliedAsAsked(asked, info.encryption)) return;
-    const removed = await this.delete(info.key, info.versionId ? { versionId: info.versionId } : {}).then(
-      () => true,
-      () => false,
-    );
-    throw encryptionRefused(`s3://${this.bucket}/${this.full(info.key)}`, asked, info.encryption, removed, 'S3_SSE');
+    throw await refuseMisencrypted(this, `s3://${this.bucket}/${this.full(info.key)}`, info, asked, 'S3_SSE');
   }
 
   async getTags(key: string): Promise<Record<string, string>> {
