@@ -40,6 +40,18 @@ async function restore(settings: Record<string, string | undefined>, args: TaskA
   return { ok: outcome.ok, result: outcome.result, error: outcome.error as BackupError | undefined };
 }
 
+/** restore's arguments for one member of `plan`, restored on its own host (a directory): the file and the data dir. */
+function memberArgs(host: string, plan: ClusterPlan, member: ClusterPlan['members'][number]): TaskArgs {
+  return {
+    output: join(host, 'etcd.db'),
+    dataDir: join(host, 'etcd-data'),
+    name: member.name,
+    initialCluster: plan.initialCluster,
+    initialClusterToken: plan.token,
+    initialAdvertisePeerUrls: member.peerUrl,
+  };
+}
+
 const scratchDirs: string[] = [];
 
 async function scratch(name = 'restore-'): Promise<string> {
@@ -472,16 +484,7 @@ describe.each(ETCD_VERSIONS)('restore into etcd %s data dirs', (version) => {
   const bumpArgs: TaskArgs = bump === 0 ? { bumpRevision: '0' } : {};
   /** `restore` of one member of `plan` on its own host (a directory): the snapshot file and the data dir. */
   const restoreMember = (host: string, plan: ClusterPlan, member: ClusterPlan['members'][number], extra: TaskArgs = {}) =>
-    restore(settings(), {
-      output: join(host, 'etcd.db'),
-      dataDir: join(host, 'etcd-data'),
-      name: member.name,
-      initialCluster: plan.initialCluster,
-      initialClusterToken: plan.token,
-      initialAdvertisePeerUrls: member.peerUrl,
-      ...bumpArgs,
-      ...extra,
-    });
+    restore(settings(), { ...memberArgs(host, plan, member), ...bumpArgs, ...extra });
   const bumpFlags = bump === 0 ? [] : ['--bump-revision', String(bump), '--mark-compacted'];
   /** The source cluster's revision once everything was written: a restored cluster must serve past it. */
   let oldRevision: number;
@@ -573,15 +576,7 @@ describe.each(ETCD_VERSIONS)('restore into etcd %s data dirs', (version) => {
       await mkdir(dataDir, { mode: 0o750 });
       const plan = await planCluster(1);
       const member = plan.members[0]!;
-      const args = {
-        output: join(dir, 'etcd.db'),
-        dataDir,
-        name: member.name,
-        initialCluster: plan.initialCluster,
-        initialClusterToken: plan.token,
-        initialAdvertisePeerUrls: member.peerUrl,
-        bumpRevision: '0',
-      };
+      const args = { ...memberArgs(dir, plan, member), bumpRevision: '0' };
       const result = await restoreTask(
         { config: { cluster: CLUSTER }, store: backend.store, log: memoryLogger(), path: `${fake.dir}:${process.env.PATH}` },
         args,
@@ -666,14 +661,7 @@ describe.each(ETCD_VERSIONS)('restore into etcd %s data dirs', (version) => {
           log: memoryLogger(),
           path: `${dirname(etcdutl)}${delimiter}${process.env.PATH}`,
         },
-        {
-          output: join(dir, 'etcd.db'),
-          dataDir,
-          name: member.name,
-          initialCluster: plan.initialCluster,
-          initialClusterToken: plan.token,
-          initialAdvertisePeerUrls: member.peerUrl,
-        },
+        memberArgs(dir, plan, member),
       );
       expect(result.dataDir).toMatchObject({
         ok: true,
