@@ -4,7 +4,7 @@ import type { ObjectStore } from './store/index.js';
 /**
  * Snapshot keys carry the writer's clock, and "newest" and retention ages are counted from them: a host
  * whose clock runs ahead would write keys from the future. Before writing, this host's time is compared
- * with the store's (the time of its latest response); beyond the tolerance the run is refused. A local
+ * with the store's (the `Date` of one small request to it); beyond the tolerance the run is refused. A local
  * directory's clock is this host's own, so there is nothing to compare (nor where the store reports no time).
  */
 export async function checkClock(store: ObjectStore, hostNow: Date, toleranceMs: number): Promise<void> {

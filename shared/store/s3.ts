@@ -140,33 +140,6 @@ const fromRetention = (mode: string | undefined, until: Date | undefined): Reten
   mode && until ? { mode: mode === 'COMPLIANCE' ? 'compliance' : 'governance', retainUntil: until } : undefined;
 
 /** Per client: the `Date` of its latest response and when it arrived (this host's clock). */
-const serverDates = new WeakMap<S3Client, { server: number; local: number }>();
-
-/** Every response's `Date` header, recorded: the server's clock at no extra request. */
-function recordServerDates(client: S3Client): void {
-  if (serverDates.has(client)) return;
-  serverDates.set(client, { server: Number.NaN, local: Number.NaN });
-  const record = (response: unknown) => {
-    const date = (response as { headers?: Record<string, string> } | undefined)?.headers?.date;
-    const server = date === undefined ? Number.NaN : Date.parse(date);
-    if (!Number.isNaN(server)) serverDates.set(client, { server, local: Date.now() });
-  };
-  client.middlewareStack.add(
-    (next) => async (args) => {
-      try {
-        const out = await next(args);
-        record(out.response);
-        return out;
-      } catch (error) {
-        // A refusal carries the server's time as well (the SDK attaches the raw response).
-        record((error as { $response?: unknown }).$response);
-        throw error;
-      }
-    },
-    { step: 'deserialize', name: 'etcdBackupServerDate' },
-  );
-}
-
 export class S3Store implements ObjectStore {
   readonly description: string;
 
@@ -180,16 +153,35 @@ export class S3Store implements ObjectStore {
     private readonly copyLimits = { single: 5 * 1024 ** 3, part: 1024 ** 3 },
   ) {
     this.description = `s3://${bucket}/${prefix}`;
-    recordServerDates(client);
   }
 
+  /**
+   * The `Date` of one small listing under the prefix. The SDK hands back no response headers, so a
+   * middleware on this one command reads it; any answer will do, a refusal included (the SDK attaches the
+   * raw response to the error).
+   */
   async serverTime(): Promise<Date | undefined> {
-    if (Number.isNaN(serverDates.get(this.client)?.server)) {
-      // Any answer will do, a refusal included: only its Date is wanted.
-      await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.full(''), MaxKeys: 1 })).catch(() => undefined);
-    }
-    const reading = serverDates.get(this.client);
-    return reading && !Number.isNaN(reading.server) ? new Date(reading.server + (Date.now() - reading.local)) : undefined;
+    let date: string | undefined;
+    const read = (response: unknown) => {
+      date = (response as { headers?: Record<string, string> } | undefined)?.headers?.date;
+    };
+    const command = new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.full(''), MaxKeys: 1 });
+    command.middlewareStack.add(
+      (next) => async (args) => {
+        try {
+          const out = await next(args);
+          read(out.response);
+          return out;
+        } catch (error) {
+          read((error as { $response?: unknown }).$response);
+          throw error;
+        }
+      },
+      { step: 'deserialize', name: 'etcdBackupServerDate' },
+    );
+    await this.client.send(command).catch(() => undefined);
+    const time = date === undefined ? Number.NaN : Date.parse(date);
+    return Number.isNaN(time) ? undefined : new Date(time);
   }
 
   private full(key: string): string {

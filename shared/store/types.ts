@@ -95,8 +95,8 @@ export interface ObjectStore {
    */
   cleanupIncomplete(dir: string, idleSince: Date): Promise<string[]>;
   /**
-   * The store's own clock: the time its latest response carried (asking once if none came yet), advanced by
-   * the time since. Absent where the store's clock is this host's (a local directory) or cannot be read.
+   * The store's own clock: the `Date` of one small request. Absent where the store's clock is this host's
+   * (a local directory); undefined when no answer carried one.
    */
   serverTime?(): Promise<Date | undefined>;
 }
