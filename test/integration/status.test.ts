@@ -151,8 +151,20 @@ describe.each(BACKEND_KINDS)('status on %s', (kind) => {
     const dealt = await run('status', settings('damaged'));
     expect(dealt.result).toMatchObject({ ok: true, lastVerification: null, newestGood: { key: good.key } });
   });
+});
 
-  it.runIf(kind === 'local')('CLI: exit 1 and one JSON document when not ok, 0 when ok; the text leads with the verdict', async () => {
+describe('status from the CLI, on a directory store', () => {
+  let backend: Backend;
+  beforeAll(async () => {
+    backend = await makeBackend('local');
+  });
+  const settings = (cluster: string): SettingValues => ({
+    ...backend.settings,
+    ETCD_ENDPOINTS: etcd.endpoints.join(','),
+    CLUSTER_NAME: cluster,
+  });
+
+  it('exit 1 and one JSON document when not ok, 0 when ok; the text leads with the verdict', async () => {
     const env = { ...backend.settings, ...backend.env };
     const none = await cli(['status', '--json'], { ...env, CLUSTER_NAME: 'cli-none' });
     expect(none.code).toBe(1);
@@ -202,6 +214,14 @@ describe('status with immutability, on radosgw with Object Lock', () => {
     const after = await statusAt(backend, settings('locked', { STATUS_MAX_AGE: '0' }), new Date(until + 1000));
     expect(after).toMatchObject({ ok: false, lockedCopy: null });
     expect(after.problems.map((p) => p.kind)).toEqual(['no-locked-copy']);
+  });
+
+  it('a newer snapshot taken without protection: the older locked one still counts', async () => {
+    const locked = (await run('snapshot', settings('mixed'))).result!;
+    const unlocked = (await run('snapshot', settings('mixed', { IMMUTABILITY: 'off', IMMUTABILITY_PERIOD: '' }))).result!;
+    const outcome = await run('status', settings('mixed'));
+    expect(outcome.ok).toBe(true);
+    expect(outcome.result).toMatchObject({ newestGood: { key: unlocked.key }, lockedCopy: { key: locked.key } });
   });
 
   it('snapshots taken without protection: not ok, no locked copy, though the bucket could lock them', async () => {
