@@ -8,6 +8,8 @@ import { loadConfig, type SettingValues } from '../../shared/config/config.js';
 import { manifestKey, snapshotKey } from '../../shared/layout.js';
 import type { SnapshotManifest } from '../../shared/manifest.js';
 import { emfDocument } from '../../shared/platform/metrics.js';
+import { selectForRestore } from '../../shared/selection.js';
+import { listTask } from '../../shared/tasks/list.js';
 import { statusTask } from '../../shared/tasks/status.js';
 import { BACKEND_KINDS, type Backend, makeBackend } from '../support/backends.js';
 import { cli } from '../support/cli.js';
@@ -86,12 +88,17 @@ describe.each(BACKEND_KINDS)('status on %s', (kind) => {
     });
     expect(after.newestVerified).toEqual(after.newestGood);
     // One rule: list, at the same time, names the same snapshots with the same ages.
-    const { listTask } = await import('../../shared/tasks/list.js');
     const listed = await listTask({ store: backend.store, config: { cluster: 'fresh' }, now: () => now });
     expect({ newestGood: listed.newestGood, newestVerified: listed.newestVerified }).toEqual({
       newestGood: after.newestGood,
       newestVerified: after.newestVerified,
     });
+
+    // What restore would take: by default the newest verified, with --allow-unverified the newest good.
+    const restoreTakes = async (allowUnverified: boolean) =>
+      (await selectForRestore(backend.store, 'fresh', { allowUnverified, allowExcluded: false })).key;
+    expect(await restoreTakes(false)).toBe(after.newestVerified?.key);
+    expect(await restoreTakes(true)).toBe(after.newestGood?.key);
 
     // The metrics line of that run: the ages the alarms watch, and StatusNotOk 0.
     const emf = emfDocument('fresh', { task: 'status', ok: after.ok, durationMs: 1, result: after }, now);
@@ -145,6 +152,7 @@ describe.each(BACKEND_KINDS)('status on %s', (kind) => {
     });
     expect(outcome.result!.problems.map((p) => p.kind)).toEqual(['verification-failed']);
     expect(outcome.result!.problems[0]?.message).toContain(key);
+    expect((await selectForRestore(backend.store, 'damaged', { allowUnverified: true, allowExcluded: false })).key).toBe(good.key);
 
     // Excluding the damaged snapshot is how the operator says it has been dealt with.
     expect((await run('exclude', settings('damaged'), { args: { key, reason: 'truncated' } })).ok).toBe(true);
