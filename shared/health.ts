@@ -107,11 +107,15 @@ export interface HealthFacts {
 export function healthProblems(facts: HealthFacts, maxAgeMs: number): HealthProblem[] {
   const problems: HealthProblem[] = [];
   const good = facts.newestGood;
-  if (!good) problems.push({ kind: 'no-good-snapshot', message: 'there is no good snapshot: restore has nothing to take' });
+  if (!good)
+    problems.push({
+      kind: 'no-good-snapshot',
+      message: 'there is no good snapshot, so restore has nothing to take: see etcd-backup list, and the snapshot runs',
+    });
   else if (maxAgeMs > 0 && good.ageSeconds * 1000 > maxAgeMs)
     problems.push({
       kind: 'stale',
-      message: `the newest good snapshot ${good.key} is ${duration(good.ageSeconds)} old, more than STATUS_MAX_AGE (${duration(maxAgeMs / 1000)})`,
+      message: `the newest good snapshot ${good.key} is ${duration(good.ageSeconds)} old, more than STATUS_MAX_AGE (${duration(maxAgeMs / 1000)}): check the snapshot runs`,
     });
   const v = facts.lastVerification;
   if (v && !v.ok)
@@ -120,7 +124,11 @@ export function healthProblems(facts: HealthFacts, maxAgeMs: number): HealthProb
       message: `the newest verification (${v.at}) found ${v.key} damaged: see etcd-backup list, then exclude it or verify a newer one`,
     });
   if (facts.lockedCopy === null)
-    problems.push({ kind: 'no-locked-copy', message: 'no good snapshot is under retention: nothing is protected from deletion' });
+    problems.push({
+      kind: 'no-locked-copy',
+      message:
+        'no good snapshot is under retention, so nothing is protected from deletion: run etcd-backup reupload, and check the snapshot runs',
+    });
   return problems;
 }
 

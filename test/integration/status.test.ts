@@ -119,7 +119,12 @@ describe.each(BACKEND_KINDS)('status on %s', (kind) => {
     expect(stale.newestGood).toMatchObject({ key: taken.key });
     expect(stale.newestGood!.ageSeconds).toBeGreaterThanOrEqual(4 * 3600);
     expect(stale.problems).toEqual([
-      { kind: 'stale', message: expect.stringMatching(/^the newest good snapshot .* is 4h\d*m? old, more than STATUS_MAX_AGE \(3h\)$/) },
+      {
+        kind: 'stale',
+        message: expect.stringMatching(
+          /^the newest good snapshot .* is 4h\d*m? old, more than STATUS_MAX_AGE \(3h\): check the snapshot runs$/,
+        ),
+      },
     ]);
     expect(emfDocument('stale', { task: 'status', ok: false, durationMs: 1, result: stale }, later)).toMatchObject({
       Failures: 1,
