@@ -89,6 +89,7 @@ const SPECS = {
       'ETCD_ENDPOINTS',
       'ETCD_USERNAME',
       'ETCD_PASSWORD',
+      'ETCD_PASSWORD_FILE',
       'ETCD_CA_FILE',
       'ETCD_CERT_FILE',
       'ETCD_KEY_FILE',
