@@ -1,13 +1,14 @@
 import { GetParameterCommand, paginateGetParametersByPath, SSMClient } from '@aws-sdk/client-ssm';
 import type { SettingValues } from '../config/config.js';
+import { SETTINGS } from '../config/settings.js';
 import { BackupError, ConfigError } from '../errors.js';
 
 /** The settings SSM_SECRETS_PATH may supply: etcd credentials, nothing that moves the backups elsewhere. */
 export const SSM_SETTINGS = new Set(['ETCD_USERNAME', 'ETCD_PASSWORD', 'ETCD_CA_FILE', 'ETCD_CERT_FILE', 'ETCD_KEY_FILE']);
 
-/** The SDK reads AWS_REGION itself on Lambda; the CLI may have it only as a setting (or its default). */
+/** The region of the settings (AWS_REGION, which Lambda always sets), or the S3 client's default: one region for both. */
 function ssmClient(env: SettingValues): SSMClient {
-  return new SSMClient(env.AWS_REGION ? { region: env.AWS_REGION } : {});
+  return new SSMClient({ region: env.AWS_REGION || (SETTINGS.find((s) => s.env === 'AWS_REGION')?.default ?? 'us-east-1') });
 }
 
 /**
