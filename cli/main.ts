@@ -8,7 +8,16 @@ import { describeError, formatError } from '../shared/errors.js';
 import { redactSecrets } from '../shared/redact.js';
 import { argFlag, isTaskName, type ResultOf, runTask, taskArgs, TASKS, type TaskArgs, type TaskName } from '../shared/tasks/index.js';
 import { EXIT_OK, EXIT_USAGE, exitStatus } from './exit.js';
-import { formatExclude, formatList, formatPrune, formatRestore, formatReupload, formatSnapshot, formatVerify } from './format.js';
+import {
+  formatExclude,
+  formatList,
+  formatPrune,
+  formatRestore,
+  formatReupload,
+  formatSnapshot,
+  formatStatus,
+  formatVerify,
+} from './format.js';
 import { commandHelp, helpText, versionText } from './help.js';
 import { print } from './output.js';
 import { abortOnSignals } from './signals.js';
@@ -22,6 +31,7 @@ const HUMAN: { [N in TaskName]: (result: ResultOf<N>) => string } = {
   exclude: formatExclude,
   restore: formatRestore,
   list: formatList,
+  status: formatStatus,
 };
 
 function usageError(message: string, json: boolean): number {

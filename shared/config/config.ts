@@ -55,6 +55,8 @@ export interface Config {
   snapshotAttempts: number;
   /** How far this host's clock may be from the store's before a snapshot is refused; 0 = not checked. */
   clockSkewToleranceMs: number;
+  /** status: the oldest the newest good snapshot may be (0: not judged). */
+  statusMaxAgeMs: number;
   s3: S3Config;
   gcs: GcsConfig;
   retention: RetentionPolicy;
@@ -263,6 +265,7 @@ export function loadConfig(values: SettingValues, cwd = process.cwd()): Config {
     etcd,
     snapshotAttempts: parseInteger('SNAPSHOT_ATTEMPTS', required('SNAPSHOT_ATTEMPTS'), 1, 10),
     clockSkewToleranceMs: parseDuration('CLOCK_SKEW_TOLERANCE', required('CLOCK_SKEW_TOLERANCE')),
+    statusMaxAgeMs: parseDuration('STATUS_MAX_AGE', required('STATUS_MAX_AGE')),
     s3,
     gcs,
     logLevel: logLevel as LogLevel,

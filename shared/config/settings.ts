@@ -216,6 +216,13 @@ export const SETTINGS = [
     default: '2d',
     description: 'reupload: renew protection when it ends within this; at least REUPLOAD_INTERVAL, less than the retention period',
   },
+  {
+    env: 'STATUS_MAX_AGE',
+    flag: '--status-max-age',
+    default: '3h',
+    description:
+      'status: not ok when the newest good snapshot is older than this (the hourly snapshot schedule missed twice); 0 = age not judged',
+  },
   { env: 'LOG_LEVEL', flag: '--log-level', default: 'info', description: 'debug, info, warn or error' },
   {
     env: 'LOG_FORMAT',
