@@ -157,9 +157,10 @@ export function parseFleet(source: string, text: string): { defaults: Record<str
 /** A cluster's error, saying which cluster of which file (and keeping what went wrong as the cause). */
 function inCluster(source: string, name: string, error: unknown): unknown {
   const where = at(source, `cluster "${name}"`);
+  // The same error, placed: its message in full, and what caused it (not itself again).
   if (error instanceof ConfigError)
-    return new ConfigError(`${where}: ${error.setting}`, error.message.slice(error.setting.length + 2), error.hint, error);
-  if (error instanceof BackupError && error.code === 'config') return new ConfigError(where, error.message, error.hint, error);
+    return new ConfigError(`${where}: ${error.setting}`, error.message.slice(error.setting.length + 2), error.hint, error.cause);
+  if (error instanceof BackupError && error.code === 'config') return new ConfigError(where, error.message, error.hint, error.cause);
   return error;
 }
 
