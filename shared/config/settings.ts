@@ -25,7 +25,8 @@ export const SETTINGS = [
     env: 'CLUSTER_NAME',
     flag: '--cluster',
     default: 'default',
-    description: 'Name of the etcd cluster; its objects live under <prefix>/<cluster>/ (letters, digits, . _ -)',
+    description:
+      'Name of the etcd cluster; its objects live under <prefix>/<cluster>/ (letters, digits, . _ -). With a fleet, --cluster runs that cluster of the fleet only',
   },
   {
     env: 'ETCD_ENDPOINTS',
@@ -229,6 +230,24 @@ export const SETTINGS = [
     flag: '--log-format',
     default: 'auto',
     description: 'CLI log lines: auto (text on a terminal, JSON otherwise), text or json; the functions always log JSON',
+  },
+  {
+    env: 'ETCD_PASSWORD_FILE',
+    flag: '--etcd-password-file',
+    description:
+      'A file holding the password of ETCD_USERNAME (a mounted Kubernetes or Secret Manager secret); one trailing newline is ignored. Instead of ETCD_PASSWORD',
+  },
+  {
+    env: 'FLEET_FILE',
+    flag: '--fleet',
+    description:
+      'Run the task over every cluster of this fleet file (a path, s3://bucket/key, gs://bucket/key or ssm:/parameter/name; see docs/fleet.md); --cluster NAME narrows it to one',
+  },
+  {
+    env: 'FLEET_CONCURRENCY',
+    flag: '--fleet-concurrency',
+    default: '4',
+    description: 'With a fleet: how many clusters run at the same time (1-64)',
   },
 ] as const satisfies readonly Setting[];
 

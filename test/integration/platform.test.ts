@@ -3,8 +3,6 @@
 // endpoint: the real SDK, signing and protocol, answered by a local HTTP server) and the clean stop before
 // the Lambda deadline.
 import { readFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { cloudLoggingMetrics, emfDocument, METRICS_NAMESPACE } from '../../shared/platform/metrics.js';
@@ -14,6 +12,7 @@ import { startEtcd, type EtcdCluster } from '../support/etcd.js';
 import { storedKeys } from '../support/run.js';
 import { makePki, type TestPki } from '../support/tls.js';
 import { capturing, type Line } from '../support/capture.js';
+import { fakeSsm } from '../support/fake-ssm.js';
 
 type Handler = (
   event: unknown,
@@ -140,34 +139,6 @@ describe('Cloud Logging metrics line', () => {
     expect(cloudLoggingMetrics('c', { task: 'snapshot', ok: false, durationMs: 1 }, now)).not.toHaveProperty('outcome');
   });
 });
-
-/** A stand-in for the SSM API (JSON 1.1 over HTTP): answers GetParametersByPath with the given parameters. */
-async function fakeSsm(parameters: Record<string, string>): Promise<{ url: string; requests: Line[]; close: () => Promise<void> }> {
-  const requests: Line[] = [];
-  const server: Server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (d: Buffer) => (body += d.toString()));
-    req.on('end', () => {
-      const request = JSON.parse(body) as Line;
-      requests.push({
-        target: req.headers['x-amz-target'],
-        signed: String(req.headers.authorization ?? '').startsWith('AWS4-HMAC-SHA256'),
-        ...request,
-      });
-      const path = String(request.Path);
-      const found = Object.entries(parameters)
-        .filter(([name]) => name.startsWith(`${path}/`) && !name.slice(path.length + 1).includes('/'))
-        .map(([Name, Value]) => ({ Name, Value, Type: 'SecureString', Version: 1 }));
-      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify({ Parameters: found }));
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    requests,
-    close: () => new Promise((r) => server.close(() => r())),
-  };
-}
 
 describe('Lambda handler: etcd credentials from SSM Parameter Store', () => {
   let etcd: EtcdCluster;
