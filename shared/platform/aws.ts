@@ -5,6 +5,7 @@ import { BackupError, ConfigError, formatError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { redactSecrets } from '../redact.js';
 import type { ResultOf, TaskName } from '../tasks/index.js';
+import { type FleetClusterList, isClusterListing, listFleetClusters } from './fleet-entry.js';
 import { invoke } from './invocation.js';
 import { emfDocument } from './metrics.js';
 
@@ -67,11 +68,13 @@ async function lambdaSettings(): Promise<SettingValues> {
  * invocation (so CloudWatch counts an error and alarms can fire).
  */
 export function lambdaHandler<N extends TaskName>(task: N) {
-  return async (event: unknown, context?: LambdaContext): Promise<ResultOf<N>> => {
+  return async (event: unknown, context?: LambdaContext): Promise<ResultOf<N> | FleetClusterList> => {
     const log = createLogger({
       level: (process.env.LOG_LEVEL as never) ?? 'info',
       fields: context?.awsRequestId ? { requestId: context.awsRequestId } : {},
     });
+    // The fleet state machine's first state (shared/platform/fleet-entry.ts).
+    if (isClusterListing(event)) return listFleetClusters(await lambdaSettings());
     const outcome = await invoke({
       task,
       log,
@@ -79,7 +82,7 @@ export function lambdaHandler<N extends TaskName>(task: N) {
       settings: lambdaSettings,
       remainingMs: () => context?.getRemainingTimeInMillis(),
       deadline: LAMBDA_DEADLINE,
-      metricsLine: emfDocument,
+      metricsLine: (cluster, outcome, fleet) => emfDocument(cluster, outcome, new Date(), fleet),
     });
     if (!outcome.result || (!outcome.ok && outcome.error)) throw new Error(redactSecrets(formatError(outcome.error)));
     if (!outcome.ok) throw new Error(`${task} finished with problems: ${redactSecrets(JSON.stringify(outcome.result))}`);
