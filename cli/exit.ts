@@ -15,3 +15,18 @@ export function exitStatus(outcome: { ok: boolean; error?: unknown }): number {
   if (outcome.error.code === 'config') return EXIT_USAGE;
   return outcome.error.code === 'precondition' ? EXIT_PRECONDITION : EXIT_FAILED;
 }
+
+/**
+ * A fleet's exit status: 0 when every cluster is ok; when every failed cluster failed the same way (one
+ * cluster run with --cluster, or a setting every cluster shares), that cluster's status; otherwise 1.
+ */
+export function fleetExitStatus(outcome: { ok: boolean; clusters: { ok: boolean; error?: { code?: string } }[] }): number {
+  if (outcome.ok) return EXIT_OK;
+  const statuses = new Set(outcome.clusters.filter((c) => !c.ok).map((c) => reportStatus(c.error?.code)));
+  return statuses.size === 1 ? ([...statuses][0] as number) : EXIT_FAILED;
+}
+
+function reportStatus(code: string | undefined): number {
+  if (code === 'config') return EXIT_USAGE;
+  return code === 'precondition' ? EXIT_PRECONDITION : EXIT_FAILED;
+}

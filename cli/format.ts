@@ -1,9 +1,11 @@
+import { type AgedSnapshot, duration } from '../shared/health.js';
 import type { ListResult } from '../shared/tasks/list.js';
 import type { ExcludeResult } from '../shared/tasks/exclude.js';
 import type { PruneResult } from '../shared/tasks/prune.js';
 import type { RestoreResult } from '../shared/tasks/restore/index.js';
 import type { ReuploadResult } from '../shared/tasks/reupload.js';
 import type { SnapshotResult } from '../shared/tasks/snapshot.js';
+import type { StatusResult } from '../shared/tasks/status.js';
 import type { VerifyResult } from '../shared/tasks/verify.js';
 
 export function humanSize(bytes: number): string {
@@ -121,4 +123,23 @@ export function formatRestore(result: RestoreResult): string {
     lines.push(`  ${d.command.join(' ')}`);
   }
   return lines.join('\n');
+}
+
+/** The verdict first, then each problem, then the facts behind it: what a person paged at night reads. */
+export function formatStatus(result: StatusResult): string {
+  const age = (s: AgedSnapshot | null) => (s ? `${s.key}  taken ${s.time} (${duration(s.ageSeconds)} ago)` : 'NONE');
+  const v = result.lastVerification;
+  const rows = [
+    ['newest good', age(result.newestGood)],
+    ['newest verified', age(result.newestVerified)],
+    ['last verification', v ? `${v.ok ? 'ok' : 'FAILED'} ${v.at} of ${v.key}` : 'none yet'],
+  ];
+  if (result.lockedCopy !== undefined)
+    rows.push(['locked copy', result.lockedCopy ? `${result.lockedCopy.key}  until ${result.lockedCopy.retainUntil}` : 'NONE']);
+  const limit = result.maxAgeSeconds > 0 ? `max age ${duration(result.maxAgeSeconds)}` : 'age not judged';
+  return [
+    `${result.ok ? 'OK' : 'NOT OK'}  cluster "${result.cluster}" in ${result.store} at ${result.checkedAt} (${limit})`,
+    ...result.problems.map((p) => `problem: ${p.kind}: ${p.message}`),
+    table(rows.map(([name, value]) => [`  ${name}`, value ?? ''])),
+  ].join('\n');
 }

@@ -8,8 +8,19 @@ import { describeError, formatError } from '../shared/errors.js';
 import { redactSecrets } from '../shared/redact.js';
 import { argFlag, isTaskName, type ResultOf, runTask, taskArgs, TASKS, type TaskArgs, type TaskName } from '../shared/tasks/index.js';
 import { EXIT_OK, EXIT_USAGE, exitStatus } from './exit.js';
-import { formatExclude, formatList, formatPrune, formatRestore, formatReupload, formatSnapshot, formatVerify } from './format.js';
+import {
+  formatExclude,
+  formatList,
+  formatPrune,
+  formatRestore,
+  formatReupload,
+  formatSnapshot,
+  formatStatus,
+  formatVerify,
+} from './format.js';
 import { commandHelp, helpText, versionText } from './help.js';
+import { print } from './output.js';
+import { abortOnSignals } from './signals.js';
 
 /** Human-readable output per command (without --json). */
 const HUMAN: { [N in TaskName]: (result: ResultOf<N>) => string } = {
@@ -20,11 +31,8 @@ const HUMAN: { [N in TaskName]: (result: ResultOf<N>) => string } = {
   exclude: formatExclude,
   restore: formatRestore,
   list: formatList,
+  status: formatStatus,
 };
-
-function print(text: string): void {
-  process.stdout.write(`${redactSecrets(text)}\n`);
-}
 
 function usageError(message: string, json: boolean): number {
   if (json) print(JSON.stringify({ ok: false, error: { name: 'UsageError', code: 'usage', message } }));
@@ -71,6 +79,7 @@ export async function main(argv: string[]): Promise<number> {
     const value = values[s.flag.slice(2)];
     if (value !== undefined) settings[s.env] = String(value);
   }
+  const fleetFile = settings.FLEET_FILE;
   const args: TaskArgs = {};
   const own = taskArgs(command);
   for (const task of Object.keys(TASKS) as TaskName[]) {
@@ -81,29 +90,24 @@ export async function main(argv: string[]): Promise<number> {
       args[name] = value;
     }
   }
+  if (fleetFile) {
+    // With a fleet every cluster names itself; --cluster (CLUSTER_NAME's flag, not its variable) picks one of them.
+    const cluster = typeof values.cluster === 'string' ? values.cluster : undefined;
+    return fleetCommand(command, fleetFile, settings, { args, json, ...(cluster ? { cluster } : {}) });
+  }
   return runCommand(command, settings, args, json);
 }
 
-/**
- * Ctrl-C and SIGTERM abort the task through its signal, so that it cleans up as on any failure (the upload
- * aborted, temporary files removed) and still reports. A second signal stops the process at once.
- */
-function abortOnSignals(controller: AbortController): { received(): NodeJS.Signals | undefined; release(): void } {
-  let received: NodeJS.Signals | undefined;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (received) process.exit(128 + constants.signals[signal]);
-    received = signal;
-    controller.abort(new Error(`interrupted by ${signal}`));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return {
-    received: () => received,
-    release: () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    },
-  };
+/** The task over a fleet, with the command's own formatter for each cluster's result. */
+async function fleetCommand<N extends TaskName>(
+  command: N,
+  source: string,
+  settings: SettingValues,
+  options: { args: TaskArgs; json: boolean; cluster?: string },
+): Promise<number> {
+  const { runFleetCommand } = await import('./fleet.js');
+  const human: (result: ResultOf<N>) => string = HUMAN[command];
+  return runFleetCommand(command, source, settings, { ...options, human });
 }
 
 /** Runs one task, prints its result (or error) and returns the exit status. */

@@ -39,8 +39,8 @@ export class BackupError extends Error {
 export class ConfigError extends BackupError {
   readonly setting: string;
 
-  constructor(setting: string, message: string, hint?: string) {
-    super('config', `${setting}: ${message}`, hint === undefined ? {} : { hint });
+  constructor(setting: string, message: string, hint?: string, cause?: unknown) {
+    super('config', `${setting}: ${message}`, { ...(hint === undefined ? {} : { hint }), ...(cause === undefined ? {} : { cause }) });
     this.name = 'ConfigError';
     this.setting = setting;
   }
@@ -86,7 +86,11 @@ export function describeError(error: unknown, depth = 0): ErrorReport {
 
 /** One line: "message (cause: message (cause: ...))", for humans. */
 export function formatError(error: unknown): string {
-  const report = describeError(error);
+  return formatReport(describeError(error));
+}
+
+/** formatError for an error already described (a fleet's per-cluster outcome carries reports). */
+export function formatReport(report: ErrorReport): string {
   const parts: string[] = [];
   for (let r: ErrorReport | undefined = report; r; r = r.cause) parts.push(r.message || r.name);
   const hint = report.hint ? `\n  hint: ${report.hint}` : '';

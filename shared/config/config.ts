@@ -55,6 +55,8 @@ export interface Config {
   snapshotAttempts: number;
   /** How far this host's clock may be from the store's before a snapshot is refused; 0 = not checked. */
   clockSkewToleranceMs: number;
+  /** status: the oldest the newest good snapshot may be (0: not judged). */
+  statusMaxAgeMs: number;
   s3: S3Config;
   gcs: GcsConfig;
   retention: RetentionPolicy;
@@ -109,6 +111,11 @@ function defaultValue(name: SettingName, cwd: string): string | undefined {
 }
 
 const BASE64_PEM = /^LS0tLS1CRUdJTi[A-Za-z0-9+/=\s]*$/; // base64 of "-----BEGIN"
+
+/** PEM text, or PEM text base64-encoded: what a PEM setting takes instead of a file path. */
+export function isInlinePem(value: string): boolean {
+  return value.includes('-----BEGIN ') || BASE64_PEM.test(value);
+}
 
 /**
  * PEM settings accept a path, the PEM text itself, or the PEM text base64-encoded (as Kubernetes Secrets
@@ -198,12 +205,12 @@ export function loadConfig(values: SettingValues, cwd = process.cwd()): Config {
     throw new ConfigError('AWS_REQUEST_CHECKSUM_CALCULATION', `"${checksum}" is not when_supported or when_required`);
   }
   const username = get('ETCD_USERNAME');
-  const password = get('ETCD_PASSWORD');
+  const password = readPassword(get);
   if ((username === undefined) !== (password === undefined)) {
     throw new ConfigError(
       username === undefined ? 'ETCD_USERNAME' : 'ETCD_PASSWORD',
       'etcd user and password go together',
-      'set both ETCD_USERNAME and ETCD_PASSWORD, or neither',
+      'set both ETCD_USERNAME and ETCD_PASSWORD (or ETCD_PASSWORD_FILE), or neither',
     );
   }
   const cert = readPem('ETCD_CERT_FILE', get('ETCD_CERT_FILE'));
@@ -242,20 +249,7 @@ export function loadConfig(values: SettingValues, cwd = process.cwd()): Config {
   const clusterId = get('ETCD_CLUSTER_ID');
   if (clusterId !== undefined) etcd.clusterId = parseClusterId(clusterId);
 
-  const s3: S3Config = {
-    region: required('AWS_REGION'),
-    forcePathStyle: parseBoolean('S3_FORCE_PATH_STYLE', required('S3_FORCE_PATH_STYLE')),
-    checksum,
-    partSize,
-    queueSize: parseInteger('S3_UPLOAD_CONCURRENCY', required('S3_UPLOAD_CONCURRENCY'), 1, 16),
-  };
-  const s3Endpoint = get('AWS_ENDPOINT_URL_S3');
-  if (s3Endpoint) s3.endpoint = s3Endpoint;
-  const gcs: GcsConfig = {};
-  const emulatorHost = get('STORAGE_EMULATOR_HOST');
-  if (emulatorHost) gcs.emulatorHost = emulatorHost;
-  const projectId = get('GOOGLE_CLOUD_PROJECT');
-  if (projectId) gcs.projectId = projectId;
+  const { s3, gcs } = clientConfigs(get, required, checksum, partSize);
 
   const location = parseBackupUrl(backupUrl);
   const sse = s3Encryption(get, location);
@@ -271,11 +265,74 @@ export function loadConfig(values: SettingValues, cwd = process.cwd()): Config {
     etcd,
     snapshotAttempts: parseInteger('SNAPSHOT_ATTEMPTS', required('SNAPSHOT_ATTEMPTS'), 1, 10),
     clockSkewToleranceMs: parseDuration('CLOCK_SKEW_TOLERANCE', required('CLOCK_SKEW_TOLERANCE')),
+    statusMaxAgeMs: parseDuration('STATUS_MAX_AGE', required('STATUS_MAX_AGE')),
     s3,
     gcs,
     logLevel: logLevel as LogLevel,
     logFormat,
   };
+}
+
+function clientConfigs(
+  get: (name: SettingName) => string | undefined,
+  required: (name: SettingName) => string,
+  checksum: S3Config['checksum'],
+  partSize: number,
+): { s3: S3Config; gcs: GcsConfig } {
+  const s3: S3Config = {
+    region: required('AWS_REGION'),
+    forcePathStyle: parseBoolean('S3_FORCE_PATH_STYLE', required('S3_FORCE_PATH_STYLE')),
+    checksum,
+    partSize,
+    queueSize: parseInteger('S3_UPLOAD_CONCURRENCY', required('S3_UPLOAD_CONCURRENCY'), 1, 16),
+  };
+  const s3Endpoint = get('AWS_ENDPOINT_URL_S3');
+  if (s3Endpoint) s3.endpoint = s3Endpoint;
+  const gcs: GcsConfig = {};
+  const emulatorHost = get('STORAGE_EMULATOR_HOST');
+  if (emulatorHost) gcs.emulatorHost = emulatorHost;
+  const projectId = get('GOOGLE_CLOUD_PROJECT');
+  if (projectId) gcs.projectId = projectId;
+  return { s3, gcs };
+}
+
+/**
+ * How to reach S3 and GCS from these settings alone (endpoint, region, emulator), without a cluster or a
+ * BACKUP_URL: what reading a fleet file from a bucket needs, before the clusters' settings are known.
+ */
+export function storeClientConfigs(values: SettingValues): { s3: S3Config; gcs: GcsConfig } {
+  const get = (name: SettingName): string | undefined =>
+    values[name] === undefined || values[name] === '' ? defaultValue(name, '/') : values[name];
+  const required = (name: SettingName): string => get(name) ?? '';
+  const checksum = required('AWS_REQUEST_CHECKSUM_CALCULATION').toUpperCase();
+  return clientConfigs(get, required, checksum === 'WHEN_REQUIRED' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED', 0);
+}
+
+/**
+ * ETCD_PASSWORD, or the content of ETCD_PASSWORD_FILE: a secret mounted as a file (a Kubernetes Secret, a
+ * Secret Manager volume on Cloud Functions) keeps the password out of the environment and of fleet files.
+ */
+function readPassword(get: (name: SettingName) => string | undefined): string | undefined {
+  const file = get('ETCD_PASSWORD_FILE');
+  if (file === undefined) return get('ETCD_PASSWORD');
+  if (get('ETCD_PASSWORD') !== undefined)
+    throw new ConfigError('ETCD_PASSWORD_FILE', 'is set together with ETCD_PASSWORD', 'keep one of them');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new ConfigError(
+      'ETCD_PASSWORD_FILE',
+      `${file} is not a readable file (${reason})`,
+      'give the path of the file that holds the password',
+    );
+  }
+  // Files written by editors and `echo` end with a newline that is not part of the password.
+  const password = text.replace(/\r?\n$/, '');
+  registerSecret(password);
+  if (password === '') throw new ConfigError('ETCD_PASSWORD_FILE', `${file} is empty`, 'write the password into the file');
+  return password;
 }
 
 const SCHEME: Record<StoreLocation['kind'], string> = { s3: 's3://', gcs: 'gs://', file: 'file://' };

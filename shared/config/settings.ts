@@ -216,12 +216,37 @@ export const SETTINGS = [
     default: '2d',
     description: 'reupload: renew protection when it ends within this; at least REUPLOAD_INTERVAL, less than the retention period',
   },
+  {
+    env: 'STATUS_MAX_AGE',
+    flag: '--status-max-age',
+    default: '3h',
+    description:
+      'status: not ok when the newest good snapshot is older than this (the hourly snapshot schedule missed twice); 0 = age not judged',
+  },
   { env: 'LOG_LEVEL', flag: '--log-level', default: 'info', description: 'debug, info, warn or error' },
   {
     env: 'LOG_FORMAT',
     flag: '--log-format',
     default: 'auto',
     description: 'CLI log lines: auto (text on a terminal, JSON otherwise), text or json; the functions always log JSON',
+  },
+  {
+    env: 'ETCD_PASSWORD_FILE',
+    flag: '--etcd-password-file',
+    description:
+      'A file holding the password of ETCD_USERNAME (a mounted Kubernetes or Secret Manager secret); one trailing newline is ignored. Instead of ETCD_PASSWORD',
+  },
+  {
+    env: 'FLEET_FILE',
+    flag: '--fleet',
+    description:
+      'Run the task over every cluster of this fleet file (a path, s3://bucket/key, gs://bucket/key or ssm:/parameter/name; see docs/fleet.md); --cluster NAME narrows it to one',
+  },
+  {
+    env: 'FLEET_CONCURRENCY',
+    flag: '--fleet-concurrency',
+    default: '4',
+    description: 'With a fleet: how many clusters run at the same time (1-64)',
   },
 ] as const satisfies readonly Setting[];
 

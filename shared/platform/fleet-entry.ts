@@ -1,14 +1,16 @@
 import type { SettingValues } from '../config/config.js';
 import { ConfigError } from '../errors.js';
-import { fleetCluster, loadFleet } from '../fleet/fleet.js';
+import { fleetCluster, loadFleet, parseFleet } from '../fleet/fleet.js';
+import { readFleetSource } from '../fleet/source.js';
 import type { TaskArgs } from '../tasks/index.js';
 
 /**
  * A function deployed for a fleet (FLEET_FILE set) is the one the platform's fan-out calls: once to list
  * the clusters (`{"fleetClusters": true}`), then once per cluster with `{"cluster": NAME, ...task
- * arguments}`. The listing asks the function itself, so the whole fleet file is validated by the same
- * code, with the same access, before any cluster runs, and a bad file fails the fan-out once instead of
- * once per cluster.
+ * arguments}`. The listing asks the function itself, so the fleet file is read with the same access
+ * and checked by the same code (its structure, keys, inline secrets and unique names) before any cluster
+ * runs: a bad file fails the fan-out once instead of once per cluster. Each cluster's own settings are
+ * resolved and validated in that cluster's invocation, so a bad cluster fails alone.
  */
 export const LIST_CLUSTERS = 'fleetClusters';
 
@@ -28,9 +30,13 @@ export function isClusterListing(payload: unknown): boolean {
 export async function listFleetClusters(env: SettingValues, signal?: AbortSignal): Promise<FleetClusterList> {
   const source = fleetSource();
   if (!source)
-    throw new ConfigError('FLEET_FILE', `is not set, so there is no cluster list to give (${LIST_CLUSTERS})`, 'deploy the fleet stack, or invoke the task itself');
-  const fleet = await loadFleet(source, env, signal ? { signal } : {});
-  return { clusters: fleet.clusters.map((c) => ({ cluster: c.name })) };
+    throw new ConfigError(
+      'FLEET_FILE',
+      `is not set, so there is no cluster list to give (${LIST_CLUSTERS})`,
+      'deploy the fleet stack, or invoke the task itself',
+    );
+  const { clusters } = parseFleet(source, await readFleetSource(source, env, signal));
+  return { clusters: clusters.map((c) => ({ cluster: c.name })) };
 }
 
 /** The settings and arguments of one run: the cluster's own on a fleet, the environment's otherwise. */
@@ -51,7 +57,11 @@ export async function runTarget(args: TaskArgs, env: SettingValues, signal?: Abo
   const source = fleetSource();
   if (!source) {
     if (cluster !== undefined)
-      throw new ConfigError('event.cluster', 'names a fleet cluster, but FLEET_FILE is not set', 'leave it out: this function backs up CLUSTER_NAME');
+      throw new ConfigError(
+        'event.cluster',
+        'names a fleet cluster, but FLEET_FILE is not set',
+        'leave it out: this function backs up CLUSTER_NAME',
+      );
     return { settings: env, args: taskArgs };
   }
   if (typeof cluster !== 'string' || cluster === '')
@@ -60,6 +70,7 @@ export async function runTarget(args: TaskArgs, env: SettingValues, signal?: Abo
       `is missing: this function serves the fleet in ${source}, one cluster per invocation`,
       `name one ({"cluster": "NAME"}), or send {"${LIST_CLUSTERS}": true} for the names`,
     );
-  const fleet = await loadFleet(source, env, signal ? { signal } : {});
+  // Only this cluster's settings are resolved (its secrets read) and validated.
+  const fleet = await loadFleet(source, env, { cluster, ...(signal ? { signal } : {}) });
   return { cluster, settings: fleetCluster(fleet, cluster).settings, args: taskArgs };
 }

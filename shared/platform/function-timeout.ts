@@ -14,6 +14,7 @@ export const DEPLOYED_TIMEOUTS: Readonly<Record<TaskName, string>> = {
   reupload: '540s',
   prune: '300s',
   list: '120s',
+  status: '120s',
   exclude: '60s',
   restore: '3600s',
 };

@@ -57,7 +57,10 @@ export function registerCloudFunctions(task: TaskName): void {
         (list) => ({ status: 200, body: list as object }),
         (error: unknown) => ({ status: httpStatus(error), body: { ok: false, error: describeError(error) } }),
       );
-      res.status(listing.status).type('application/json').send(redactSecrets(JSON.stringify(listing.body)));
+      res
+        .status(listing.status)
+        .type('application/json')
+        .send(redactSecrets(JSON.stringify(listing.body)));
       return;
     }
     const outcome = await run(task, () =>

@@ -1,5 +1,5 @@
 import { MemberDivergenceError } from '../etcd/consistency.js';
-import type { ListedSnapshot, ListResult } from '../tasks/list.js';
+import type { Freshness } from '../health.js';
 import type { TaskName } from '../tasks/index.js';
 
 /**
@@ -31,29 +31,23 @@ export interface RunOutcome {
 
 const num = (value: unknown): number | undefined => (typeof value === 'number' && Number.isFinite(value) ? value : undefined);
 
+/** An age of a Freshness member (shared/health.ts), as a list or status result carries it. */
+function ageOf(result: Partial<Record<string, unknown>>, member: keyof Freshness): number | undefined {
+  return num((result[member] as { ageSeconds?: unknown } | null | undefined)?.ageSeconds);
+}
+
 /**
- * Good = what restore would take: complete (manifest, checks passed), not excluded, and not failed by its
- * newest verification (the rule of catalogue.isGood, applied to list's output).
+ * The ages of the newest good and newest verified snapshot, as list and status computed them (one rule:
+ * shared/health.ts freshness). None for a snapshot that does not exist: "no data", which the age alarms
+ * treat as breaching.
  */
-const isGood = (s: ListedSnapshot): boolean => s.state === 'complete' && !s.excluded && s.verified?.ok !== false;
-
-function ageSeconds(snapshot: ListedSnapshot | undefined, now: Date): number | undefined {
-  if (!snapshot) return undefined;
-  // The age of the data: a protected copy made by reupload is as old as the snapshot it copies.
-  return Math.max(0, Math.round((now.getTime() - Date.parse(snapshot.createdAt ?? snapshot.time)) / 1000));
-}
-
-/** Seconds since the newest good snapshot in a `list` result (newest first), or undefined when there is none. */
-export function newestGoodAgeSeconds(result: Partial<ListResult>, now: Date): number | undefined {
-  return ageSeconds(result.snapshots?.find(isGood), now);
-}
-
-/** The same for the newest good snapshot whose newest verification passed: what restore takes by default. */
-export function newestVerifiedAgeSeconds(result: Partial<ListResult>, now: Date): number | undefined {
-  return ageSeconds(
-    result.snapshots?.find((s) => isGood(s) && s.verified?.ok === true),
-    now,
-  );
+function ageMetrics(result: Partial<Record<string, unknown>>): Metric[] {
+  const metrics: Metric[] = [];
+  const age = ageOf(result, 'newestGood');
+  if (age !== undefined) metrics.push({ name: 'SnapshotAgeSeconds', unit: 'Seconds', value: age });
+  const verifiedAge = ageOf(result, 'newestVerified');
+  if (verifiedAge !== undefined) metrics.push({ name: 'VerifiedSnapshotAgeSeconds', unit: 'Seconds', value: verifiedAge });
+  return metrics;
 }
 
 /**
@@ -71,12 +65,13 @@ function memberDivergence(result: Partial<Record<string, unknown>>, error: unkno
  * What a run says about the backups. Every run: Failures (0 or 1) and DurationMs, so an alarm on
  * failures works for any task. A good snapshot run: SnapshotAgeSeconds 0, its size and throughput.
  * A snapshot run that compared the members' data: MemberDivergence (see memberDivergence).
- * A list run: the age of the newest good snapshot and of the newest verified one. A verify run that read
+ * A list run, and a status run that read the store: the age of the newest good snapshot and of the
+ * newest verified one; status adds StatusNotOk (1 when it found a problem). A verify run that read
  * its snapshot to the end: SnapshotDamaged, 1 when it found damage (a verify that could not read reports
  * only its failure). A failed run reports no age: it does not know it, and "no data" is what the age
  * alarms treat as breaching.
  */
-export function runMetrics(outcome: RunOutcome, now: Date): Metric[] {
+export function runMetrics(outcome: RunOutcome): Metric[] {
   const metrics: Metric[] = [
     { name: 'Failures', unit: 'Count', value: outcome.ok ? 0 : 1 },
     { name: 'DurationMs', unit: 'Milliseconds', value: outcome.durationMs },
@@ -93,11 +88,11 @@ export function runMetrics(outcome: RunOutcome, now: Date): Metric[] {
     const divergence = memberDivergence(result, outcome.error);
     if (divergence !== undefined) metrics.push({ name: 'MemberDivergence', unit: 'Count', value: divergence });
   }
-  if (outcome.ok && outcome.task === 'list') {
-    const age = newestGoodAgeSeconds(result as Partial<ListResult>, now);
-    if (age !== undefined) metrics.push({ name: 'SnapshotAgeSeconds', unit: 'Seconds', value: age });
-    const verifiedAge = newestVerifiedAgeSeconds(result as Partial<ListResult>, now);
-    if (verifiedAge !== undefined) metrics.push({ name: 'VerifiedSnapshotAgeSeconds', unit: 'Seconds', value: verifiedAge });
+  if (outcome.ok && outcome.task === 'list') metrics.push(...ageMetrics(result));
+  // A status run that read the store reports the ages whether or not it found them ok, and StatusNotOk.
+  if (outcome.task === 'status' && typeof result.ok === 'boolean') {
+    metrics.push(...ageMetrics(result));
+    metrics.push({ name: 'StatusNotOk', unit: 'Count', value: result.ok ? 0 : 1 });
   }
   if (outcome.task === 'verify' && typeof result.ok === 'boolean')
     metrics.push({ name: 'SnapshotDamaged', unit: 'Count', value: result.ok ? 0 : 1 });
@@ -125,7 +120,7 @@ export const emfDimensions = (fleet: boolean): string[][] => (fleet ? [['Cluster
  * that describes the outcome.
  */
 export function emfDocument(cluster: string, outcome: RunOutcome, now: Date = new Date(), fleet = false): Record<string, unknown> {
-  const metrics = runMetrics(outcome, now);
+  const metrics = runMetrics(outcome);
   return {
     _aws: {
       Timestamp: now.getTime(),
@@ -148,6 +143,6 @@ export function cloudLoggingMetrics(cluster: string, outcome: RunOutcome, now: D
     severity: 'INFO',
     message: `${outcome.task} metrics`,
     time: now.toISOString(),
-    ...metricFields(cluster, outcome, runMetrics(outcome, now)),
+    ...metricFields(cluster, outcome, runMetrics(outcome)),
   };
 }

@@ -53,7 +53,7 @@ export function argFlag(name: string): string {
   return `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
-/** Where the store is and how to reach it, and how to log: every task reads these. */
+/** Where the store is and how to reach it, how to log, and the fleet: every task reads these. */
 const STORE_SETTINGS = [
   'BACKUP_URL',
   'CLUSTER_NAME',
@@ -71,6 +71,9 @@ const STORE_SETTINGS = [
   'GCS_KMS_KEY_NAME',
   'LOG_LEVEL',
   'LOG_FORMAT',
+  // Every task runs over a fleet as well as on one cluster (shared/fleet/).
+  'FLEET_FILE',
+  'FLEET_CONCURRENCY',
 ] as const satisfies readonly SettingName[];
 const IMMUTABILITY_SETTINGS = [
   'IMMUTABILITY',
@@ -89,6 +92,7 @@ const SPECS = {
       'ETCD_ENDPOINTS',
       'ETCD_USERNAME',
       'ETCD_PASSWORD',
+      'ETCD_PASSWORD_FILE',
       'ETCD_CA_FILE',
       'ETCD_CERT_FILE',
       'ETCD_KEY_FILE',
@@ -204,6 +208,13 @@ const SPECS = {
     args: {},
     settings: STORE_SETTINGS,
     load: async () => (await import('./list.js')).listTask,
+  }),
+  status: task({
+    description:
+      'Is the backup healthy? The newest good and newest verified snapshot and their ages, the newest verification, and (immutability on) a locked copy; exit 1 when not ok',
+    args: {},
+    settings: [...STORE_SETTINGS, 'IMMUTABILITY', 'IMMUTABILITY_PERIOD', 'IMMUTABILITY_LOCK', 'STATUS_MAX_AGE'],
+    load: async () => (await import('./status.js')).statusTask,
   }),
 };
 

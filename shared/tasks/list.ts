@@ -1,4 +1,5 @@
 import { inBatches, listSnapshots, loadDetails, type SnapshotState } from '../catalogue.js';
+import { type Freshness, freshness } from '../health.js';
 import type { ObjectStore } from '../store/index.js';
 
 export interface ListedSnapshot {
@@ -26,20 +27,22 @@ export interface ListedSnapshot {
   retainedUntil?: string;
 }
 
-export interface ListResult {
+/** With the ages of the newest good and newest verified snapshot (the metrics of a list run). */
+export interface ListResult extends Freshness {
   ok: true;
   cluster: string;
   store: string;
   snapshots: ListedSnapshot[];
 }
 
-export async function listTask(deps: { store: ObjectStore; config: { cluster: string } }): Promise<ListResult> {
+export async function listTask(deps: { store: ObjectStore; config: { cluster: string }; now?: () => Date }): Promise<ListResult> {
   const entries = await loadDetails(deps.store, await listSnapshots(deps.store, deps.config.cluster));
   const retention = await inBatches(entries, (e) => deps.store.getRetention(e.key).catch(() => undefined));
   return {
     ok: true,
     cluster: deps.config.cluster,
     store: deps.store.description,
+    ...freshness(entries, (deps.now ?? (() => new Date()))()),
     snapshots: entries.map((e, i) => {
       const m = e.manifest;
       const listed: ListedSnapshot = {

@@ -60,7 +60,7 @@ interface Statement {
 
 const dimensionsOf = (alarm: Json) =>
   Object.fromEntries((alarm.Dimensions as { Name: string; Value: string }[]).map((d) => [d.Name, d.Value]));
-const ROLE_TASKS_ALL = ['snapshot', 'list', 'verify', 'prune', 'reupload', 'restore', 'exclude'];
+const ROLE_TASKS_ALL = ['snapshot', 'list', 'status', 'verify', 'prune', 'reupload', 'restore', 'exclude'];
 const list = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
 const capitalized = (task: string) => task[0]?.toUpperCase() + task.slice(1);
 
@@ -282,6 +282,7 @@ describe('npm run package:aws', () => {
     expect(schedules).toEqual({
       SnapshotLambdaFunction: { expression: 'rate(30 minutes)', state: 'ENABLED' },
       ListLambdaFunction: { expression: 'rate(1 hour)', state: 'ENABLED' },
+      StatusLambdaFunction: { expression: 'rate(1 hour)', state: 'ENABLED' },
       VerifyLambdaFunction: { expression: 'rate(1 day)', state: 'ENABLED' },
       PruneLambdaFunction: { expression: 'rate(1 day)', state: 'ENABLED' },
       ReuploadLambdaFunction: { expression: 'rate(1 day)', state: 'DISABLED' },
@@ -317,6 +318,8 @@ describe('npm run package:aws', () => {
           SSM_SECRETS_PATH: PARAMS.ssmSecretsPath,
         });
       else expect(Object.keys(env).filter((k) => k.startsWith('ETCD_') || k.startsWith('SSM_'))).toEqual([]);
+      // status judges the age by the same threshold as the snapshot-too-old alarm.
+      expect(env.STATUS_MAX_AGE).toBe(task === 'status' ? `${PARAMS.maxSnapshotAgeSeconds}s` : undefined);
     }
     // Secrets are read by the function at run time: no secret setting is in the template at all.
     for (const secret of ['ETCD_PASSWORD', 'ETCD_KEY_FILE', 'PRIVATE KEY']) expect(JSON.stringify(template)).not.toContain(secret);
@@ -387,14 +390,15 @@ describe('npm run package:aws', () => {
     expect(actions.filter((a) => a.startsWith('s3:Put'))).toEqual([]);
   });
 
-  it('verify writes its verification records and nothing else; list and restore only read; exclude only tags', () => {
+  it('verify writes its verification records and nothing else; list, status and restore only read; exclude only tags', () => {
     expect(resourcesFor('verify', 's3:PutObject')).toEqual([`${OBJECTS}*.verify-*.json`]);
     expect(actionsOf('verify').filter((a) => /^s3:(Put|Delete)/.test(a))).toEqual(['s3:PutObject']);
-    for (const task of ['list', 'restore'])
+    for (const task of ['list', 'status', 'restore'])
       for (const a of actionsOf(task).filter((a) => a.startsWith('s3:'))) expect(a).toMatch(/^s3:(Get|List)/);
-    expect(actionsOf('list')).toEqual(
-      expect.arrayContaining(['s3:ListBucket', 's3:GetObject', 's3:GetObjectTagging', 's3:GetObjectRetention']),
-    );
+    for (const task of ['list', 'status'])
+      expect(actionsOf(task)).toEqual(
+        expect.arrayContaining(['s3:ListBucket', 's3:GetObject', 's3:GetObjectTagging', 's3:GetObjectRetention']),
+      );
     expect(actionsOf('exclude').filter((a) => /^s3:(Put|Delete)/.test(a))).toEqual(['s3:PutObjectTagging']);
     expect(resourcesFor('exclude', 's3:PutObjectTagging')).toEqual([`${OBJECTS}*.db`]);
   });
@@ -439,7 +443,7 @@ describe('npm run package:aws', () => {
   it('grants the S3_SSE_KMS_KEY_ID key through S3 only, as each task needs it: a data key to write, Decrypt to read', () => {
     const sse = (task: string) => statements(task).filter((s) => list(s.Resource).includes(PARAMS.s3SseKmsKeyArn));
     const writers = ['snapshot', 'verify', 'reupload'];
-    const readers = ['list', 'prune', 'restore'];
+    const readers = ['list', 'status', 'prune', 'restore'];
     for (const task of [...writers, ...readers]) {
       const [grant, ...more] = sse(task);
       expect(more, task).toEqual([]);
@@ -546,13 +550,12 @@ describe('npm run package:aws', () => {
     expect(emfDocument(PARAMS.clusterName, { task: 'verify', ok: false, durationMs: 1 }, now)).not.toHaveProperty('SnapshotDamaged');
   });
 
-  it('alarms on the age of the newest good and the newest verified snapshot, as the list runs report them', () => {
-    const snapshots = [
-      { key: 'c/b.db', time: '2026-11-22T11:00:00.000Z', state: 'complete' },
-      { key: 'c/a.db', time: '2026-11-22T06:00:00.000Z', state: 'complete', verified: { ok: true, at: '2026-11-22T07:00:00.000Z' } },
-    ];
-    const list = emfDocument(PARAMS.clusterName, { task: 'list', ok: true, durationMs: 1, result: { ok: true, snapshots } }, now);
-    expect(list).toMatchObject({ SnapshotAgeSeconds: 3600, VerifiedSnapshotAgeSeconds: 21600 });
+  it('alarms on the age of the newest good and the newest verified snapshot, as the status runs report them', () => {
+    const newestGood = { key: 'c/b.db', time: '2026-11-22T11:00:00.000Z', ageSeconds: 3600 };
+    const newestVerified = { key: 'c/a.db', time: '2026-11-22T06:00:00.000Z', ageSeconds: 21600 };
+    const result = { ok: true, newestGood, newestVerified, problems: [] };
+    const status = emfDocument(PARAMS.clusterName, { task: 'status', ok: true, durationMs: 1, result }, now);
+    expect(status).toMatchObject({ SnapshotAgeSeconds: 3600, VerifiedSnapshotAgeSeconds: 21600, StatusNotOk: 0 });
     for (const [name, metric, threshold, condition] of [
       ['SnapshotAgeAlarm', 'SnapshotAgeSeconds', PARAMS.maxSnapshotAgeSeconds, 'HasSnapshotAlarm'],
       ['VerifiedSnapshotAgeAlarm', 'VerifiedSnapshotAgeSeconds', '172800', 'HasVerifiedAlarm'],
@@ -567,14 +570,19 @@ describe('npm run package:aws', () => {
         ...ALARM_ACTIONS,
       });
       expect(Number(alarm.Threshold)).toBe(Number(threshold));
-      // Reported at least once per window: the list schedule is hourly, the window two hours.
+      // Reported at least once per window: the status schedule is hourly, the window two hours.
       expect(Number(alarm.Period)).toBe(7200);
-      expectWatches(alarm, list);
+      expectWatches(alarm, status);
     }
+    // A stale backup: the ages still reported (the age alarm fires), and the status run fails (its own alarm).
+    const stale = { ...result, ok: false, newestGood: { ...newestGood, ageSeconds: 30000 }, problems: [{ kind: 'stale', message: '' }] };
+    const staleDoc = emfDocument(PARAMS.clusterName, { task: 'status', ok: false, durationMs: 1, result: stale }, now);
+    expect(staleDoc).toMatchObject({ SnapshotAgeSeconds: 30000, Failures: 1, StatusNotOk: 1 });
+    expectWatches(resolved('StatusFailuresAlarm'), staleDoc);
     // No verified snapshot at all: no data, which the alarm treats as breaching.
     const unverified = emfDocument(
       PARAMS.clusterName,
-      { task: 'list', ok: true, durationMs: 1, result: { ok: true, snapshots: snapshots.slice(0, 1) } },
+      { task: 'status', ok: true, durationMs: 1, result: { ...result, newestVerified: null } },
       now,
     );
     expect(unverified).not.toHaveProperty('VerifiedSnapshotAgeSeconds');
@@ -610,7 +618,7 @@ describe('npm run package:aws', () => {
 });
 
 describe('npm run package:aws with fleetFile: one stack for the fleet', () => {
-  const SCHEDULED = ['snapshot', 'list', 'verify', 'prune', 'reupload'];
+  const SCHEDULED = ['snapshot', 'list', 'status', 'verify', 'prune', 'reupload'];
   const FLEET = { ...PARAMS, clusterName: '*', fleetFile: 's3://acme-etcd-fleet/prod/fleet.json', fleetConcurrency: '25' };
   const templates: Record<'s3' | 'ssm', Template> = {} as never;
   let fleetTemplate: Template;
@@ -748,7 +756,7 @@ describe('npm run package:aws with fleetFile: one stack for the fleet', () => {
       expect(executions.Dimensions).toEqual([{ Name: 'StateMachineArn', Value: { Ref: `${C}FleetStateMachine` } }]);
       expect(Number(executions.Period)).toBe(Number(failures.Period));
     }
-    // Staleness: the age alarms read the oldest cluster's newest snapshot, as the list runs report them.
+    // Staleness: the age alarms read the oldest cluster's newest snapshot, as the status runs report them.
     for (const name of ['SnapshotAgeAlarm', 'VerifiedSnapshotAgeAlarm', 'NoRecentSnapshotAlarm'])
       expect(Object.keys(dimensionsOf(fleetResolved(name))), name).toEqual(['Task']);
   });

@@ -3,17 +3,16 @@
 // endpoint: the real SDK, signing and protocol, answered by a local HTTP server) and the clean stop before
 // the Lambda deadline.
 import { readFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { cloudLoggingMetrics, emfDocument, METRICS_NAMESPACE, newestGoodAgeSeconds } from '../../shared/platform/metrics.js';
+import { cloudLoggingMetrics, emfDocument, METRICS_NAMESPACE } from '../../shared/platform/metrics.js';
 import { makeBackend, multipartUploads } from '../support/backends.js';
 import { writeBulk } from '../support/data.js';
 import { startEtcd, type EtcdCluster } from '../support/etcd.js';
 import { storedKeys } from '../support/run.js';
 import { makePki, type TestPki } from '../support/tls.js';
 import { capturing, type Line } from '../support/capture.js';
+import { fakeSsm } from '../support/fake-ssm.js';
 
 type Handler = (
   event: unknown,
@@ -83,21 +82,33 @@ describe('EMF metrics line', () => {
     expect(doc).not.toHaveProperty('SnapshotAgeSeconds');
   });
 
-  it('a list run reports the age of the newest good snapshot: complete, not excluded, not failed by verification', () => {
-    const snapshots = [
-      { key: 'c/a.db', time: '2026-11-22T11:50:00.000Z', state: 'incomplete' },
-      { key: 'c/b.db', time: '2026-11-22T11:40:00.000Z', state: 'failed-checks' },
-      { key: 'c/c.db', time: '2026-11-22T11:30:00.000Z', state: 'complete', excluded: { reason: 'bad' } },
-      { key: 'c/d.db', time: '2026-11-22T11:20:00.000Z', state: 'complete', verified: { ok: false, at: '2026-11-22T11:25:00.000Z' } },
-      { key: 'c/e.db', time: '2026-11-22T11:00:00.000Z', state: 'complete', verified: { ok: true, at: '2026-11-22T11:05:00.000Z' } },
-      { key: 'c/f.db', time: '2026-11-22T10:00:00.000Z', state: 'complete' },
-    ];
-    const doc = emfDocument('c', { task: 'list', ok: true, durationMs: 40, result: { ok: true, cluster: 'c', snapshots } }, now);
-    expect(doc).toMatchObject({ Task: 'list', Failures: 0, SnapshotAgeSeconds: 3600 });
-    // Unverified counts as good (verification is not required for a snapshot to be the latest).
-    expect(newestGoodAgeSeconds({ snapshots: snapshots.slice(5) as never }, now)).toBe(7200);
-    const none = emfDocument('c', { task: 'list', ok: true, durationMs: 40, result: { ok: true, snapshots: snapshots.slice(0, 4) } }, now);
+  // Which snapshot is the newest good or verified one is the rule of shared/health.ts (test/unit/health.test.ts).
+  it('a list run reports the ages of the newest good and newest verified snapshot it found, and none it did not find', () => {
+    const newestGood = { key: 'c/e.db', time: '2026-11-22T11:00:00.000Z', ageSeconds: 3600 };
+    const result = { ok: true, cluster: 'c', snapshots: [], newestGood, newestVerified: { ...newestGood, ageSeconds: 7200 } };
+    const doc = emfDocument('c', { task: 'list', ok: true, durationMs: 40, result }, now);
+    expect(doc).toMatchObject({ Task: 'list', Failures: 0, SnapshotAgeSeconds: 3600, VerifiedSnapshotAgeSeconds: 7200 });
+    const none = emfDocument(
+      'c',
+      { task: 'list', ok: true, durationMs: 40, result: { ...result, newestGood: null, newestVerified: null } },
+      now,
+    );
     expect(none).not.toHaveProperty('SnapshotAgeSeconds');
+    expect(none).not.toHaveProperty('VerifiedSnapshotAgeSeconds');
+  });
+
+  it('a status run reports the ages and StatusNotOk, whether it found the backups ok or not; one that could not read reports neither', () => {
+    const newestGood = { key: 'c/e.db', time: '2026-11-22T07:00:00.000Z', ageSeconds: 18000 };
+    const stale = { ok: false, newestGood, newestVerified: null, problems: [{ kind: 'stale', message: '...' }] };
+    const doc = emfDocument('c', { task: 'status', ok: false, durationMs: 40, result: stale }, now);
+    expect(doc).toMatchObject({ Task: 'status', Failures: 1, StatusNotOk: 1, SnapshotAgeSeconds: 18000 });
+    expect(doc).not.toHaveProperty('VerifiedSnapshotAgeSeconds');
+    const fine = emfDocument('c', { task: 'status', ok: true, durationMs: 40, result: { ...stale, ok: true, problems: [] } }, now);
+    expect(fine).toMatchObject({ Failures: 0, StatusNotOk: 0, SnapshotAgeSeconds: 18000 });
+    const failed = emfDocument('c', { task: 'status', ok: false, durationMs: 40, error: new Error('store down') }, now);
+    expect(failed).toMatchObject({ Failures: 1 });
+    expect(failed).not.toHaveProperty('StatusNotOk');
+    expect(failed).not.toHaveProperty('SnapshotAgeSeconds');
   });
 
   it('other tasks report failures and duration only', () => {
@@ -128,34 +139,6 @@ describe('Cloud Logging metrics line', () => {
     expect(cloudLoggingMetrics('c', { task: 'snapshot', ok: false, durationMs: 1 }, now)).not.toHaveProperty('outcome');
   });
 });
-
-/** A stand-in for the SSM API (JSON 1.1 over HTTP): answers GetParametersByPath with the given parameters. */
-async function fakeSsm(parameters: Record<string, string>): Promise<{ url: string; requests: Line[]; close: () => Promise<void> }> {
-  const requests: Line[] = [];
-  const server: Server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (d: Buffer) => (body += d.toString()));
-    req.on('end', () => {
-      const request = JSON.parse(body) as Line;
-      requests.push({
-        target: req.headers['x-amz-target'],
-        signed: String(req.headers.authorization ?? '').startsWith('AWS4-HMAC-SHA256'),
-        ...request,
-      });
-      const path = String(request.Path);
-      const found = Object.entries(parameters)
-        .filter(([name]) => name.startsWith(`${path}/`) && !name.slice(path.length + 1).includes('/'))
-        .map(([Name, Value]) => ({ Name, Value, Type: 'SecureString', Version: 1 }));
-      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify({ Parameters: found }));
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    requests,
-    close: () => new Promise((r) => server.close(() => r())),
-  };
-}
 
 describe('Lambda handler: etcd credentials from SSM Parameter Store', () => {
   let etcd: EtcdCluster;

@@ -40,14 +40,18 @@ async function readAll<T>(sub: string): Promise<Map<string, T>> {
 
 /** Runs of every task, good and bad, and the metrics line the handler writes for each. */
 function handlerLines(): { name: string; line: Record<string, unknown> }[] {
-  const snapshots = [
-    { key: 'c/b.db', time: '2026-11-22T11:00:00.000Z', state: 'complete' },
-    { key: 'c/a.db', time: '2026-11-22T06:00:00.000Z', state: 'complete', verified: { ok: true, at: '2026-11-22T07:00:00.000Z' } },
-  ];
+  const newestGood = { key: 'c/b.db', time: '2026-11-22T11:00:00.000Z', ageSeconds: 3600 };
+  const newestVerified = { key: 'c/a.db', time: '2026-11-22T06:00:00.000Z', ageSeconds: 21600 };
+  const status = { ok: true, newestGood, newestVerified, problems: [] };
   const runs: [string, RunOutcome][] = [
     ['good snapshot', { task: 'snapshot', ok: true, durationMs: 5, result: { ok: true, size: 100, bytesPerSecond: 10 } }],
-    ['list', { task: 'list', ok: true, durationMs: 5, result: { ok: true, snapshots } }],
-    ['list, nothing verified', { task: 'list', ok: true, durationMs: 5, result: { ok: true, snapshots: snapshots.slice(0, 1) } }],
+    ['list', { task: 'list', ok: true, durationMs: 5, result: { ok: true, snapshots: [], newestGood, newestVerified } }],
+    ['status', { task: 'status', ok: true, durationMs: 5, result: status }],
+    ['status, nothing verified', { task: 'status', ok: true, durationMs: 5, result: { ...status, newestVerified: null } }],
+    [
+      'status, not ok',
+      { task: 'status', ok: false, durationMs: 5, result: { ...status, ok: false, newestGood: null, newestVerified: null } },
+    ],
     ['verify, intact', { task: 'verify', ok: true, durationMs: 5, result: { ok: true } }],
     ['verify, damaged', { task: 'verify', ok: false, durationMs: 5, result: { ok: false } }],
   ];
@@ -97,16 +101,19 @@ describe('deploy/gcp: log-based metrics and alert policies', () => {
 
   it('each metric counts exactly the runs it is named for', () => {
     const failed = Object.keys(TASKS).map((t) => `${t} failed`);
-    expect(matching(metrics.get('etcd_backup_failures')!).sort()).toEqual([...failed, 'verify, damaged'].sort());
+    expect(matching(metrics.get('etcd_backup_failures')!).sort()).toEqual([...failed, 'verify, damaged', 'status, not ok'].sort());
     expect(matching(metrics.get('etcd_backup_good_snapshots')!)).toEqual(['good snapshot']);
-    expect(matching(metrics.get('etcd_backup_snapshot_age')!)).toEqual(['list', 'list, nothing verified']);
-    expect(matching(metrics.get('etcd_backup_verified_snapshot_age')!)).toEqual(['list']);
+    // The age alerts read status (list reports the same ages, for dashboards).
+    expect(matching(metrics.get('etcd_backup_snapshot_age')!)).toEqual(['status', 'status, nothing verified']);
+    expect(matching(metrics.get('etcd_backup_verified_snapshot_age')!)).toEqual(['status']);
     expect(matching(metrics.get('etcd_backup_damaged_snapshots')!)).toEqual(['verify, damaged']);
+    expect(matching(metrics.get('etcd_backup_status_not_ok')!)).toEqual(['status, not ok']);
     expect([...metrics.keys()].sort()).toEqual([
       'etcd_backup_damaged_snapshots',
       'etcd_backup_failures',
       'etcd_backup_good_snapshots',
       'etcd_backup_snapshot_age',
+      'etcd_backup_status_not_ok',
       'etcd_backup_verified_snapshot_age',
     ]);
   });

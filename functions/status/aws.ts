@@ -1,0 +1,3 @@
+import { lambdaHandler } from '../../shared/platform/aws.js';
+
+export const handler = lambdaHandler('status');

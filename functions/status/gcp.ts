@@ -1,0 +1,3 @@
+import { registerCloudFunctions } from '../../shared/platform/gcp.js';
+
+registerCloudFunctions('status');

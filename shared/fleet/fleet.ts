@@ -1,0 +1,245 @@
+import { isInlinePem, loadConfig, type SettingValues } from '../config/config.js';
+import { SETTINGS, type SettingName } from '../config/settings.js';
+import { parseInteger } from '../config/units.js';
+import { BackupError, ConfigError } from '../errors.js';
+import { eachLimited } from './pool.js';
+import { readFleetSource } from './source.js';
+
+/** One cluster of a fleet: its settings, environment < defaults < cluster, validated as a whole. */
+export interface FleetCluster {
+  name: string;
+  settings: SettingValues;
+}
+
+export interface Fleet {
+  /** Where the fleet file was read from, as given (FLEET_FILE / --fleet). */
+  source: string;
+  clusters: FleetCluster[];
+}
+
+/** Settings of the whole run, not of a cluster: the fleet itself, and where the run's log lines go. */
+const RUN_SETTINGS: ReadonlySet<string> = new Set(['FLEET_FILE', 'FLEET_CONCURRENCY', 'LOG_LEVEL', 'LOG_FORMAT'] satisfies SettingName[]);
+
+/** Not a setting of the table (the Lambda handler reads it from its environment), but a cluster's secrets may come from there. */
+const SSM_SECRETS_PATH = 'SSM_SECRETS_PATH';
+
+/** What a fleet file's `defaults` and clusters may hold. */
+const CLUSTER_KEYS: ReadonlySet<string> = new Set([
+  ...SETTINGS.map((s) => s.env).filter((name) => !RUN_SETTINGS.has(name)),
+  SSM_SECRETS_PATH,
+]);
+
+/** Secret settings: a fleet file names where they are (a path, an SSM path), never what they are. */
+const SECRET_SETTINGS: ReadonlySet<string> = new Set(SETTINGS.filter((s) => 'secret' in s).map((s) => s.env));
+
+const SECRET_HINT = 'give a file path (ETCD_PASSWORD_FILE, ETCD_KEY_FILE: a mounted secret) or SSM_SECRETS_PATH instead';
+
+/** A cluster's entry as written in the file, its values as strings, checked for shape and secrets. */
+interface ClusterEntry {
+  name: string;
+  values: Record<string, string>;
+}
+
+/** Where in the file a problem is: the source and the cluster (by name once it is known). */
+function at(source: string, where: string): string {
+  return `${source}: ${where}`;
+}
+
+/**
+ * A value as a setting takes it: JSON strings, and numbers and booleans written without quotes. The value
+ * is never repeated in an error: it may be a secret written where it does not belong.
+ */
+function settingValue(source: string, where: string, key: string, value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  throw new ConfigError(
+    at(source, where),
+    `${key} must be a string, a number or a boolean`,
+    'write the value as the environment variable would hold it',
+  );
+}
+
+/** One `defaults` or cluster map: known keys only, no secret written inline. */
+function entryValues(source: string, where: string, raw: unknown): Record<string, string> {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    throw new ConfigError(at(source, where), 'must be an object of settings', 'write { "SETTING_NAME": "value", ... }');
+  const values: Record<string, string> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    if (RUN_SETTINGS.has(key))
+      throw new ConfigError(
+        at(source, where),
+        `${key} applies to the whole run, not to one cluster`,
+        `set ${key} in the environment or as a flag`,
+      );
+    if (!CLUSTER_KEYS.has(key))
+      throw new ConfigError(
+        at(source, where),
+        `unknown setting "${key}"`,
+        'use the environment variable names of the settings table (README, "Configuration")',
+      );
+    const text = settingValue(source, where, key, value);
+    if (SECRET_SETTINGS.has(key) && !key.endsWith('_FILE'))
+      throw new ConfigError(at(source, where), `${key} is a secret, and secrets are never written in a fleet file`, SECRET_HINT);
+    if ((SECRET_SETTINGS.has(key) && isInlinePem(text)) || /PRIVATE KEY/.test(text))
+      throw new ConfigError(at(source, where), `${key} holds key material, and secrets are never written in a fleet file`, SECRET_HINT);
+    values[key] = text;
+  }
+  return values;
+}
+
+/**
+ * Only where the text went wrong: V8's own message quotes the text around the error, which may be a secret
+ * written into the file.
+ */
+function jsonProblem(error: unknown): string {
+  const position = /position \d+(?: \(line \d+ column \d+\))?/.exec((error as Error).message)?.[0];
+  return position ? `invalid JSON at ${position}` : 'invalid JSON';
+}
+
+/** The file's structure, its keys and its secrets, and unique cluster names: everything that needs no setting's meaning. */
+export function parseFleet(source: string, text: string): { defaults: Record<string, string>; clusters: ClusterEntry[] } {
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(
+      'FLEET_FILE',
+      `${source} is not a fleet file: ${jsonProblem(error)}`,
+      'write JSON: { "defaults": {...}, "clusters": [ {...}, ... ] }',
+    );
+  }
+  if (document === null || typeof document !== 'object' || Array.isArray(document))
+    throw new ConfigError(
+      'FLEET_FILE',
+      `${source} is not a fleet file: not a JSON object`,
+      'write { "defaults": {...}, "clusters": [ {...}, ... ] }',
+    );
+  const unknown = Object.keys(document).filter((key) => key !== 'defaults' && key !== 'clusters');
+  if (unknown.length > 0)
+    throw new ConfigError(
+      'FLEET_FILE',
+      `${source}: unknown field(s) ${unknown.join(', ')}`,
+      'a fleet file has "defaults" and "clusters" only',
+    );
+  const { defaults: rawDefaults = {}, clusters: rawClusters } = document as { defaults?: unknown; clusters?: unknown };
+  const defaults = entryValues(source, 'defaults', rawDefaults);
+  if ('CLUSTER_NAME' in defaults)
+    throw new ConfigError(
+      at(source, 'defaults'),
+      'CLUSTER_NAME names one cluster and cannot be a default',
+      'set CLUSTER_NAME in each cluster',
+    );
+  if (!Array.isArray(rawClusters) || rawClusters.length === 0)
+    throw new ConfigError(
+      'FLEET_FILE',
+      `${source}: "clusters" must be a non-empty list`,
+      'list the clusters: "clusters": [ { "CLUSTER_NAME": "prod-a", ... } ]',
+    );
+  const seen = new Set<string>();
+  const clusters = rawClusters.map((raw, index): ClusterEntry => {
+    const named = (raw as { CLUSTER_NAME?: unknown } | null)?.CLUSTER_NAME;
+    const values = entryValues(source, typeof named === 'string' ? `cluster "${named}"` : `clusters[${index}]`, raw);
+    const name = values.CLUSTER_NAME;
+    if (!name)
+      throw new ConfigError(at(source, `clusters[${index}]`), 'has no CLUSTER_NAME', 'name every cluster: "CLUSTER_NAME": "prod-a"');
+    if (seen.has(name))
+      throw new ConfigError(
+        at(source, `cluster "${name}"`),
+        'the name is used by more than one cluster',
+        'give each cluster its own CLUSTER_NAME: it is where its snapshots live',
+      );
+    seen.add(name);
+    return { name, values };
+  });
+  return { defaults, clusters };
+}
+
+/** A cluster's error, saying which cluster of which file (and keeping what went wrong as the cause). */
+function inCluster(source: string, name: string, error: unknown): unknown {
+  const where = at(source, `cluster "${name}"`);
+  // The same error, placed: its message in full, and what caused it (not itself again).
+  if (error instanceof ConfigError)
+    return new ConfigError(`${where}: ${error.setting}`, error.message.slice(error.setting.length + 2), error.hint, error.cause);
+  if (error instanceof BackupError && error.code === 'config') return new ConfigError(where, error.message, error.hint, error.cause);
+  return error;
+}
+
+/** Where the environment's settings stop and a cluster's start: the cluster names itself; the fleet is not its setting. */
+function environmentBase(env: SettingValues): SettingValues {
+  const base: SettingValues = {};
+  for (const [key, value] of Object.entries(env) as [SettingName, string | undefined][])
+    if (value !== undefined && key !== 'CLUSTER_NAME' && key !== 'FLEET_FILE' && key !== 'FLEET_CONCURRENCY') base[key] = value;
+  return base;
+}
+
+/** How many clusters' secrets are fetched from SSM at a time (its GetParametersByPath quota is a few dozen per second). */
+const SECRET_READS = 8;
+
+/**
+ * One cluster's settings: the cluster's map over `defaults` over the environment, its etcd credentials from
+ * SSM_SECRETS_PATH when it names one, then the whole validated as a single cluster's configuration is
+ * (every setting's own check applies).
+ */
+async function resolveCluster(
+  source: string,
+  entry: ClusterEntry,
+  defaults: Record<string, string>,
+  env: SettingValues,
+): Promise<FleetCluster> {
+  const { [SSM_SECRETS_PATH]: ssmPath, ...own } = { ...defaults, ...entry.values };
+  let settings: SettingValues = { ...environmentBase(env), ...own };
+  try {
+    if (ssmPath) {
+      const { settingsFromSsm } = await import('./ssm.js');
+      settings = { ...settings, ...(await settingsFromSsm(ssmPath, settings)) };
+    }
+    loadConfig(settings);
+  } catch (error) {
+    throw inCluster(source, entry.name, error);
+  }
+  return { name: entry.name, settings };
+}
+
+/**
+ * Reads the fleet file at `source` (a path, s3://bucket/key, gs://bucket/key or ssm:/parameter/name) and
+ * validates it whole, before any I/O on etcd or a backup store: structure, keys, secrets, unique names,
+ * then each cluster's settings (`env` < `defaults` < the cluster). With `cluster`, every cluster's entry is
+ * still checked, but only that one's settings are resolved (its SSM secrets read) and validated: what a
+ * run of one cluster (a function invoked per cluster) needs.
+ */
+export async function loadFleet(
+  source: string,
+  env: SettingValues,
+  options: { signal?: AbortSignal; cluster?: string } = {},
+): Promise<Fleet> {
+  const text = await readFleetSource(source, env, options.signal);
+  const { defaults, clusters } = parseFleet(source, text);
+  const chosen = options.cluster === undefined ? clusters : [entryNamed(source, clusters, options.cluster)];
+  const resolved = await eachLimited(chosen, SECRET_READS, (entry) => resolveCluster(source, entry, defaults, env));
+  return { source, clusters: resolved };
+}
+
+function entryNamed<T extends { name: string }>(source: string, clusters: readonly T[], name: string): T {
+  const found = clusters.find((c) => c.name === name);
+  if (!found)
+    throw new ConfigError(
+      'CLUSTER_NAME',
+      `no cluster "${name}" in the fleet ${source}`,
+      `name one of: ${clusters
+        .map((c) => c.name)
+        .slice(0, 20)
+        .join(', ')}${clusters.length > 20 ? ', ...' : ''}`,
+    );
+  return found;
+}
+
+/** The cluster of that name; a ConfigError naming it (and the fleet's clusters) when the fleet has none. */
+export function fleetCluster(fleet: Fleet, name: string): FleetCluster {
+  return entryNamed(fleet.source, fleet.clusters, name);
+}
+
+/** FLEET_CONCURRENCY, checked: how many clusters run at the same time. */
+export function fleetConcurrency(values: SettingValues): number {
+  const value = values.FLEET_CONCURRENCY || SETTINGS.find((s) => s.env === 'FLEET_CONCURRENCY')?.default || '4';
+  return parseInteger('FLEET_CONCURRENCY', value, 1, 64);
+}

@@ -1,0 +1,63 @@
+import { GetParameterCommand, paginateGetParametersByPath, SSMClient } from '@aws-sdk/client-ssm';
+import type { SettingValues } from '../config/config.js';
+import { SETTINGS } from '../config/settings.js';
+import { BackupError, ConfigError } from '../errors.js';
+
+/** The settings SSM_SECRETS_PATH may supply: etcd credentials, nothing that moves the backups elsewhere. */
+export const SSM_SETTINGS = new Set(['ETCD_USERNAME', 'ETCD_PASSWORD', 'ETCD_CA_FILE', 'ETCD_CERT_FILE', 'ETCD_KEY_FILE']);
+
+/** The region of the settings (AWS_REGION, which Lambda always sets), or the S3 client's default: one region for both. */
+function ssmClient(env: SettingValues): SSMClient {
+  return new SSMClient({ region: env.AWS_REGION || (SETTINGS.find((s) => s.env === 'AWS_REGION')?.default ?? 'us-east-1') });
+}
+
+/**
+ * etcd credentials from SSM Parameter Store, read at every run: the parameters directly under `path`,
+ * named after the settings they supply (e.g. /etcd-backup/prod/ETCD_PASSWORD, a SecureString). Unlike
+ * values resolved at deploy time they never appear in a function's configuration, a template or a fleet
+ * file, and a rotation needs no redeploy. `env` holds the settings already given: one given twice is refused.
+ */
+export async function settingsFromSsm(path: string, env: SettingValues): Promise<SettingValues> {
+  const client = ssmClient(env);
+  const base = path.replace(/\/+$/, '');
+  const values: SettingValues = {};
+  try {
+    for await (const page of paginateGetParametersByPath({ client }, { Path: base, WithDecryption: true, Recursive: false })) {
+      for (const parameter of page.Parameters ?? []) {
+        const name = (parameter.Name ?? '').slice(base.length + 1);
+        if (!SSM_SETTINGS.has(name))
+          throw new ConfigError(
+            'SSM_SECRETS_PATH',
+            `parameter ${parameter.Name} names no setting it may supply`,
+            `name parameters after ${[...SSM_SETTINGS].join(', ')}`,
+          );
+        if (env[name as keyof SettingValues])
+          throw new ConfigError(name, `is set both in the environment and as ${parameter.Name}`, 'keep one of them');
+        values[name as keyof SettingValues] = parameter.Value;
+      }
+    }
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    throw new BackupError('config', `SSM_SECRETS_PATH: cannot read the parameters under ${base}`, {
+      cause: error,
+      hint: 'check the path, and that the role may ssm:GetParametersByPath on it (and kms:Decrypt with a customer managed key)',
+    });
+  } finally {
+    client.destroy();
+  }
+  return values;
+}
+
+/** One parameter's value (decrypted when it is a SecureString): a fleet file kept in Parameter Store. */
+export async function readSsmParameter(name: string, env: SettingValues, signal?: AbortSignal): Promise<string> {
+  const client = ssmClient(env);
+  try {
+    const { Parameter } = await client.send(
+      new GetParameterCommand({ Name: name, WithDecryption: true }),
+      signal ? { abortSignal: signal } : {},
+    );
+    return Parameter?.Value ?? '';
+  } finally {
+    client.destroy();
+  }
+}
