@@ -252,6 +252,7 @@ describe('npm run package:aws', () => {
       FleetFileInS3: false,
       FleetFileInSsm: false,
       FleetReuploadScheduled: false,
+      HasFleetSsmSecrets: false,
     });
   });
 
@@ -619,7 +620,13 @@ describe('npm run package:aws', () => {
 
 describe('npm run package:aws with fleetFile: one stack for the fleet', () => {
   const SCHEDULED = ['snapshot', 'list', 'status', 'verify', 'prune', 'reupload'];
-  const FLEET = { ...PARAMS, clusterName: '*', fleetFile: 's3://acme-etcd-fleet/prod/fleet.json', fleetConcurrency: '25' };
+  const FLEET = {
+    ...PARAMS,
+    clusterName: '*',
+    fleetFile: 's3://acme-etcd-fleet/prod/fleet.json',
+    fleetConcurrency: '25',
+    fleetSsmSecretsPath: '/etcd-backup/fleet',
+  };
   const templates: Record<'s3' | 'ssm', Template> = {} as never;
   let fleetTemplate: Template;
   let fleetConditions: Record<string, boolean>;
@@ -720,6 +727,22 @@ describe('npm run package:aws with fleetFile: one stack for the fleet', () => {
           Resource: `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/etcd-backup/fleet`,
         },
       ]);
+      // The clusters' etcd credentials: under fleetSsmSecretsPath, for snapshot alone (the only task that talks to etcd).
+      expect(
+        policy(role).filter((s) => s.Sid === 'FleetEtcdCredentials'),
+        task,
+      ).toEqual(
+        task === 'snapshot'
+          ? [
+              {
+                Sid: 'FleetEtcdCredentials',
+                Effect: 'Allow',
+                Action: 'ssm:GetParametersByPath',
+                Resource: `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/etcd-backup/fleet/*`,
+              },
+            ]
+          : [],
+      );
       // The objects: every cluster's, under the prefix (one function serves them all), as on a single cluster otherwise.
       const objects = policy(role)
         .flatMap((s) => list(s.Resource))
