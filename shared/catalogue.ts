@@ -86,7 +86,8 @@ export function newestTakenFirst(a: SnapshotEntry, b: SnapshotEntry): number {
   return takenAt(b).getTime() - takenAt(a).getTime() || b.requestedRevision - a.requestedRevision || newestFirst(a, b);
 }
 
-const READS_IN_PARALLEL = 16;
+/** How many objects a task reads at a time. */
+export const READS_IN_PARALLEL = 16;
 
 /** The store says the object is not there (any more). */
 const isGone = (error: unknown) => error instanceof BackupError && error.code === 'store-not-found';

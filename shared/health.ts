@@ -1,4 +1,4 @@
-import { isGood, newestTakenFirst, type SnapshotEntry, takenAt } from './catalogue.js';
+import { isGood, newestTakenFirst, READS_IN_PARALLEL, type SnapshotEntry, takenAt } from './catalogue.js';
 import type { ObjectStore } from './store/index.js';
 
 /** A snapshot named with when its data was taken and how old that data is. */
@@ -69,13 +69,16 @@ export interface LockedCopy {
 
 /**
  * The newest good snapshot whose retention, as the store reports it (not as a manifest recorded it),
- * ends after `now`; null when none is. Reads retention newest first and stops at the first locked one.
+ * ends after `now`; null when none is. Reads retention newest first, a batch at a time, and stops at the
+ * first batch that holds a locked one (usually the first: the newest).
  */
 export async function findLockedCopy(store: ObjectStore, entries: readonly SnapshotEntry[], now: Date): Promise<LockedCopy | null> {
-  for (const entry of entries.filter((e) => isGood(e)).sort(newestTakenFirst)) {
-    const retention = await store.getRetention(entry.key);
-    if (retention && retention.retainUntil.getTime() > now.getTime())
-      return { key: entry.key, retainUntil: retention.retainUntil.toISOString() };
+  const good = entries.filter((e) => isGood(e)).sort(newestTakenFirst);
+  for (let i = 0; i < good.length; i += READS_IN_PARALLEL) {
+    const batch = good.slice(i, i + READS_IN_PARALLEL);
+    const read = await Promise.all(batch.map(async (e) => ({ key: e.key, retention: await store.getRetention(e.key) })));
+    const locked = read.find(({ retention }) => retention !== undefined && retention.retainUntil.getTime() > now.getTime());
+    if (locked?.retention) return { key: locked.key, retainUntil: locked.retention.retainUntil.toISOString() };
   }
   return null;
 }
@@ -104,11 +107,15 @@ export interface HealthFacts {
 export function healthProblems(facts: HealthFacts, maxAgeMs: number): HealthProblem[] {
   const problems: HealthProblem[] = [];
   const good = facts.newestGood;
-  if (!good) problems.push({ kind: 'no-good-snapshot', message: 'there is no good snapshot: restore has nothing to take' });
+  if (!good)
+    problems.push({
+      kind: 'no-good-snapshot',
+      message: 'there is no good snapshot, so restore has nothing to take: see etcd-backup list, and the snapshot runs',
+    });
   else if (maxAgeMs > 0 && good.ageSeconds * 1000 > maxAgeMs)
     problems.push({
       kind: 'stale',
-      message: `the newest good snapshot ${good.key} is ${duration(good.ageSeconds)} old, more than STATUS_MAX_AGE (${duration(maxAgeMs / 1000)})`,
+      message: `the newest good snapshot ${good.key} is ${duration(good.ageSeconds)} old, more than STATUS_MAX_AGE (${duration(maxAgeMs / 1000)}): check the snapshot runs`,
     });
   const v = facts.lastVerification;
   if (v && !v.ok)
@@ -117,7 +124,11 @@ export function healthProblems(facts: HealthFacts, maxAgeMs: number): HealthProb
       message: `the newest verification (${v.at}) found ${v.key} damaged: see etcd-backup list, then exclude it or verify a newer one`,
     });
   if (facts.lockedCopy === null)
-    problems.push({ kind: 'no-locked-copy', message: 'no good snapshot is under retention: nothing is protected from deletion' });
+    problems.push({
+      kind: 'no-locked-copy',
+      message:
+        'no good snapshot is under retention, so nothing is protected from deletion: run etcd-backup reupload, and check the snapshot runs',
+    });
   return problems;
 }
 

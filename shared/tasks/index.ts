@@ -213,7 +213,7 @@ const SPECS = {
     description:
       'Is the backup healthy? The newest good and newest verified snapshot and their ages, the newest verification, and (immutability on) a locked copy; exit 1 when not ok',
     args: {},
-    settings: [...STORE_SETTINGS, 'IMMUTABILITY', 'IMMUTABILITY_PERIOD', 'IMMUTABILITY_LOCK', 'STATUS_MAX_AGE'],
+    settings: [...STORE_SETTINGS, ...IMMUTABILITY_SETTINGS, 'STATUS_MAX_AGE'],
     load: async () => (await import('./status.js')).statusTask,
   }),
 };

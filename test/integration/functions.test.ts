@@ -210,6 +210,7 @@ describe('function entry points', () => {
       ],
       'a refused event': [await lambda('snapshot', { bucket: 'elsewhere' }), await gcf('snapshot', { bucket: 'elsewhere' })],
       'a list run': [await lambda('list', {}), await gcf('list', {})],
+      'a status run': [await lambda('status', {}), await gcf('status', {})],
     } as const;
     for (const [name, [aws, gcp]] of Object.entries(runs)) {
       expect(resultLines(gcp.lines), name).toHaveLength(1);
@@ -239,6 +240,14 @@ describe('function entry points', () => {
       severity: 'ERROR',
     });
     expect(metricsLines(runs['a list run'][1].lines)[0]?.SnapshotAgeSeconds).toBeGreaterThanOrEqual(0);
+    for (const [platform, lines] of [
+      ['Lambda', runs['a status run'][0].lines],
+      ['Cloud Functions', runs['a status run'][1].lines],
+    ] as const) {
+      expect(resultLines(lines)[0], platform).toMatchObject({ task: 'status', outcome: 'success', ok: true });
+      expect(metricsLines(lines)[0], platform).toMatchObject({ Task: 'status', Failures: 0, StatusNotOk: 0 });
+      expect(metricsLines(lines)[0]?.SnapshotAgeSeconds, platform).toBeGreaterThanOrEqual(0);
+    }
     expect(await storedKeys(backend.store, 'metrics-parity/')).toHaveLength(4);
   });
 

@@ -154,6 +154,15 @@ describe('CLOCK_SKEW_TOLERANCE', () => {
   });
 });
 
+describe('STATUS_MAX_AGE', () => {
+  it('defaults to 3 hours (the hourly snapshot missed twice); 0 = age not judged; a bare number is refused', () => {
+    expect(loadConfig({}).statusMaxAgeMs).toBe(3 * 3_600_000);
+    expect(loadConfig({ STATUS_MAX_AGE: '0' }).statusMaxAgeMs).toBe(0);
+    expect(loadConfig({ STATUS_MAX_AGE: '90m' }).statusMaxAgeMs).toBe(90 * 60_000);
+    expect(configError(() => loadConfig({ STATUS_MAX_AGE: '10800' })).setting).toBe('STATUS_MAX_AGE');
+  });
+});
+
 describe('units', () => {
   it('parses durations and sizes with units', () => {
     expect(parseDuration('X', '90s')).toBe(90_000);

@@ -105,7 +105,7 @@ describe('healthProblems: the status rule', () => {
 
   it('says how old and what the limit is', () => {
     expect(healthProblems({ newestGood: good(5 * 3600 + 120), lastVerification: null }, H3)[0]?.message).toBe(
-      'the newest good snapshot c/k.db is 5h2m old, more than STATUS_MAX_AGE (3h)',
+      'the newest good snapshot c/k.db is 5h2m old, more than STATUS_MAX_AGE (3h): check the snapshot runs',
     );
   });
 
