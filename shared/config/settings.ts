@@ -25,7 +25,8 @@ export const SETTINGS = [
     env: 'CLUSTER_NAME',
     flag: '--cluster',
     default: 'default',
-    description: 'Name of the etcd cluster; its objects live under <prefix>/<cluster>/ (letters, digits, . _ -)',
+    description:
+      'Name of the etcd cluster; its objects live under <prefix>/<cluster>/ (letters, digits, . _ -). With a fleet, --cluster runs that cluster of the fleet only',
   },
   {
     env: 'ETCD_ENDPOINTS',

@@ -2,8 +2,9 @@
 // prune and status, one fleet run each: on the local store through the CLI (exit codes, the --json
 // document, text output), on S3 in process (loadFleet from an s3:// fleet file, runFleet). Each cluster's
 // objects stay under its own prefix, and the unreachable cluster is reported failed without touching the
-// others.
+// others. Then a fleet file on GCS, and a cluster whose member hangs while the others finish.
 import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -16,7 +17,7 @@ import { writeSampleData } from '../support/data.js';
 import { startEtcd, type EtcdCluster } from '../support/etcd.js';
 import { freePort } from '../support/ports.js';
 import { memoryLogger } from '../support/run.js';
-import { s3Client } from '../support/stores.js';
+import { gcsStorage, s3Client } from '../support/stores.js';
 
 const RUNNING = ['alpha', 'beta'] as const;
 const UNREACHABLE = 'gamma';
@@ -65,6 +66,12 @@ describe('a fleet of etcd clusters', () => {
     for (const cluster of etcd) await cluster.stop();
   });
 
+  async function writeFleet(document: unknown): Promise<string> {
+    const file = join(await mkdtemp(join(tmpdir(), 'fleet-')), 'fleet.json');
+    await writeFile(file, JSON.stringify(document));
+    return file;
+  }
+
   /** Three clusters, the third unreachable; `defaults` as the fleet's store. */
   function fleetDocument(defaults: Record<string, string | undefined>) {
     return {
@@ -78,8 +85,7 @@ describe('a fleet of etcd clusters', () => {
 
   it('local store, through the CLI: snapshot, verify, prune and status over the fleet', async () => {
     const backend = await makeBackend('local');
-    const fleet = join(await mkdtemp(join(tmpdir(), 'fleet-')), 'fleet.json');
-    await writeFile(fleet, JSON.stringify(fleetDocument(backend.settings)));
+    const fleet = await writeFleet(fleetDocument(backend.settings));
     const env = { ...backend.env, FLEET_FILE: fleet };
     type Doc = {
       ok: boolean;
@@ -211,5 +217,64 @@ describe('a fleet of etcd clusters', () => {
     await expectIsolation(backend);
     // The fleet file itself is outside BACKUP_URL and untouched.
     expect((await s3Client().send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'fleets/' }))).KeyCount).toBe(1);
+  });
+
+  it("GCS: the fleet file is read from a gs:// URL with the environment's GCS settings", async () => {
+    const backend = await makeBackend('gcs');
+    const { BACKUP_URL, ...reach } = backend.settings;
+    const bucket = new URL(BACKUP_URL ?? '').host;
+    await gcsStorage()
+      .bucket(bucket)
+      .file('fleets/prod.json')
+      .save(JSON.stringify(fleetDocument({ BACKUP_URL })));
+    const fleet = await loadFleet(`gs://${bucket}/fleets/prod.json`, reach);
+    expect(fleet.clusters.map((c) => [c.name, c.settings.BACKUP_URL])).toEqual([
+      ['alpha', BACKUP_URL],
+      ['beta', BACKUP_URL],
+      ['gamma', BACKUP_URL],
+    ]);
+    await expect(loadFleet(`gs://${bucket}/fleets/missing.json`, reach)).rejects.toThrow(
+      `FLEET_FILE: gs://${bucket}/fleets/missing.json does not exist`,
+    );
+  });
+
+  it('a hanging cluster holds only its own slot: the others finish while it still waits', async () => {
+    // Accepts connections and never answers: the member hangs until its own dial timeout (an hour here).
+    const held: Socket[] = [];
+    const silent = createServer((socket) => held.push(socket));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const backend = await makeBackend('local');
+    const fleet = await loadFleet(
+      await writeFleet({
+        defaults: { ...backend.settings, ETCD_DIAL_TIMEOUT: '1h' },
+        clusters: [
+          { CLUSTER_NAME: 'hanging', ETCD_ENDPOINTS: `http://127.0.0.1:${(silent.address() as AddressInfo).port}` },
+          ...RUNNING.map((name, i) => ({ CLUSTER_NAME: name, ETCD_ENDPOINTS: etcd[i]?.endpoints.join(',') })),
+        ],
+      }),
+      {},
+    );
+    const done = new Set<string>();
+    let othersDone: () => void = () => {};
+    const othersFinished = new Promise<void>((r) => {
+      othersDone = r;
+    });
+    const log = memoryLogger((line) => {
+      if (line.outcome !== undefined && typeof line.cluster === 'string') done.add(line.cluster);
+      if (RUNNING.every((c) => done.has(c))) othersDone();
+    });
+    const run = runFleet('snapshot', fleet, { concurrency: 3, log });
+    await othersFinished;
+    // Both others have finished; the hanging one has not, and ends only when its member goes away.
+    expect(done.has('hanging')).toBe(false);
+    for (const socket of held) socket.destroy();
+    silent.close();
+    const outcome = await run;
+    expect(outcome.clusters.map((c) => [c.cluster, c.ok])).toEqual([
+      ['hanging', false],
+      ['alpha', true],
+      ['beta', true],
+    ]);
+    expect(outcome.clusters[0]?.error?.code).toBe('etcd-unreachable');
   });
 });
