@@ -34,7 +34,14 @@ export function lambdaHandler<N extends TaskName>(task: N) {
       fields: context?.awsRequestId ? { requestId: context.awsRequestId } : {},
     });
     // The fleet state machine's first state (shared/platform/fleet-entry.ts).
-    if (isClusterListing(event)) return listFleetClusters(await lambdaSettings());
+    if (isClusterListing(event)) {
+      try {
+        return await listFleetClusters(await lambdaSettings());
+      } catch (error) {
+        log.error(`${task}: cannot list the fleet's clusters`, { error });
+        throw new Error(redactSecrets(formatError(error)));
+      }
+    }
     const outcome = await invoke({
       task,
       log,

@@ -218,6 +218,20 @@ describe.each(['local', 's3'] as const)('the fleet state machine over real etcd 
     expect(await everyKey(backend)).toEqual(before);
   });
 
+  it('a fleet file that cannot be read fails the execution at ListClusters, once, before any cluster runs (no retry: not a Lambda service error)', async () => {
+    const fleetFile = process.env.FLEET_FILE;
+    process.env.FLEET_FILE = join(tmpdir(), 'no-such-fleet.json');
+    try {
+      const run = await execute(await bundle('list'), { args: {}, concurrency: 10 });
+      expect(run.error).toMatchObject({ name: 'ExecutionError' });
+      expect(String((run.error as { cause?: unknown }).cause)).toMatch(/no-such-fleet\.json/);
+      expect(run.calls).toEqual([{ fleetClusters: true }]);
+      expect(run.clusters).toEqual([]);
+    } finally {
+      process.env.FLEET_FILE = fleetFile;
+    }
+  });
+
   it('a hung invocation (simulated: a handler that never returns) ends at the per-cluster TimeoutSeconds, is recorded as States.Timeout, and the others finish', async () => {
     // Deployed: above Lambda's own 900 s limit, so the function's deadline abort comes first; here 1 s.
     expect(runTaskState(definition() as unknown as Json).TimeoutSeconds).toBe(960);
