@@ -5,6 +5,7 @@ import { settingsFromSsm } from '../fleet/ssm.js';
 import { createLogger } from '../log.js';
 import { redactSecrets } from '../redact.js';
 import type { ResultOf, TaskName } from '../tasks/index.js';
+import { type FleetClusterList, isClusterListing, listFleetClusters } from './fleet-entry.js';
 import { invoke } from './invocation.js';
 import { emfDocument } from './metrics.js';
 
@@ -27,11 +28,20 @@ async function lambdaSettings(): Promise<SettingValues> {
  * invocation (so CloudWatch counts an error and alarms can fire).
  */
 export function lambdaHandler<N extends TaskName>(task: N) {
-  return async (event: unknown, context?: LambdaContext): Promise<ResultOf<N>> => {
+  return async (event: unknown, context?: LambdaContext): Promise<ResultOf<N> | FleetClusterList> => {
     const log = createLogger({
       level: (process.env.LOG_LEVEL as never) ?? 'info',
       fields: context?.awsRequestId ? { requestId: context.awsRequestId } : {},
     });
+    // The fleet state machine's first state (shared/platform/fleet-entry.ts).
+    if (isClusterListing(event)) {
+      try {
+        return await listFleetClusters(await lambdaSettings());
+      } catch (error) {
+        log.error(`${task}: cannot list the fleet's clusters`, { error });
+        throw new Error(redactSecrets(formatError(error)));
+      }
+    }
     const outcome = await invoke({
       task,
       log,
@@ -39,7 +49,7 @@ export function lambdaHandler<N extends TaskName>(task: N) {
       settings: lambdaSettings,
       remainingMs: () => context?.getRemainingTimeInMillis(),
       deadline: LAMBDA_DEADLINE,
-      metricsLine: emfDocument,
+      metricsLine: (cluster, outcome, fleet) => emfDocument(cluster, outcome, new Date(), fleet),
     });
     if (!outcome.result || (!outcome.ok && outcome.error)) throw new Error(redactSecrets(formatError(outcome.error)));
     if (!outcome.ok) throw new Error(`${task} finished with problems: ${redactSecrets(JSON.stringify(outcome.result))}`);

@@ -5,6 +5,7 @@ import { createLogger } from '../log.js';
 import { redactSecrets } from '../redact.js';
 import type { TaskName, TaskOutcome } from '../tasks/index.js';
 import { payloadFromPubSub } from './event.js';
+import { isClusterListing, listFleetClusters } from './fleet-entry.js';
 import { functionTimeoutMs } from './function-timeout.js';
 import { invoke } from './invocation.js';
 import { cloudLoggingMetrics } from './metrics.js';
@@ -27,7 +28,7 @@ function run(task: TaskName, payload: () => unknown): Promise<TaskOutcome> {
     settings: () => settingsFromEnv(),
     remainingMs: () => functionTimeoutMs(task),
     deadline: CLOUD_FUNCTIONS_DEADLINE,
-    metricsLine: cloudLoggingMetrics,
+    metricsLine: (cluster, outcome) => cloudLoggingMetrics(cluster, outcome),
   });
 }
 
@@ -50,6 +51,18 @@ export function registerCloudFunctions(task: TaskName): void {
       throw new Error(redactSecrets(`${task} failed: ${outcome.error ? formatError(outcome.error) : 'see the result log line'}`));
   });
   functions.http(`${task}Http`, async (req, res) => {
+    // The fleet workflow's first call (shared/platform/fleet-entry.ts).
+    if (isClusterListing(req.body)) {
+      const listing = await listFleetClusters(settingsFromEnv()).then(
+        (list) => ({ status: 200, body: list as object }),
+        (error: unknown) => ({ status: httpStatus(error), body: { ok: false, error: describeError(error) } }),
+      );
+      res
+        .status(listing.status)
+        .type('application/json')
+        .send(redactSecrets(JSON.stringify(listing.body)));
+      return;
+    }
     const outcome = await run(task, () =>
       req.body && typeof req.body === 'object' && Object.keys(req.body).length === 0 ? undefined : req.body,
     );

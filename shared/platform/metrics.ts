@@ -108,17 +108,24 @@ function metricFields(cluster: string, outcome: RunOutcome, metrics: Metric[]): 
 }
 
 /**
- * The EMF document for one run: dimensions Cluster and Task (one series per cluster and task), the
- * metric values as top-level members. Deliberately no `outcome` or `message` field: the result line
- * written by runTask stays the only line that describes the outcome.
+ * The EMF dimension sets: one series per cluster and task; on a fleet also one per task across all its
+ * clusters, which the fleet stack's alarms watch (CloudWatch alarms read one series, and cannot add up
+ * the clusters' own, whose names the template does not know).
  */
-export function emfDocument(cluster: string, outcome: RunOutcome, now: Date = new Date()): Record<string, unknown> {
+export const emfDimensions = (fleet: boolean): string[][] => (fleet ? [['Cluster', 'Task'], ['Task']] : [['Cluster', 'Task']]);
+
+/**
+ * The EMF document for one run: the dimensions of emfDimensions, the metric values as top-level members.
+ * Deliberately no `outcome` or `message` field: the result line written by runTask stays the only line
+ * that describes the outcome.
+ */
+export function emfDocument(cluster: string, outcome: RunOutcome, now: Date = new Date(), fleet = false): Record<string, unknown> {
   const metrics = runMetrics(outcome);
   return {
     _aws: {
       Timestamp: now.getTime(),
       CloudWatchMetrics: [
-        { Namespace: METRICS_NAMESPACE, Dimensions: [['Cluster', 'Task']], Metrics: metrics.map((m) => ({ Name: m.name, Unit: m.unit })) },
+        { Namespace: METRICS_NAMESPACE, Dimensions: emfDimensions(fleet), Metrics: metrics.map((m) => ({ Name: m.name, Unit: m.unit })) },
       ],
     },
     ...metricFields(cluster, outcome, metrics),

@@ -58,6 +58,9 @@ interface Statement {
   Condition?: Record<string, Record<string, string | string[]>>;
 }
 
+const dimensionsOf = (alarm: Json) =>
+  Object.fromEntries((alarm.Dimensions as { Name: string; Value: string }[]).map((d) => [d.Name, d.Value]));
+const ROLE_TASKS_ALL = ['snapshot', 'list', 'status', 'verify', 'prune', 'reupload', 'restore', 'exclude'];
 const list = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
 const capitalized = (task: string) => task[0]?.toUpperCase() + task.slice(1);
 
@@ -88,7 +91,18 @@ function evaluate(node: unknown, conditions: Record<string, boolean>): unknown {
       if (!(condition in conditions)) throw new Error(`unknown condition ${condition}`);
       return evaluate(conditions[condition] ? then : otherwise, conditions);
     }
-    if (key === 'Fn::Sub') return (value as string).replace(/\$\{([^}]+)\}/g, (whole, name: string) => PSEUDO[name] ?? whole);
+    if (key === 'Condition') return conditions[value as string];
+    if (key === 'Fn::Sub') {
+      const [text, vars] = typeof value === 'string' ? [value, {}] : (value as [string, Record<string, unknown>]);
+      return text.replace(/\$\{([^}]+)\}/g, (whole, name: string) =>
+        name in vars ? String(evaluate(vars[name], conditions)) : (PSEUDO[name] ?? whole),
+      );
+    }
+    if (key === 'Fn::Select') {
+      const [index, source] = value as [number, unknown];
+      return (evaluate(source, conditions) as unknown[])[index];
+    }
+    if (key === 'Fn::And') return (value as unknown[]).every((v) => evaluate(v, conditions) === true);
     if (key === 'Fn::Split') {
       const [delimiter, source] = value as [string, unknown];
       return String(evaluate(source, conditions)).split(delimiter);
@@ -107,6 +121,53 @@ function evaluate(node: unknown, conditions: Record<string, boolean>): unknown {
   return out;
 }
 
+/** The template's conditions, each evaluated with the ones before it (Condition refers back). */
+function conditionsOf(template: Template): Record<string, boolean> {
+  const conditions: Record<string, boolean> = {};
+  for (const [name, expression] of Object.entries(template.Conditions)) conditions[name] = evaluate(expression, conditions) as boolean;
+  return conditions;
+}
+
+/**
+ * `npm run package:aws` with these parameters, as a user runs it, into `dir`. No AWS credentials or config
+ * of any kind, and no network at all where the machine lets us take it away (a network namespace of its
+ * own needs root, as CI has): packaging must not need either.
+ */
+async function packageAws(params: Record<string, string>, dir: string): Promise<Template> {
+  const home = await mkdtemp(join(tmpdir(), 'package-aws-home-'));
+  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_')));
+  Object.assign(env, {
+    HOME: home,
+    AWS_CONFIG_FILE: join(home, 'none'),
+    AWS_SHARED_CREDENTIALS_FILE: join(home, 'none'),
+    AWS_EC2_METADATA_DISABLED: 'true',
+  });
+  let isolate: string[] = [];
+  try {
+    execFileSync('unshare', ['--net', 'true'], { stdio: 'ignore' });
+    isolate = ['unshare', '--net'];
+  } catch {
+    // Not allowed here: credentials are still gone.
+  }
+  const flags = Object.entries(params).map(([k, v]) => `--param=${k}=${v}`);
+  const [command, ...args] = [
+    ...isolate,
+    'npm',
+    'run',
+    'package:aws',
+    '--',
+    '--stage',
+    STAGE,
+    '--region',
+    REGION,
+    '--package',
+    dir,
+    ...flags,
+  ];
+  await execFileP(command as string, args, { cwd: root, env, maxBuffer: 16 << 20 });
+  return JSON.parse(await readFile(join(dir, 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
+}
+
 describe('npm run package:aws', () => {
   let template: Template;
   let conditions: Record<string, boolean>;
@@ -114,28 +175,8 @@ describe('npm run package:aws', () => {
 
   beforeAll(async () => {
     tasks.push(...(await readdir(join(root, 'functions'))).sort());
-    // No AWS credentials or config of any kind, and no network at all where the machine lets us take it
-    // away (a network namespace of its own needs root, as CI has): packaging must not need either.
-    const home = await mkdtemp(join(tmpdir(), 'package-aws-home-'));
-    const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_')));
-    Object.assign(env, {
-      HOME: home,
-      AWS_CONFIG_FILE: join(home, 'none'),
-      AWS_SHARED_CREDENTIALS_FILE: join(home, 'none'),
-      AWS_EC2_METADATA_DISABLED: 'true',
-    });
-    let isolate: string[] = [];
-    try {
-      execFileSync('unshare', ['--net', 'true'], { stdio: 'ignore' });
-      isolate = ['unshare', '--net'];
-    } catch {
-      // Not allowed here: credentials are still gone.
-    }
-    const params = Object.entries(PARAMS).map(([k, v]) => `--param=${k}=${v}`);
-    const [command, ...args] = [...isolate, 'npm', 'run', 'package:aws', '--', '--stage', STAGE, '--region', REGION, ...params];
-    await execFileP(command as string, args, { cwd: root, env, maxBuffer: 16 << 20 });
-    template = JSON.parse(await readFile(join(root, '.serverless/cloudformation-template-update-stack.json'), 'utf8')) as Template;
-    conditions = evaluate(template.Conditions, {}) as Record<string, boolean>;
+    template = await packageAws(PARAMS, join(root, '.serverless'));
+    conditions = conditionsOf(template);
   });
 
   const resource = (name: string): Resource => {
@@ -156,7 +197,7 @@ describe('npm run package:aws', () => {
     statements(task)
       .filter((s) => list(s.Action).includes(action))
       .flatMap((s) => list(s.Resource));
-  const ROLE_TASKS = ['snapshot', 'list', 'status', 'verify', 'prune', 'reupload', 'restore', 'exclude'];
+  const ROLE_TASKS = ROLE_TASKS_ALL;
   /** The Lambda function each schedule rule starts, with its expression. */
   const scheduleRules = () =>
     Object.values(template.Resources)
@@ -166,8 +207,6 @@ describe('npm run package:aws', () => {
         expression: r.Properties.ScheduleExpression as string,
         state: r.Properties.State,
       }));
-  const dimensionsOf = (alarm: Json) =>
-    Object.fromEntries((alarm.Dimensions as { Name: string; Value: string }[]).map((d) => [d.Name, d.Value]));
   /** The alarm watches a metric that this EMF line carries, under the same namespace and dimensions. */
   const expectWatches = (alarm: Json, doc: Record<string, unknown>) => {
     const directive = (doc._aws as { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] })
@@ -208,6 +247,12 @@ describe('npm run package:aws', () => {
       HasAlarmTopic: true,
       HasVerifiedAlarm: true,
       ReuploadScheduled: false,
+      IsFleet: false,
+      IsSingle: true,
+      FleetFileInS3: false,
+      FleetFileInSsm: false,
+      FleetReuploadScheduled: false,
+      HasFleetSsmSecrets: false,
     });
   });
 
@@ -545,7 +590,10 @@ describe('npm run package:aws', () => {
   });
 
   it('every alarm treats missing data as breaching, except the failure alarms of tasks run by hand', () => {
-    const alarms = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::CloudWatch::Alarm');
+    // The single-cluster stack's alarms (the fleet's own are checked with the fleet stack, below).
+    const alarms = Object.entries(template.Resources).filter(
+      ([name, r]) => r.Type === 'AWS::CloudWatch::Alarm' && !name.endsWith('FleetExecutionsFailedAlarm'),
+    );
     expect(alarms.length).toBe(tasks.length + 4);
     for (const [name, r] of alarms) {
       const manual = name === 'ExcludeFailuresAlarm' || name === 'RestoreFailuresAlarm';
@@ -567,5 +615,172 @@ describe('npm run package:aws', () => {
     for (const [name] of Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::CloudWatch::Alarm'))
       expect(resolved(name, none), name).toMatchObject({ AlarmActions: [{ Ref: 'AlarmTopic' }], OKActions: [{ Ref: 'AlarmTopic' }] });
     expect(evaluate(template.Outputs.AlarmTopicArn?.Value, none)).toEqual({ Ref: 'AlarmTopic' });
+  });
+});
+
+describe('npm run package:aws with fleetFile: one stack for the fleet', () => {
+  const SCHEDULED = ['snapshot', 'list', 'status', 'verify', 'prune', 'reupload'];
+  const FLEET = {
+    ...PARAMS,
+    clusterName: '*',
+    fleetFile: 's3://acme-etcd-fleet/prod/fleet.json',
+    fleetConcurrency: '25',
+    fleetSsmSecretsPath: '/etcd-backup/fleet',
+  };
+  const templates: Record<'s3' | 'ssm', Template> = {} as never;
+  let fleetTemplate: Template;
+  let fleetConditions: Record<string, boolean>;
+
+  beforeAll(async () => {
+    // One after the other: each run rebuilds dist/.
+    templates.s3 = await packageAws(FLEET, await mkdtemp(join(tmpdir(), 'package-fleet-s3-')));
+    templates.ssm = await packageAws(
+      { ...FLEET, fleetFile: 'ssm:/etcd-backup/fleet' },
+      await mkdtemp(join(tmpdir(), 'package-fleet-ssm-')),
+    );
+    fleetTemplate = templates.s3;
+    fleetConditions = conditionsOf(fleetTemplate);
+  });
+
+  const fleetResolved = (name: string, t: Template = fleetTemplate) => {
+    const r = t.Resources[name];
+    if (!r) throw new Error(`no resource ${name} in the fleet template`);
+    return evaluate(r.Properties, conditionsOf(t)) as Json;
+  };
+  const policy = (role: string, t: Template = fleetTemplate): Statement[] =>
+    (fleetResolved(role, t).Policies as { PolicyDocument: { Statement: Statement[] } }[]).flatMap((p) => p.PolicyDocument.Statement);
+
+  it('switches from the per-function schedules to one state machine per scheduled task, started by its own schedule', async () => {
+    expect(fleetConditions).toMatchObject({ IsFleet: true, IsSingle: false, FleetFileInS3: true, FleetFileInSsm: false });
+    const asl = JSON.parse(await readFile(join(root, 'deploy/aws/fleet.asl.json'), 'utf8')) as unknown;
+    for (const task of SCHEDULED) {
+      const C = capitalized(task);
+      // The single-cluster schedule and its permission exist only without a fleet file.
+      expect(fleetTemplate.Resources[`${C}EventsRuleSchedule1`]?.Condition, task).toBe('IsSingle');
+      expect(fleetTemplate.Resources[`${C}LambdaPermissionEventsRuleSchedule1`]?.Condition, task).toBe('IsSingle');
+      const machine = fleetTemplate.Resources[`${C}FleetStateMachine`];
+      expect(machine?.Condition).toBe('IsFleet');
+      expect(machine?.Properties.Definition).toEqual(asl);
+      expect(machine?.Properties.DefinitionSubstitutions).toEqual({ TaskFunctionArn: { 'Fn::GetAtt': [`${C}LambdaFunction`, 'Arn'] } });
+      const schedule = fleetResolved(`${C}FleetSchedule`);
+      expect(fleetTemplate.Resources[`${C}FleetSchedule`]?.Condition).toBe(task === 'reupload' ? 'FleetReuploadScheduled' : 'IsFleet');
+      expect(schedule.ScheduleExpression).toBe(
+        task === 'snapshot'
+          ? PARAMS.snapshotSchedule
+          : task === 'verify' || task === 'prune' || task === 'reupload'
+            ? 'rate(1 day)'
+            : 'rate(1 hour)',
+      );
+      const target = schedule.Target as { Arn: unknown; RoleArn: unknown; Input: string };
+      expect(target.Arn).toEqual({ Ref: `${C}FleetStateMachine` });
+      expect(target.RoleArn).toEqual({ 'Fn::GetAtt': ['FleetScheduleRole', 'Arn'] });
+      // What the definition reads: the task's arguments and the Map's MaxConcurrencyPath.
+      expect(JSON.parse(target.Input)).toEqual({ args: {}, concurrency: 25 });
+    }
+    // Reupload's schedule waits for immutability, as on a single cluster.
+    expect(fleetConditions.FleetReuploadScheduled).toBe(false);
+    // Every function serves the fleet file.
+    for (const task of ROLE_TASKS_ALL)
+      expect((fleetResolved(`${capitalized(task)}LambdaFunction`).Environment as { Variables: Json }).Variables.FLEET_FILE).toBe(
+        FLEET.fleetFile,
+      );
+  });
+
+  it('lets the state machines invoke exactly the scheduled functions, and the schedules start exactly the state machines', () => {
+    expect(policy('FleetStateMachineRole')).toEqual([
+      {
+        Sid: 'InvokeTaskFunctions',
+        Effect: 'Allow',
+        Action: 'lambda:InvokeFunction',
+        Resource: SCHEDULED.map((t) => ({ 'Fn::GetAtt': [`${capitalized(t)}LambdaFunction`, 'Arn'] })),
+      },
+    ]);
+    expect(policy('FleetScheduleRole')).toEqual([
+      {
+        Sid: 'StartFleetExecutions',
+        Effect: 'Allow',
+        Action: 'states:StartExecution',
+        Resource: SCHEDULED.map((t) => ({ Ref: `${capitalized(t)}FleetStateMachine` })),
+      },
+    ]);
+    const trust = (role: string) =>
+      (fleetResolved(role).AssumeRolePolicyDocument as { Statement: { Principal: { Service: string }; Condition: Json }[] }).Statement;
+    expect(trust('FleetStateMachineRole').map((s) => s.Principal.Service)).toEqual(['states.amazonaws.com']);
+    expect(trust('FleetScheduleRole').map((s) => s.Principal.Service)).toEqual(['scheduler.amazonaws.com']);
+    for (const role of ['FleetStateMachineRole', 'FleetScheduleRole'])
+      expect(trust(role)[0]?.Condition).toEqual({ StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } });
+  });
+
+  it("lets each task's role read the fleet file and nothing else of its bucket or parameter tree; objects of every cluster under the prefix", () => {
+    for (const task of ROLE_TASKS_ALL) {
+      const role = `${capitalized(task)}Role`;
+      const s3 = policy(role, templates.s3).filter((s) => s.Sid === 'ReadFleetFile');
+      expect(s3, task).toEqual([
+        { Sid: 'ReadFleetFile', Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::acme-etcd-fleet/prod/fleet.json' },
+      ]);
+      const ssm = policy(role, templates.ssm).filter((s) => s.Sid === 'ReadFleetFile');
+      expect(ssm, task).toEqual([
+        {
+          Sid: 'ReadFleetFile',
+          Effect: 'Allow',
+          Action: 'ssm:GetParameter',
+          Resource: `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/etcd-backup/fleet`,
+        },
+      ]);
+      // The clusters' etcd credentials: under fleetSsmSecretsPath, for snapshot alone (the only task that talks to etcd).
+      expect(
+        policy(role).filter((s) => s.Sid === 'FleetEtcdCredentials'),
+        task,
+      ).toEqual(
+        task === 'snapshot'
+          ? [
+              {
+                Sid: 'FleetEtcdCredentials',
+                Effect: 'Allow',
+                Action: 'ssm:GetParametersByPath',
+                Resource: `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/etcd-backup/fleet/*`,
+              },
+            ]
+          : [],
+      );
+      // The objects: every cluster's, under the prefix (one function serves them all), as on a single cluster otherwise.
+      const objects = policy(role)
+        .flatMap((s) => list(s.Resource))
+        .filter((r) => typeof r === 'string' && r.startsWith(`${BUCKET}/`));
+      for (const r of objects) expect(r, task).toMatch(new RegExp(`^${BUCKET}/${PARAMS.prefix}/\\*/`));
+    }
+  });
+
+  it("alarms on each task across the fleet's clusters, on the series the functions add on a fleet, and on failed executions", () => {
+    for (const task of SCHEDULED) {
+      const C = capitalized(task);
+      const failures = fleetResolved(`${C}FailuresAlarm`);
+      expect(dimensionsOf(failures)).toEqual({ Task: task });
+      // The EMF line of a fleet run carries the per-task dimension set the alarm reads; a single cluster's does not.
+      const line = emfDocument('prod-a', { task: task as TaskName, ok: false, durationMs: 1 }, new Date(), true);
+      const directive = (line._aws as { CloudWatchMetrics: { Dimensions: string[][] }[] }).CloudWatchMetrics[0];
+      expect(directive?.Dimensions).toEqual([['Cluster', 'Task'], ['Task']]);
+      expect(line).toMatchObject({ Cluster: 'prod-a', Task: task, Failures: 1 });
+      const single = emfDocument('prod-a', { task: task as TaskName, ok: false, durationMs: 1 }, new Date());
+      expect((single._aws as { CloudWatchMetrics: { Dimensions: string[][] }[] }).CloudWatchMetrics[0]?.Dimensions).toEqual([
+        ['Cluster', 'Task'],
+      ]);
+
+      const executions = fleetResolved(`${C}FleetExecutionsFailedAlarm`);
+      expect(executions).toMatchObject({
+        Namespace: 'AWS/States',
+        MetricName: 'ExecutionsFailed',
+        Statistic: 'Sum',
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        Threshold: 1,
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [PARAMS.alarmTopicArn],
+      });
+      expect(executions.Dimensions).toEqual([{ Name: 'StateMachineArn', Value: { Ref: `${C}FleetStateMachine` } }]);
+      expect(Number(executions.Period)).toBe(Number(failures.Period));
+    }
+    // Staleness: the age alarms read the oldest cluster's newest snapshot, as the status runs report them.
+    for (const name of ['SnapshotAgeAlarm', 'VerifiedSnapshotAgeAlarm', 'NoRecentSnapshotAlarm'])
+      expect(Object.keys(dimensionsOf(fleetResolved(name))), name).toEqual(['Task']);
   });
 });
