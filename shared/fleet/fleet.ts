@@ -2,13 +2,18 @@ import { isInlinePem, loadConfig, type SettingValues } from '../config/config.js
 import { SETTINGS, type SettingName } from '../config/settings.js';
 import { parseInteger } from '../config/units.js';
 import { BackupError, ConfigError } from '../errors.js';
-import { eachLimited } from './pool.js';
 import { readFleetSource } from './source.js';
+import { SSM_SETTINGS } from './ssm-settings.js';
 
-/** One cluster of a fleet: its settings, environment < defaults < cluster, validated as a whole. */
+/**
+ * One cluster of a fleet: its settings, environment < defaults < cluster, validated as a whole, without the
+ * secrets kept under its SSM_SECRETS_PATH: those are read when the cluster runs (withClusterSecrets).
+ */
 export interface FleetCluster {
   name: string;
   settings: SettingValues;
+  /** SSM_SECRETS_PATH of the cluster (or of `defaults`), when it has one. */
+  secretsPath?: string;
 }
 
 export interface Fleet {
@@ -172,40 +177,56 @@ function environmentBase(env: SettingValues): SettingValues {
   return base;
 }
 
-/** How many clusters' secrets are fetched from SSM at a time (its GetParametersByPath quota is a few dozen per second). */
-const SECRET_READS = 8;
+/** Settings whose cross-checks may need what SSM_SECRETS_PATH supplies (a password file needs its user). */
+const CREDENTIAL_SETTINGS: ReadonlySet<string> = new Set([...SSM_SETTINGS, 'ETCD_PASSWORD_FILE']);
 
 /**
- * One cluster's settings: the cluster's map over `defaults` over the environment, its etcd credentials from
- * SSM_SECRETS_PATH when it names one, then the whole validated as a single cluster's configuration is
- * (every setting's own check applies).
+ * The whole validated as a single cluster's configuration is (every setting's own check applies). With an
+ * SSM path, a refusal of an etcd credential may only mean that SSM supplies the other half (the password of
+ * a user named in the file): the credentials are checked when the cluster runs, once they are read, and
+ * everything else now.
  */
-async function resolveCluster(
-  source: string,
-  entry: ClusterEntry,
-  defaults: Record<string, string>,
-  env: SettingValues,
-): Promise<FleetCluster> {
-  const { [SSM_SECRETS_PATH]: ssmPath, ...own } = { ...defaults, ...entry.values };
-  let settings: SettingValues = { ...environmentBase(env), ...own };
+function validate(settings: SettingValues, secretsPath: string | undefined): void {
   try {
-    if (ssmPath) {
-      const { settingsFromSsm } = await import('./ssm.js');
-      settings = { ...settings, ...(await settingsFromSsm(ssmPath, settings)) };
-    }
     loadConfig(settings);
+  } catch (error) {
+    if (!secretsPath || !(error instanceof ConfigError) || !CREDENTIAL_SETTINGS.has(error.setting)) throw error;
+    const rest = Object.fromEntries(Object.entries(settings).filter(([key]) => !CREDENTIAL_SETTINGS.has(key)));
+    loadConfig(rest);
+  }
+}
+
+/** One cluster's settings: the cluster's map over `defaults` over the environment, validated (no I/O but local files). */
+function resolveCluster(source: string, entry: ClusterEntry, defaults: Record<string, string>, env: SettingValues): FleetCluster {
+  const { [SSM_SECRETS_PATH]: secretsPath, ...own } = { ...defaults, ...entry.values };
+  const settings: SettingValues = { ...environmentBase(env), ...own };
+  try {
+    validate(settings, secretsPath);
   } catch (error) {
     throw inCluster(source, entry.name, error);
   }
-  return { name: entry.name, settings };
+  return { name: entry.name, settings, ...(secretsPath ? { secretsPath } : {}) };
+}
+
+/**
+ * The settings a cluster runs with: its own, and the etcd credentials under its SSM_SECRETS_PATH, read now
+ * (at every run, so a rotation needs no change). Call it where the cluster runs, not before: one cluster's
+ * SSM read failing (throttled, denied, hanging until `signal` or its timeouts) is that cluster's failure
+ * (`secrets-unavailable`), never the fleet's.
+ */
+export async function withClusterSecrets(cluster: FleetCluster, options: { signal?: AbortSignal } = {}): Promise<SettingValues> {
+  if (!cluster.secretsPath) return cluster.settings;
+  const { settingsFromSsm } = await import('./ssm.js');
+  return { ...cluster.settings, ...(await settingsFromSsm(cluster.secretsPath, cluster.settings, options.signal)) };
 }
 
 /**
  * Reads the fleet file at `source` (a path, s3://bucket/key, gs://bucket/key or ssm:/parameter/name) and
  * validates it whole, before any I/O on etcd or a backup store: structure, keys, secrets, unique names,
- * then each cluster's settings (`env` < `defaults` < the cluster). With `cluster`, every cluster's entry is
- * still checked, but only that one's settings are resolved (its SSM secrets read) and validated: what a
- * run of one cluster (a function invoked per cluster) needs.
+ * then each cluster's settings (`env` < `defaults` < the cluster). Nothing but the fleet file is read: no
+ * cluster's SSM secrets (withClusterSecrets reads them when the cluster runs). With `cluster`, every
+ * cluster's entry is still checked, but only that one's settings are resolved and validated: what a run
+ * of one cluster (a function invoked per cluster) needs.
  */
 export async function loadFleet(
   source: string,
@@ -215,8 +236,7 @@ export async function loadFleet(
   const text = await readFleetSource(source, env, options.signal);
   const { defaults, clusters } = parseFleet(source, text);
   const chosen = options.cluster === undefined ? clusters : [entryNamed(source, clusters, options.cluster)];
-  const resolved = await eachLimited(chosen, SECRET_READS, (entry) => resolveCluster(source, entry, defaults, env));
-  return { source, clusters: resolved };
+  return { source, clusters: chosen.map((entry) => resolveCluster(source, entry, defaults, env)) };
 }
 
 function entryNamed<T extends { name: string }>(source: string, clusters: readonly T[], name: string): T {

@@ -11,8 +11,11 @@ export interface FakeSsm {
   close: () => Promise<void>;
 }
 
-/** Answers GetParametersByPath (one level under the path) and GetParameter (ParameterNotFound when missing). */
-export async function fakeSsm(parameters: Record<string, string>): Promise<FakeSsm> {
+/**
+ * Answers GetParametersByPath (one level under the path) and GetParameter (ParameterNotFound when missing);
+ * a path in `denied` is answered AccessDeniedException, as SSM answers a role without the permission.
+ */
+export async function fakeSsm(parameters: Record<string, string>, options: { denied?: string[] } = {}): Promise<FakeSsm> {
   const requests: Line[] = [];
   const server: Server = createServer((req, res) => {
     let body = '';
@@ -32,6 +35,10 @@ export async function fakeSsm(parameters: Record<string, string>): Promise<FakeS
         return;
       }
       const path = String(request.Path);
+      if (options.denied?.includes(path)) {
+        reply(400, { __type: 'AccessDeniedException', message: `not authorized to perform ssm:GetParametersByPath on ${path}` });
+        return;
+      }
       const found = Object.entries(parameters)
         .filter(([name]) => name.startsWith(`${path}/`) && !name.slice(path.length + 1).includes('/'))
         .map(([name, value]) => parameter(name, value));

@@ -8,7 +8,7 @@ import { exitStatus, fleetExitStatus } from '../../cli/exit.js';
 import { formatFleet } from '../../cli/fleet.js';
 import { loadConfig, type SettingValues } from '../../shared/config/config.js';
 import { ConfigError, describeError } from '../../shared/errors.js';
-import { fleetCluster, fleetConcurrency, loadFleet, parseFleet } from '../../shared/fleet/fleet.js';
+import { type FleetCluster, fleetCluster, fleetConcurrency, loadFleet, parseFleet, withClusterSecrets } from '../../shared/fleet/fleet.js';
 import { eachLimited } from '../../shared/fleet/pool.js';
 import { checkFleetTask, runFleet } from '../../shared/fleet/run.js';
 import { redactSecrets } from '../../shared/redact.js';
@@ -252,8 +252,8 @@ describe('fleet file and secrets in SSM Parameter Store (a fake SSM endpoint: th
   afterEach(() => {
     process.env = { ...saved };
   });
-  async function withSsm(parameters: Record<string, string>) {
-    const ssm = await fakeSsm(parameters);
+  async function withSsm(parameters: Record<string, string>, options: { denied?: string[] } = {}) {
+    const ssm = await fakeSsm(parameters, options);
     Object.assign(process.env, {
       AWS_ENDPOINT_URL_SSM: ssm.url,
       AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
@@ -262,7 +262,7 @@ describe('fleet file and secrets in SSM Parameter Store (a fake SSM endpoint: th
     return ssm;
   }
 
-  it('reads the fleet file from ssm:/name, and each cluster its credentials from its own SSM_SECRETS_PATH', async () => {
+  it('reads the fleet file from ssm:/name, and each cluster its credentials from its own SSM_SECRETS_PATH when it runs', async () => {
     const document = {
       defaults: { ETCD_USERNAME: 'root' },
       clusters: [
@@ -276,23 +276,26 @@ describe('fleet file and secrets in SSM Parameter Store (a fake SSM endpoint: th
       '/etcd/b/ETCD_PASSWORD': 'pw-b-77e2',
     });
     try {
+      // Loading reads the fleet file only; ETCD_USERNAME without its password waits for the secrets.
       const fleet = await loadFleet('ssm:/fleet/prod', {});
-      expect(fleet.clusters.map((c) => [c.name, c.settings.ETCD_PASSWORD])).toEqual([
-        ['a', 'pw-a-77e1'],
-        ['b', 'pw-b-77e2'],
+      expect(ssm.requests.map((r) => [r.target, r.Name, r.WithDecryption, r.signed])).toEqual([
+        ['AmazonSSM.GetParameter', '/fleet/prod', true, true],
+      ]);
+      expect(fleet.clusters.map((c) => [c.name, c.secretsPath, c.settings.ETCD_PASSWORD])).toEqual([
+        ['a', '/etcd/a', undefined],
+        ['b', '/etcd/b/', undefined],
       ]);
       expect(fleet.clusters[0]?.settings).not.toHaveProperty('SSM_SECRETS_PATH');
-      expect(ssm.requests.map((r) => [r.target, r.Name ?? r.Path, r.WithDecryption, r.signed])).toEqual(
+      ssm.requests.length = 0;
+      const settings = await Promise.all(fleet.clusters.map((c) => withClusterSecrets(c)));
+      expect(settings.map((s) => s.ETCD_PASSWORD)).toEqual(['pw-a-77e1', 'pw-b-77e2']);
+      expect(loadConfig(settings[1] ?? {}).etcd).toMatchObject({ username: 'root', password: 'pw-b-77e2' });
+      expect(ssm.requests.map((r) => [r.target, r.Path, r.WithDecryption, r.signed])).toEqual(
         expect.arrayContaining([
-          ['AmazonSSM.GetParameter', '/fleet/prod', true, true],
           ['AmazonSSM.GetParametersByPath', '/etcd/a', true, true],
           ['AmazonSSM.GetParametersByPath', '/etcd/b', true, true],
         ]),
       );
-      // Narrowed to one cluster: only its secrets are read.
-      ssm.requests.length = 0;
-      await loadFleet('ssm:/fleet/prod', {}, { cluster: 'b' });
-      expect(ssm.requests.map((r) => r.Path).filter(Boolean)).toEqual(['/etcd/b']);
     } finally {
       await ssm.close();
     }
@@ -303,9 +306,53 @@ describe('fleet file and secrets in SSM Parameter Store (a fake SSM endpoint: th
     const ssm = await withSsm({ '/fleet/x': JSON.stringify(document), '/etcd/a/BACKUP_URL': 's3://elsewhere/x' });
     try {
       await expect(loadFleet('ssm:/fleet/missing', {})).rejects.toThrow(/FLEET_FILE: cannot read ssm:\/fleet\/missing/);
-      const error = await loadFleet('ssm:/fleet/x', {}).catch((e: unknown) => e);
+      const [cluster] = (await loadFleet('ssm:/fleet/x', {})).clusters;
+      const error = await withClusterSecrets(cluster as FleetCluster).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ConfigError);
-      expect((error as Error).message).toMatch(/cluster "a": SSM_SECRETS_PATH: parameter \/etcd\/a\/BACKUP_URL names no setting/);
+      expect((error as Error).message).toMatch(/SSM_SECRETS_PATH: parameter \/etcd\/a\/BACKUP_URL names no setting/);
+    } finally {
+      await ssm.close();
+    }
+  });
+
+  it("one cluster's SSM path failing fails that cluster only: the others run, and it is not a config error", async () => {
+    const ssm = await withSsm({ '/etcd/one/ETCD_PASSWORD': 'pw-one-5d1e' }, { denied: ['/etcd/two'] });
+    try {
+      const fleet = await loadFleet(
+        await fleetFile({
+          defaults: { BACKUP_URL: `file://${dir}/store`, ETCD_USERNAME: 'root' },
+          clusters: [
+            { CLUSTER_NAME: 'one', SSM_SECRETS_PATH: '/etcd/one' },
+            { CLUSTER_NAME: 'two', SSM_SECRETS_PATH: '/etcd/two' },
+            { CLUSTER_NAME: 'three', ETCD_USERNAME: '' },
+          ],
+        }),
+        {},
+      );
+      expect(ssm.requests).toEqual([]);
+      const log = memoryLogger();
+      const outcome = await runFleet('list', fleet, { concurrency: 1, log });
+      expect(outcome.clusters.map((c) => [c.cluster, c.ok, c.error?.code])).toEqual([
+        ['one', true, undefined],
+        ['two', false, 'secrets-unavailable'],
+        ['three', true, undefined],
+      ]);
+      expect(outcome.clusters[1]?.error?.message).toMatch(/SSM_SECRETS_PATH: cannot read the parameters under \/etcd\/two/);
+      expect(fleetExitStatus(outcome)).toBe(1);
+      const lines = log.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines.filter((l) => l.cluster === 'two' && l.outcome === 'failure')).toHaveLength(1);
+    } finally {
+      await ssm.close();
+    }
+  });
+
+  it('an aborted SSM read is reported as aborted', async () => {
+    const ssm = await withSsm({ '/etcd/a/ETCD_PASSWORD': 'pw-a-0c3b' });
+    try {
+      const controller = new AbortController();
+      controller.abort(new Error('interrupted'));
+      const cluster: FleetCluster = { name: 'a', settings: { CLUSTER_NAME: 'a' }, secretsPath: '/etcd/a' };
+      await expect(withClusterSecrets(cluster, { signal: controller.signal })).rejects.toMatchObject({ code: 'aborted' });
     } finally {
       await ssm.close();
     }
