@@ -497,6 +497,24 @@ describe('eachLimited', () => {
     gates[0]?.resolve();
     expect(await run).toEqual([0, 10, 20, 30]);
   });
+  it('starts no further item once one has rejected', async () => {
+    let release = () => {};
+    const slow = new Promise<void>((r) => {
+      release = r;
+    });
+    const started: number[] = [];
+    const run = eachLimited([0, 1, 2, 3, 4], 2, async (i) => {
+      started.push(i);
+      if (i === 0) await slow;
+      if (i === 1) throw new Error('item 1 failed');
+      return i;
+    });
+    await expect(run).rejects.toThrow('item 1 failed');
+    // Item 0 was running; once it ends, its worker must not take item 2.
+    release();
+    await new Promise((r) => setImmediate(r));
+    expect(started).toEqual([0, 1]);
+  });
 });
 
 describe('parseFleet', () => {
