@@ -33,8 +33,10 @@ export interface FleetRunOptions {
 /** Tasks that act on one snapshot a user names (a key, a time): meaningful for one cluster, not for a fleet. */
 const ONE_CLUSTER_TASKS: ReadonlySet<TaskName> = new Set<TaskName>(['restore', 'exclude']);
 
-/** Refuses, before anything is read, a task that needs one cluster run over a whole fleet. */
+/** Refuses, before anything is read, a task that needs one cluster run over a whole fleet, and an empty cluster name. */
 export function checkFleetTask(task: TaskName, cluster: string | undefined): void {
+  if (cluster === '')
+    throw new ConfigError('--cluster', 'is empty', 'name one cluster of the fleet, or leave --cluster out to run every cluster');
   if (ONE_CLUSTER_TASKS.has(task) && cluster === undefined)
     throw new ConfigError(
       '--cluster',
