@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { runFleetCommand } from '../../cli/fleet.js';
+import { print } from '../../cli/output.js';
 import type { SettingValues } from '../../shared/config/config.js';
 
 let dir: string;
@@ -68,5 +69,32 @@ describe('which clusters a fleet run takes', () => {
     stdout = [];
     // With --cluster, the flag names the cluster (it is CLUSTER_NAME's flag, and overrides the variable).
     expect((await listJson({ CLUSTER_NAME: 'b' }, 'b')).status).toBe(0);
+  });
+});
+
+describe("one cluster's short password and the other clusters' output", () => {
+  it("a 4-character password inside another cluster's name leaves that name intact, and never appears as a value", async () => {
+    const passwordFile = join(dir, 'password');
+    await writeFile(passwordFile, 'prod\n');
+    const source = join(dir, 'fleet-short-password.json');
+    await writeFile(
+      source,
+      JSON.stringify({
+        defaults: { BACKUP_URL: `file://${dir}/store` },
+        clusters: [{ CLUSTER_NAME: 'prod-a' }, { CLUSTER_NAME: 'b', ETCD_USERNAME: 'root', ETCD_PASSWORD_FILE: passwordFile }],
+      }),
+    );
+    const status = await runFleetCommand('list', source, { LOG_LEVEL: 'error' }, { args: {}, json: true, human: () => '' });
+    expect(status).toBe(0);
+    const printed = stdout.join('');
+    const document = JSON.parse(printed) as { clusters: { cluster: string; result: { cluster: string } }[] };
+    expect(document.clusters.map((c) => [c.cluster, c.result.cluster])).toEqual([
+      ['prod-a', 'prod-a'],
+      ['b', 'b'],
+    ]);
+    // The password, registered when cluster b's settings were read, is still redacted where it is a value.
+    stdout = [];
+    print(JSON.stringify({ cluster: 'prod-a', password: 'prod' }));
+    expect(JSON.parse(stdout.join(''))).toEqual({ cluster: 'prod-a', password: '[REDACTED]' });
   });
 });
