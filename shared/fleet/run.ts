@@ -30,6 +30,9 @@ export interface FleetRunOptions {
   cluster?: string;
 }
 
+/** Failed clusters named in the fleet's log line (each has its own line anyway). */
+const LOGGED_FAILURES = 50;
+
 /** Tasks that act on one snapshot a user names (a key, a time): meaningful for one cluster, not for a fleet. */
 const ONE_CLUSTER_TASKS: ReadonlySet<TaskName> = new Set<TaskName>(['restore', 'exclude']);
 
@@ -95,7 +98,10 @@ export async function runFleet<N extends TaskName>(task: N, fleet: Fleet, option
     outcome: ok ? 'success' : 'failure',
     durationMs: Date.now() - started,
     clusterCount: outcomes.length,
-    failed,
+    // Names enough to start from; a line with thousands would be cut or dropped by the log pipeline.
+    failed: failed.slice(0, LOGGED_FAILURES),
+    failedCount: failed.length,
+    failedTruncated: failed.length > LOGGED_FAILURES,
   };
   if (ok) options.log.info(line, fields);
   else options.log.error(line, fields);

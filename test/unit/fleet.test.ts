@@ -404,12 +404,28 @@ describe('running over a fleet', () => {
       outcome: 'failure',
       clusterCount: 3,
       failed: ['broken'],
+      failedCount: 1,
+      failedTruncated: false,
     });
     expect(fleetExitStatus(outcome)).toBe(1);
     const text = formatFleet('list', outcome, (r) => `listed ${r.cluster}`);
     expect(text).toMatch(
       /^one: ok\n {2}listed one\n\nbroken: FAILED\n {2}list failed: .+\n[\s\S]*two: ok\n {2}listed two\n\nlist: 2 of 3 cluster\(s\) ok; failed: broken$/,
     );
+  });
+
+  it("the fleet's line names at most 50 failed clusters, and counts them all", async () => {
+    const file = join(dir, 'not-a-dir');
+    await writeFile(file, '');
+    const names = Array.from({ length: 53 }, (_, i) => `c${String(i).padStart(2, '0')}`);
+    const fleet = await loadFleet(
+      await fleetFile({ defaults: { BACKUP_URL: `file://${file}` }, clusters: names.map((CLUSTER_NAME) => ({ CLUSTER_NAME })) }),
+      {},
+    );
+    const log = memoryLogger();
+    await runFleet('list', fleet, { concurrency: 8, log });
+    const line = JSON.parse(log.lines.at(-1) as string) as Record<string, unknown>;
+    expect(line).toMatchObject({ clusterCount: 53, failed: names.slice(0, 50), failedCount: 53, failedTruncated: true });
   });
 
   it('--cluster runs one; an unknown one is a ConfigError', async () => {
