@@ -64,6 +64,16 @@ function settingValue(source: string, where: string, key: string, value: unknown
   );
 }
 
+/** Text that looks like base64 (a PEM file as Kubernetes hands out tls.key is one line of it). */
+const BASE64 = /^[A-Za-z0-9+/]{16,}={0,2}$/;
+
+/** A private key, as PEM text or base64-encoded PEM, whatever setting it was written under. */
+function holdsPrivateKey(text: string): boolean {
+  if (/PRIVATE KEY/.test(text)) return true;
+  const compact = text.replace(/\s+/g, '');
+  return BASE64.test(compact) && /PRIVATE KEY/.test(Buffer.from(compact, 'base64').toString('latin1'));
+}
+
 /** One `defaults` or cluster map: known keys only, no secret written inline. */
 function entryValues(source: string, where: string, raw: unknown): Record<string, string> {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
@@ -85,7 +95,7 @@ function entryValues(source: string, where: string, raw: unknown): Record<string
     const text = settingValue(source, where, key, value);
     if (SECRET_SETTINGS.has(key) && !key.endsWith('_FILE'))
       throw new ConfigError(at(source, where), `${key} is a secret, and secrets are never written in a fleet file`, SECRET_HINT);
-    if ((SECRET_SETTINGS.has(key) && isInlinePem(text)) || /PRIVATE KEY/.test(text))
+    if ((SECRET_SETTINGS.has(key) && isInlinePem(text)) || holdsPrivateKey(text))
       throw new ConfigError(at(source, where), `${key} holds key material, and secrets are never written in a fleet file`, SECRET_HINT);
     values[key] = text;
   }

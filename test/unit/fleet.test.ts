@@ -191,6 +191,16 @@ describe('loadFleet: secrets are never inline, and never echoed', () => {
       Buffer.from(PEM).toString('base64').slice(0, 40),
     ],
     ['a private key where a certificate goes', { clusters: [{ CLUSTER_NAME: 'a', ETCD_CERT_FILE: PEM }] }, 'fleet-secret'],
+    [
+      'a base64 private key where a certificate goes',
+      { clusters: [{ CLUSTER_NAME: 'a', ETCD_CERT_FILE: Buffer.from(PEM).toString('base64') }] },
+      Buffer.from(PEM).toString('base64').slice(0, 40),
+    ],
+    [
+      'a base64 private key as the CA, wrapped in lines',
+      { defaults: { ETCD_CA_FILE: Buffer.from(PEM).toString('base64').replace(/.{64}/g, '$&\n') }, clusters: [{ CLUSTER_NAME: 'a' }] },
+      Buffer.from(PEM).toString('base64').slice(0, 40),
+    ],
     ['a password that breaks the JSON', '{ "clusters": [ { "CLUSTER_NAME": "a", "ETCD_PASSWORD": hunter4-fleet } ] }', 'hunter4-fleet'],
   ])('%s is refused without its value', async (_, document, secret) => {
     const error = await refusal(document);
