@@ -55,7 +55,7 @@ export async function readFleetSource(source: string, env: SettingValues, signal
   try {
     if (source.startsWith('ssm:')) {
       const { readSsmParameter } = await import('./ssm.js');
-      return await readSsmParameter(source.slice('ssm:'.length), env, signal);
+      return await readSsmParameter(source.slice('ssm:'.length), signal);
     }
     if (/^(s3|gs):\/\//.test(source)) return await readObject(source, env);
     if (/^[a-z0-9]+:\/\//.test(source) && !source.startsWith('file://'))

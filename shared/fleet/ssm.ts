@@ -5,13 +5,14 @@ import { BackupError, ConfigError } from '../errors.js';
 import { SSM_SETTINGS } from './ssm-settings.js';
 
 /**
- * The region of the settings (AWS_REGION, which Lambda always sets), or the S3 client's default: one region
- * for both. The SDK sets no timeouts: an endpoint that stops answering would hold the run (and in a fleet
- * the cluster's slot) until a Lambda deadline, or forever on the CLI.
+ * The region of the process (AWS_REGION, which Lambda sets to the function's region; else the S3 client's
+ * default), not a cluster's AWS_REGION setting: that is where its bucket is, and a bucket in another region
+ * must not move where its secrets are read. The SDK sets no timeouts: an endpoint that stops answering
+ * would hold the run (and in a fleet the cluster's slot) until a Lambda deadline, or forever on the CLI.
  */
-function ssmClient(env: SettingValues): SSMClient {
+function ssmClient(): SSMClient {
   return new SSMClient({
-    region: env.AWS_REGION || (SETTINGS.find((s) => s.env === 'AWS_REGION')?.default ?? 'us-east-1'),
+    region: process.env.AWS_REGION || (SETTINGS.find((s) => s.env === 'AWS_REGION')?.default ?? 'us-east-1'),
     requestHandler: { connectionTimeout: 10_000, socketTimeout: 30_000 },
   });
 }
@@ -25,7 +26,7 @@ function ssmClient(env: SettingValues): SSMClient {
  * `secrets-unavailable`: the settings are fine, the run could not get its secrets this time.
  */
 export async function settingsFromSsm(path: string, env: SettingValues, signal?: AbortSignal): Promise<SettingValues> {
-  const client = ssmClient(env);
+  const client = ssmClient();
   const base = path.replace(/\/+$/, '');
   const values: SettingValues = {};
   try {
@@ -49,6 +50,13 @@ export async function settingsFromSsm(path: string, env: SettingValues, signal?:
       }
       token = page.NextToken;
     } while (token);
+    // Nothing there is a mistake (a typo, another region), not a cluster without credentials: that has no path.
+    if (Object.keys(values).length === 0)
+      throw new ConfigError(
+        'SSM_SECRETS_PATH',
+        `there are no parameters under ${base}`,
+        `check the path and the region (AWS_REGION of the process: the function's); name the parameters after ${[...SSM_SETTINGS].join(', ')}`,
+      );
   } catch (error) {
     if (error instanceof ConfigError) throw error;
     if (signal?.aborted)
@@ -64,8 +72,8 @@ export async function settingsFromSsm(path: string, env: SettingValues, signal?:
 }
 
 /** One parameter's value (decrypted when it is a SecureString): a fleet file kept in Parameter Store. */
-export async function readSsmParameter(name: string, env: SettingValues, signal?: AbortSignal): Promise<string> {
-  const client = ssmClient(env);
+export async function readSsmParameter(name: string, signal?: AbortSignal): Promise<string> {
+  const client = ssmClient();
   try {
     const { Parameter } = await client.send(
       new GetParameterCommand({ Name: name, WithDecryption: true }),

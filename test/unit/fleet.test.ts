@@ -356,6 +356,34 @@ describe('fleet file and secrets in SSM Parameter Store (a fake SSM endpoint: th
     }
   });
 
+  it('an SSM path with no parameters is refused, naming SSM_SECRETS_PATH', async () => {
+    const ssm = await withSsm({ '/etcd/a/ETCD_PASSWORD': 'pw-a-4f0d' });
+    try {
+      const cluster: FleetCluster = { name: 'a', settings: { CLUSTER_NAME: 'a' }, secretsPath: '/etcd/typo' };
+      const error = await withClusterSecrets(cluster).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as Error).message).toBe('SSM_SECRETS_PATH: there are no parameters under /etcd/typo');
+    } finally {
+      await ssm.close();
+    }
+  });
+
+  it("secrets are read in the process's region, not in the cluster's bucket region (AWS_REGION setting)", async () => {
+    const ssm = await withSsm({ '/etcd/a/ETCD_PASSWORD': 'pw-a-9e2a', '/fleet/r': JSON.stringify({ clusters: [{ CLUSTER_NAME: 'a' }] }) });
+    process.env.AWS_REGION = 'eu-central-1';
+    try {
+      const cluster: FleetCluster = { name: 'a', settings: { CLUSTER_NAME: 'a', AWS_REGION: 'ap-south-1' }, secretsPath: '/etcd/a' };
+      await withClusterSecrets(cluster);
+      await loadFleet('ssm:/fleet/r', { AWS_REGION: 'ap-south-1' });
+      expect(ssm.requests.map((r) => [r.target, r.region])).toEqual([
+        ['AmazonSSM.GetParametersByPath', 'eu-central-1'],
+        ['AmazonSSM.GetParameter', 'eu-central-1'],
+      ]);
+    } finally {
+      await ssm.close();
+    }
+  });
+
   it('an aborted SSM read is reported as aborted', async () => {
     const ssm = await withSsm({ '/etcd/a/ETCD_PASSWORD': 'pw-a-0c3b' });
     try {
