@@ -1,6 +1,6 @@
 // The fleet file: reading, merging (environment < defaults < cluster), validation before any I/O, secrets
 // refused and never echoed; running a task over a fleet (list on local directories: no service needed).
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -163,6 +163,18 @@ describe('loadFleet: refusals name the source, the cluster and the setting', () 
     await expect(loadFleet(dir, {})).rejects.toThrow(new RegExp(`cannot read ${dir}: EISDIR`));
     await expect(loadFleet('https://example.com/fleet.json', {})).rejects.toThrow(/is not a place a fleet file can be read from/);
     await expect(loadFleet('s3://bucket-only', {})).rejects.toThrow(/names no object/);
+  });
+
+  it('a local fleet file over 16 MiB is refused by its size, before it is read, in bytes', async () => {
+    // Sparse: 1 GiB on disk costs nothing, and reading it whole would fail otherwise (or exhaust memory).
+    const huge = join(dir, 'huge.json');
+    await writeFile(huge, '');
+    await truncate(huge, 1024 ** 3);
+    await expect(loadFleet(huge, {})).rejects.toThrow(`FLEET_FILE: ${huge} is larger than 16 MiB`);
+    // 3 bytes per character: over 16 MiB of bytes, under 16 Mi characters.
+    const wide = join(dir, 'wide.json');
+    await writeFile(wide, '\u20ac'.repeat((16 * 1024 ** 2) / 3 + 1));
+    await expect(loadFleet(wide, {})).rejects.toThrow(`FLEET_FILE: ${wide} is larger than 16 MiB`);
   });
 
   it('a bad setting of the environment is reported for the cluster it reaches', async () => {
