@@ -80,7 +80,8 @@ export async function runFleetCommand<N extends TaskName>(
   } catch (error) {
     signals.release();
     log.error(`${command} failed`, { task: command, fleet: source, outcome: 'failure', error });
-    if (options.json) print(JSON.stringify({ ok: false, error: describeError(error) }, null, 2));
+    // The fleet's document shape even when no cluster ran, so a consumer can always read `clusters`.
+    if (options.json) print(JSON.stringify({ ok: false, clusters: [], error: describeError(error) }, null, 2));
     else process.stderr.write(`${redactSecrets(`etcd-backup ${command}: ${formatError(error)}`)}\n`);
     return exitStatus({ ok: false, error });
   }

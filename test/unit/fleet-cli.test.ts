@@ -59,6 +59,8 @@ describe('which clusters a fleet run takes', () => {
     const { status, document } = await listJson({}, '');
     expect(status).toBe(2);
     expect(document.error?.message).toMatch(/--cluster: is empty/);
+    // A refused fleet still has the fleet's shape: no cluster ran.
+    expect(document).toMatchObject({ ok: false, clusters: [] });
   });
 
   it('refuses CLUSTER_NAME from the environment without --cluster, saying what to do', async () => {
