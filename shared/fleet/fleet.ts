@@ -169,12 +169,23 @@ export function parseFleet(source: string, text: string): { defaults: Record<str
   return { defaults, clusters };
 }
 
+/** A setting of one cluster of a fleet refused: the setting's own refusal, placed in the file and the cluster. */
+export class ClusterConfigError extends ConfigError {
+  /** The cluster whose setting it is. */
+  readonly cluster: string;
+
+  constructor(where: string, cluster: string, error: ConfigError) {
+    super(error.setting, '', error.hint, error.cause);
+    // The refusal's own message in full, prefixed: the setting (and its message) stays what it was.
+    this.message = `${where}: ${error.message}`;
+    this.cluster = cluster;
+  }
+}
+
 /** A cluster's error, saying which cluster of which file (and keeping what went wrong as the cause). */
 function inCluster(source: string, name: string, error: unknown): unknown {
   const where = at(source, `cluster "${name}"`);
-  // The same error, placed: its message in full, and what caused it (not itself again).
-  if (error instanceof ConfigError)
-    return new ConfigError(`${where}: ${error.setting}`, error.message.slice(error.setting.length + 2), error.hint, error.cause);
+  if (error instanceof ConfigError) return new ClusterConfigError(where, name, error);
   if (error instanceof BackupError && error.code === 'config') return new ConfigError(where, error.message, error.hint, error.cause);
   return error;
 }

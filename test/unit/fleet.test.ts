@@ -8,7 +8,15 @@ import { exitStatus, fleetExitStatus } from '../../cli/exit.js';
 import { formatFleet } from '../../cli/fleet.js';
 import { loadConfig, type SettingValues } from '../../shared/config/config.js';
 import { ConfigError, describeError } from '../../shared/errors.js';
-import { type FleetCluster, fleetCluster, fleetConcurrency, loadFleet, parseFleet, withClusterSecrets } from '../../shared/fleet/fleet.js';
+import {
+  ClusterConfigError,
+  type FleetCluster,
+  fleetCluster,
+  fleetConcurrency,
+  loadFleet,
+  parseFleet,
+  withClusterSecrets,
+} from '../../shared/fleet/fleet.js';
 import { eachLimited } from '../../shared/fleet/pool.js';
 import { checkFleetTask, runFleet } from '../../shared/fleet/run.js';
 import { redactSecrets } from '../../shared/redact.js';
@@ -150,6 +158,14 @@ describe('loadFleet: refusals name the source, the cluster and the setting', () 
     expect(error.message).toContain(dir);
     expect(error.code).toBe('config');
     expect(exitStatus({ ok: false, error })).toBe(2);
+  });
+
+  it("a cluster's refused setting keeps its name as `setting`, and says which cluster", async () => {
+    const error = await refusal({ clusters: [{ CLUSTER_NAME: 'a', ETCD_ENDPOINTS: 'ftp://x:1' }] });
+    expect(error.setting).toBe('ETCD_ENDPOINTS');
+    expect(error).toBeInstanceOf(ClusterConfigError);
+    expect((error as ClusterConfigError).cluster).toBe('a');
+    expect(error.message).toMatch(/^\/.*\.json: cluster "a": ETCD_ENDPOINTS: "ftp:\/\/x:1" must start with http:\/\/ or https:\/\/$/);
   });
 
   it('a missing fleet file: a ConfigError naming it', async () => {
