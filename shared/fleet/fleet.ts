@@ -281,6 +281,7 @@ export function fleetCluster(fleet: Fleet, name: string): FleetCluster {
 
 /** FLEET_CONCURRENCY, checked: how many clusters run at the same time. */
 export function fleetConcurrency(values: SettingValues): number {
-  const value = values.FLEET_CONCURRENCY || SETTINGS.find((s) => s.env === 'FLEET_CONCURRENCY')?.default || '4';
+  const value = values.FLEET_CONCURRENCY || SETTINGS.find((s) => s.env === 'FLEET_CONCURRENCY')?.default;
+  if (value === undefined) throw new ConfigError('FLEET_CONCURRENCY', 'is not set');
   return parseInteger('FLEET_CONCURRENCY', value, 1, 64);
 }
