@@ -45,6 +45,11 @@ interface ClusterEntry {
   values: Record<string, string>;
 }
 
+/** A cluster as errors name it: its name quoted as JSON (and cut), as written, before any check of it. */
+function clusterLabel(name: string): string {
+  return `cluster ${JSON.stringify(name.length > 100 ? `${name.slice(0, 100)}...` : name)}`;
+}
+
 /** Where in the file a problem is: the source and the cluster (by name once it is known). */
 function at(source: string, where: string): string {
   return `${source}: ${where}`;
@@ -150,20 +155,22 @@ export function parseFleet(source: string, text: string): { defaults: Record<str
       `${source}: "clusters" must be a non-empty list`,
       'list the clusters: "clusters": [ { "CLUSTER_NAME": "prod-a", ... } ]',
     );
-  const seen = new Set<string>();
+  // By lower case: on a case-insensitive file system (macOS, Windows) "Prod" and "prod" share a directory.
+  const seen = new Map<string, string>();
   const clusters = rawClusters.map((raw, index): ClusterEntry => {
     const named = (raw as { CLUSTER_NAME?: unknown } | null)?.CLUSTER_NAME;
-    const values = entryValues(source, typeof named === 'string' ? `cluster "${named}"` : `clusters[${index}]`, raw);
+    const values = entryValues(source, typeof named === 'string' ? clusterLabel(named) : `clusters[${index}]`, raw);
     const name = values.CLUSTER_NAME;
     if (!name)
       throw new ConfigError(at(source, `clusters[${index}]`), 'has no CLUSTER_NAME', 'name every cluster: "CLUSTER_NAME": "prod-a"');
-    if (seen.has(name))
+    const other = seen.get(name.toLowerCase());
+    if (other !== undefined)
       throw new ConfigError(
-        at(source, `cluster "${name}"`),
-        'the name is used by more than one cluster',
-        'give each cluster its own CLUSTER_NAME: it is where its snapshots live',
+        at(source, clusterLabel(name)),
+        `the name is used by more than one cluster${other === name ? '' : ` (${JSON.stringify(other)} differs only in case)`}`,
+        'give each cluster its own CLUSTER_NAME, different in more than case: it is where its snapshots live',
       );
-    seen.add(name);
+    seen.set(name.toLowerCase(), name);
     return { name, values };
   });
   return { defaults, clusters };
@@ -184,7 +191,7 @@ export class ClusterConfigError extends ConfigError {
 
 /** A cluster's error, saying which cluster of which file (and keeping what went wrong as the cause). */
 function inCluster(source: string, name: string, error: unknown): unknown {
-  const where = at(source, `cluster "${name}"`);
+  const where = at(source, clusterLabel(name));
   if (error instanceof ConfigError) return new ClusterConfigError(where, name, error);
   if (error instanceof BackupError && error.code === 'config') return new ConfigError(where, error.message, error.hint, error.cause);
   return error;
@@ -265,7 +272,7 @@ function entryNamed<T extends { name: string }>(source: string, clusters: readon
   if (!found)
     throw new ConfigError(
       'CLUSTER_NAME',
-      `no cluster "${name}" in the fleet ${source}`,
+      `no ${clusterLabel(name)} in the fleet ${source}`,
       `name one of: ${clusters
         .map((c) => c.name)
         .slice(0, 20)

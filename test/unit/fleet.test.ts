@@ -142,6 +142,21 @@ describe('loadFleet: refusals name the source, the cluster and the setting', () 
       /cluster "a": the name is used by more than one cluster/,
     ],
     [
+      'two clusters whose names differ only in case (a case-insensitive file system shares their directory)',
+      { clusters: [{ CLUSTER_NAME: 'Prod' }, { CLUSTER_NAME: 'prod' }] },
+      /cluster "prod": the name is used by more than one cluster \("Prod" differs only in case\)/,
+    ],
+    [
+      'a cluster name with a line break and quotes: quoted, never as written',
+      { clusters: [{ CLUSTER_NAME: 'a"\nb', ETCD_ENDPOINTS: 'ftp://x:1' }] },
+      /^[^\n]*cluster "a\\"\\nb": CLUSTER_NAME: "a\\"\\nb" is not a valid cluster name$/,
+    ],
+    [
+      'a very long cluster name: cut',
+      { clusters: [{ CLUSTER_NAME: 'x'.repeat(5000), NOPE: '1' }] },
+      new RegExp(`cluster "${'x'.repeat(100)}\\.\\.\\.": unknown setting "NOPE"`),
+    ],
+    [
       'a value that is an object',
       { clusters: [{ CLUSTER_NAME: 'a', ETCD_ENDPOINTS: ['http://x:1'] }] },
       /ETCD_ENDPOINTS must be a string, a number or a boolean/,
