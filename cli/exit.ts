@@ -11,22 +11,23 @@ export const EXIT_PRECONDITION = 3;
 /** The exit status for a task's outcome. */
 export function exitStatus(outcome: { ok: boolean; error?: unknown }): number {
   if (outcome.ok) return EXIT_OK;
-  if (!(outcome.error instanceof BackupError)) return EXIT_FAILED;
-  if (outcome.error.code === 'config') return EXIT_USAGE;
-  return outcome.error.code === 'precondition' ? EXIT_PRECONDITION : EXIT_FAILED;
+  return codeStatus(outcome.error instanceof BackupError ? outcome.error.code : undefined);
 }
 
 /**
- * A fleet's exit status: 0 when every cluster is ok; when every failed cluster failed the same way (one
- * cluster run with --cluster, or a setting every cluster shares), that cluster's status; otherwise 1.
+ * A fleet's exit status: 0 when every cluster is ok; when every cluster failed, and all the same way (one
+ * cluster run with --cluster, or a setting every cluster shares), that failure's status; otherwise 1. One
+ * cluster's bad setting among clusters that ran is a failed run, not a refused one.
  */
 export function fleetExitStatus(outcome: { ok: boolean; clusters: { ok: boolean; error?: { code?: string } }[] }): number {
   if (outcome.ok) return EXIT_OK;
-  const statuses = new Set(outcome.clusters.filter((c) => !c.ok).map((c) => reportStatus(c.error?.code)));
+  if (outcome.clusters.some((c) => c.ok)) return EXIT_FAILED;
+  const statuses = new Set(outcome.clusters.map((c) => codeStatus(c.error?.code)));
   return statuses.size === 1 ? ([...statuses][0] as number) : EXIT_FAILED;
 }
 
-function reportStatus(code: string | undefined): number {
+/** The status of a failure by its error code (BackupError.code, or the `code` of its report). */
+function codeStatus(code: string | undefined): number {
   if (code === 'config') return EXIT_USAGE;
   return code === 'precondition' ? EXIT_PRECONDITION : EXIT_FAILED;
 }

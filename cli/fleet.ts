@@ -1,6 +1,6 @@
 import { constants } from 'node:os';
 import type { SettingValues } from '../shared/config/config.js';
-import { describeError, formatError, formatReport } from '../shared/errors.js';
+import { ConfigError, describeError, formatError, formatReport } from '../shared/errors.js';
 import { fleetConcurrency, loadFleet } from '../shared/fleet/fleet.js';
 import { checkFleetTask, type FleetOutcome, runFleet } from '../shared/fleet/run.js';
 import { createLogger, type LogFormat, type LogLevel } from '../shared/log.js';
@@ -43,6 +43,19 @@ export function formatFleet<R>(task: TaskName, outcome: FleetOutcome<R>, human: 
 }
 
 /**
+ * CLUSTER_NAME in the environment together with a fleet: meant for one cluster (a shell set up for it), or
+ * left over. Either way, running the whole fleet would not be what was asked, so the run is refused.
+ */
+function checkClusterName(settings: SettingValues, cluster: string | undefined): void {
+  if (cluster === undefined && settings.CLUSTER_NAME)
+    throw new ConfigError(
+      'CLUSTER_NAME',
+      'is set in the environment, but with a fleet (FLEET_FILE) each cluster is named in the fleet file',
+      'use --cluster NAME to run one cluster of the fleet, or unset CLUSTER_NAME to run them all',
+    );
+}
+
+/**
  * `<task> --fleet FILE [--cluster NAME]`: the fleet file read and every cluster validated before anything
  * else, then the task on each cluster; one document (--json) or one block per cluster, and exit 0 only
  * when every cluster is ok. Ctrl-C aborts every cluster's run, as it aborts a single run.
@@ -59,14 +72,16 @@ export async function runFleetCommand<N extends TaskName>(
   let outcome: FleetOutcome<ResultOf<N>>;
   try {
     checkFleetTask(command, options.cluster);
+    checkClusterName(settings, options.cluster);
     const concurrency = fleetConcurrency(settings);
-    const narrow = options.cluster ? { cluster: options.cluster } : {};
+    const narrow = options.cluster !== undefined ? { cluster: options.cluster } : {};
     const fleet = await loadFleet(source, settings, { signal: controller.signal, ...narrow });
     outcome = await runFleet(command, fleet, { args: options.args, concurrency, log, signal: controller.signal, ...narrow });
   } catch (error) {
     signals.release();
     log.error(`${command} failed`, { task: command, fleet: source, outcome: 'failure', error });
-    if (options.json) print(JSON.stringify({ ok: false, error: describeError(error) }, null, 2));
+    // The fleet's document shape even when no cluster ran, so a consumer can always read `clusters`.
+    if (options.json) print(JSON.stringify({ ok: false, clusters: [], error: describeError(error) }, null, 2));
     else process.stderr.write(`${redactSecrets(`etcd-backup ${command}: ${formatError(error)}`)}\n`);
     return exitStatus({ ok: false, error });
   }

@@ -91,9 +91,10 @@ export async function main(argv: string[]): Promise<number> {
     }
   }
   if (fleetFile) {
-    // With a fleet every cluster names itself; --cluster (CLUSTER_NAME's flag, not its variable) picks one of them.
+    // With a fleet every cluster names itself; --cluster (CLUSTER_NAME's flag, not its variable) picks one of
+    // them. An empty --cluster is passed on, to be refused: it must not mean the whole fleet.
     const cluster = typeof values.cluster === 'string' ? values.cluster : undefined;
-    return fleetCommand(command, fleetFile, settings, { args, json, ...(cluster ? { cluster } : {}) });
+    return fleetCommand(command, fleetFile, settings, { args, json, ...(cluster !== undefined ? { cluster } : {}) });
   }
   return runCommand(command, settings, args, json);
 }

@@ -21,7 +21,8 @@ export type ErrorCode =
   | 'store'
   | 'aborted'
   | 'not-found'
-  | 'member-divergence';
+  | 'member-divergence'
+  | 'secrets-unavailable';
 
 export class BackupError extends Error {
   readonly code: ErrorCode;

@@ -3,11 +3,13 @@
  * once, when configuration is read; every log line and every printed error passes through
  * `redactSecrets`, so a secret echoed back by a library inside an error message is still never written.
  *
- * A secret of at least LONG characters is replaced wherever it appears. A shorter one (a password "ab")
- * would also match inside ordinary words, so it is replaced where it stands as a whole value: quoted
- * ("ab" as a JSON string, 'ab'), after = or : (key=ab, password: ab, user:ab@host), or as the whole text.
+ * A secret of at least LONG characters is replaced wherever it appears. A shorter one (a password "prod")
+ * would also match inside ordinary words and names (another cluster's "prod-a", a key), so it is replaced
+ * where it stands as a whole value: quoted ("prod" as a JSON string, 'prod'), after = or : (key=prod,
+ * password: prod, user:prod@host), or as the whole text. 12 characters: what a generated secret is at
+ * least, and longer than the names and words a person's short password could collide with.
  */
-const LONG = 4;
+const LONG = 12;
 const secrets = new Set<string>();
 let shortPatterns: RegExp[] = [];
 

@@ -189,7 +189,8 @@ export function loadConfig(values: SettingValues, cwd = process.cwd()): Config {
   if (!CLUSTER_NAME.test(cluster)) {
     throw new ConfigError(
       'CLUSTER_NAME',
-      `"${cluster}" is not a valid cluster name`,
+      // Quoted as JSON and cut: the text is not a name yet, and may hold line breaks or a whole document.
+      `${JSON.stringify(cluster.length > 100 ? `${cluster.slice(0, 100)}...` : cluster)} is not a valid cluster name`,
       'use 1-100 letters, digits, ".", "_" or "-", starting with a letter or digit',
     );
   }

@@ -23,7 +23,7 @@ export function parseHttpUrl(setting: string, text: string): URL {
     throw new ConfigError(
       setting,
       `"${shown}" carries a user name or password`,
-      'remove them from the URL: give the etcd user and password in ETCD_USERNAME and ETCD_PASSWORD',
+      'remove them from the URL: give the etcd user in ETCD_USERNAME and the password in ETCD_PASSWORD, ETCD_PASSWORD_FILE or (in a fleet file, which holds no secret) SSM_SECRETS_PATH',
     );
   }
   let url: URL;

@@ -2,13 +2,18 @@ import { isInlinePem, loadConfig, type SettingValues } from '../config/config.js
 import { SETTINGS, type SettingName } from '../config/settings.js';
 import { parseInteger } from '../config/units.js';
 import { BackupError, ConfigError } from '../errors.js';
-import { eachLimited } from './pool.js';
 import { readFleetSource } from './source.js';
+import { SSM_SETTINGS } from './ssm-settings.js';
 
-/** One cluster of a fleet: its settings, environment < defaults < cluster, validated as a whole. */
+/**
+ * One cluster of a fleet: its settings, environment < defaults < cluster, validated as a whole, without the
+ * secrets kept under its SSM_SECRETS_PATH: those are read when the cluster runs (withClusterSecrets).
+ */
 export interface FleetCluster {
   name: string;
   settings: SettingValues;
+  /** SSM_SECRETS_PATH of the cluster (or of `defaults`), when it has one. */
+  secretsPath?: string;
 }
 
 export interface Fleet {
@@ -40,6 +45,11 @@ interface ClusterEntry {
   values: Record<string, string>;
 }
 
+/** A cluster as errors name it: its name quoted as JSON (and cut), as written, before any check of it. */
+function clusterLabel(name: string): string {
+  return `cluster ${JSON.stringify(name.length > 100 ? `${name.slice(0, 100)}...` : name)}`;
+}
+
 /** Where in the file a problem is: the source and the cluster (by name once it is known). */
 function at(source: string, where: string): string {
   return `${source}: ${where}`;
@@ -57,6 +67,16 @@ function settingValue(source: string, where: string, key: string, value: unknown
     `${key} must be a string, a number or a boolean`,
     'write the value as the environment variable would hold it',
   );
+}
+
+/** Text that looks like base64 (a PEM file as Kubernetes hands out tls.key is one line of it). */
+const BASE64 = /^[A-Za-z0-9+/]{16,}={0,2}$/;
+
+/** A private key, as PEM text or base64-encoded PEM, whatever setting it was written under. */
+function holdsPrivateKey(text: string): boolean {
+  if (/PRIVATE KEY/.test(text)) return true;
+  const compact = text.replace(/\s+/g, '');
+  return BASE64.test(compact) && /PRIVATE KEY/.test(Buffer.from(compact, 'base64').toString('latin1'));
 }
 
 /** One `defaults` or cluster map: known keys only, no secret written inline. */
@@ -80,7 +100,7 @@ function entryValues(source: string, where: string, raw: unknown): Record<string
     const text = settingValue(source, where, key, value);
     if (SECRET_SETTINGS.has(key) && !key.endsWith('_FILE'))
       throw new ConfigError(at(source, where), `${key} is a secret, and secrets are never written in a fleet file`, SECRET_HINT);
-    if ((SECRET_SETTINGS.has(key) && isInlinePem(text)) || /PRIVATE KEY/.test(text))
+    if ((SECRET_SETTINGS.has(key) && isInlinePem(text)) || holdsPrivateKey(text))
       throw new ConfigError(at(source, where), `${key} holds key material, and secrets are never written in a fleet file`, SECRET_HINT);
     values[key] = text;
   }
@@ -135,31 +155,44 @@ export function parseFleet(source: string, text: string): { defaults: Record<str
       `${source}: "clusters" must be a non-empty list`,
       'list the clusters: "clusters": [ { "CLUSTER_NAME": "prod-a", ... } ]',
     );
-  const seen = new Set<string>();
+  // By lower case: on a case-insensitive file system (macOS, Windows) "Prod" and "prod" share a directory.
+  const seen = new Map<string, string>();
   const clusters = rawClusters.map((raw, index): ClusterEntry => {
     const named = (raw as { CLUSTER_NAME?: unknown } | null)?.CLUSTER_NAME;
-    const values = entryValues(source, typeof named === 'string' ? `cluster "${named}"` : `clusters[${index}]`, raw);
+    const values = entryValues(source, typeof named === 'string' ? clusterLabel(named) : `clusters[${index}]`, raw);
     const name = values.CLUSTER_NAME;
     if (!name)
       throw new ConfigError(at(source, `clusters[${index}]`), 'has no CLUSTER_NAME', 'name every cluster: "CLUSTER_NAME": "prod-a"');
-    if (seen.has(name))
+    const other = seen.get(name.toLowerCase());
+    if (other !== undefined)
       throw new ConfigError(
-        at(source, `cluster "${name}"`),
-        'the name is used by more than one cluster',
-        'give each cluster its own CLUSTER_NAME: it is where its snapshots live',
+        at(source, clusterLabel(name)),
+        `the name is used by more than one cluster${other === name ? '' : ` (${JSON.stringify(other)} differs only in case)`}`,
+        'give each cluster its own CLUSTER_NAME, different in more than case: it is where its snapshots live',
       );
-    seen.add(name);
+    seen.set(name.toLowerCase(), name);
     return { name, values };
   });
   return { defaults, clusters };
 }
 
+/** A setting of one cluster of a fleet refused: the setting's own refusal, placed in the file and the cluster. */
+export class ClusterConfigError extends ConfigError {
+  /** The cluster whose setting it is. */
+  readonly cluster: string;
+
+  constructor(where: string, cluster: string, error: ConfigError) {
+    super(error.setting, '', error.hint, error.cause);
+    // The refusal's own message in full, prefixed: the setting (and its message) stays what it was.
+    this.message = `${where}: ${error.message}`;
+    this.cluster = cluster;
+  }
+}
+
 /** A cluster's error, saying which cluster of which file (and keeping what went wrong as the cause). */
 function inCluster(source: string, name: string, error: unknown): unknown {
-  const where = at(source, `cluster "${name}"`);
-  // The same error, placed: its message in full, and what caused it (not itself again).
-  if (error instanceof ConfigError)
-    return new ConfigError(`${where}: ${error.setting}`, error.message.slice(error.setting.length + 2), error.hint, error.cause);
+  const where = at(source, clusterLabel(name));
+  if (error instanceof ConfigError) return new ClusterConfigError(where, name, error);
   if (error instanceof BackupError && error.code === 'config') return new ConfigError(where, error.message, error.hint, error.cause);
   return error;
 }
@@ -172,40 +205,56 @@ function environmentBase(env: SettingValues): SettingValues {
   return base;
 }
 
-/** How many clusters' secrets are fetched from SSM at a time (its GetParametersByPath quota is a few dozen per second). */
-const SECRET_READS = 8;
+/** Settings whose cross-checks may need what SSM_SECRETS_PATH supplies (a password file needs its user). */
+const CREDENTIAL_SETTINGS: ReadonlySet<string> = new Set([...SSM_SETTINGS, 'ETCD_PASSWORD_FILE']);
 
 /**
- * One cluster's settings: the cluster's map over `defaults` over the environment, its etcd credentials from
- * SSM_SECRETS_PATH when it names one, then the whole validated as a single cluster's configuration is
- * (every setting's own check applies).
+ * The whole validated as a single cluster's configuration is (every setting's own check applies). With an
+ * SSM path, a refusal of an etcd credential may only mean that SSM supplies the other half (the password of
+ * a user named in the file): the credentials are checked when the cluster runs, once they are read, and
+ * everything else now.
  */
-async function resolveCluster(
-  source: string,
-  entry: ClusterEntry,
-  defaults: Record<string, string>,
-  env: SettingValues,
-): Promise<FleetCluster> {
-  const { [SSM_SECRETS_PATH]: ssmPath, ...own } = { ...defaults, ...entry.values };
-  let settings: SettingValues = { ...environmentBase(env), ...own };
+function validate(settings: SettingValues, secretsPath: string | undefined): void {
   try {
-    if (ssmPath) {
-      const { settingsFromSsm } = await import('./ssm.js');
-      settings = { ...settings, ...(await settingsFromSsm(ssmPath, settings)) };
-    }
     loadConfig(settings);
+  } catch (error) {
+    if (!secretsPath || !(error instanceof ConfigError) || !CREDENTIAL_SETTINGS.has(error.setting)) throw error;
+    const rest = Object.fromEntries(Object.entries(settings).filter(([key]) => !CREDENTIAL_SETTINGS.has(key)));
+    loadConfig(rest);
+  }
+}
+
+/** One cluster's settings: the cluster's map over `defaults` over the environment, validated (no I/O but local files). */
+function resolveCluster(source: string, entry: ClusterEntry, defaults: Record<string, string>, env: SettingValues): FleetCluster {
+  const { [SSM_SECRETS_PATH]: secretsPath, ...own } = { ...defaults, ...entry.values };
+  const settings: SettingValues = { ...environmentBase(env), ...own };
+  try {
+    validate(settings, secretsPath);
   } catch (error) {
     throw inCluster(source, entry.name, error);
   }
-  return { name: entry.name, settings };
+  return { name: entry.name, settings, ...(secretsPath ? { secretsPath } : {}) };
+}
+
+/**
+ * The settings a cluster runs with: its own, and the etcd credentials under its SSM_SECRETS_PATH, read now
+ * (at every run, so a rotation needs no change). Call it where the cluster runs, not before: one cluster's
+ * SSM read failing (throttled, denied, hanging until `signal` or its timeouts) is that cluster's failure
+ * (`secrets-unavailable`), never the fleet's.
+ */
+export async function withClusterSecrets(cluster: FleetCluster, options: { signal?: AbortSignal } = {}): Promise<SettingValues> {
+  if (!cluster.secretsPath) return cluster.settings;
+  const { settingsFromSsm } = await import('./ssm.js');
+  return { ...cluster.settings, ...(await settingsFromSsm(cluster.secretsPath, cluster.settings, options.signal)) };
 }
 
 /**
  * Reads the fleet file at `source` (a path, s3://bucket/key, gs://bucket/key or ssm:/parameter/name) and
  * validates it whole, before any I/O on etcd or a backup store: structure, keys, secrets, unique names,
- * then each cluster's settings (`env` < `defaults` < the cluster). With `cluster`, every cluster's entry is
- * still checked, but only that one's settings are resolved (its SSM secrets read) and validated: what a
- * run of one cluster (a function invoked per cluster) needs.
+ * then each cluster's settings (`env` < `defaults` < the cluster). Nothing but the fleet file is read: no
+ * cluster's SSM secrets (withClusterSecrets reads them when the cluster runs). With `cluster`, every
+ * cluster's entry is still checked, but only that one's settings are resolved and validated: what a run
+ * of one cluster (a function invoked per cluster) needs.
  */
 export async function loadFleet(
   source: string,
@@ -215,8 +264,7 @@ export async function loadFleet(
   const text = await readFleetSource(source, env, options.signal);
   const { defaults, clusters } = parseFleet(source, text);
   const chosen = options.cluster === undefined ? clusters : [entryNamed(source, clusters, options.cluster)];
-  const resolved = await eachLimited(chosen, SECRET_READS, (entry) => resolveCluster(source, entry, defaults, env));
-  return { source, clusters: resolved };
+  return { source, clusters: chosen.map((entry) => resolveCluster(source, entry, defaults, env)) };
 }
 
 function entryNamed<T extends { name: string }>(source: string, clusters: readonly T[], name: string): T {
@@ -224,7 +272,7 @@ function entryNamed<T extends { name: string }>(source: string, clusters: readon
   if (!found)
     throw new ConfigError(
       'CLUSTER_NAME',
-      `no cluster "${name}" in the fleet ${source}`,
+      `no ${clusterLabel(name)} in the fleet ${source}`,
       `name one of: ${clusters
         .map((c) => c.name)
         .slice(0, 20)
@@ -240,6 +288,7 @@ export function fleetCluster(fleet: Fleet, name: string): FleetCluster {
 
 /** FLEET_CONCURRENCY, checked: how many clusters run at the same time. */
 export function fleetConcurrency(values: SettingValues): number {
-  const value = values.FLEET_CONCURRENCY || SETTINGS.find((s) => s.env === 'FLEET_CONCURRENCY')?.default || '4';
+  const value = values.FLEET_CONCURRENCY || SETTINGS.find((s) => s.env === 'FLEET_CONCURRENCY')?.default;
+  if (value === undefined) throw new ConfigError('FLEET_CONCURRENCY', 'is not set');
   return parseInteger('FLEET_CONCURRENCY', value, 1, 64);
 }

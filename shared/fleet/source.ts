@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { type SettingValues, storeClientConfigs } from '../config/config.js';
@@ -40,11 +40,16 @@ async function readObject(source: string, env: SettingValues): Promise<string> {
   return readCapped(source, await store.get(key));
 }
 
+/** Refused by its size before it is read (and capped while read, should it grow meanwhile). */
 async function readLocal(source: string, signal: AbortSignal | undefined): Promise<string> {
   const path = resolve(source.startsWith('file://') ? decodeURIComponent(new URL(source).pathname) : source);
-  const text = await readFile(path, { encoding: 'utf8', ...(signal ? { signal } : {}) });
-  if (text.length > MAX_BYTES) throw tooLarge(source);
-  return text;
+  const file = await open(path);
+  try {
+    if ((await file.stat()).size > MAX_BYTES) throw tooLarge(source);
+    return await readCapped(source, file.createReadStream({ autoClose: false, ...(signal ? { signal } : {}) }));
+  } finally {
+    await file.close();
+  }
 }
 
 /**
@@ -55,7 +60,7 @@ export async function readFleetSource(source: string, env: SettingValues, signal
   try {
     if (source.startsWith('ssm:')) {
       const { readSsmParameter } = await import('./ssm.js');
-      return await readSsmParameter(source.slice('ssm:'.length), env, signal);
+      return await readSsmParameter(source.slice('ssm:'.length), signal);
     }
     if (/^(s3|gs):\/\//.test(source)) return await readObject(source, env);
     if (/^[a-z0-9]+:\/\//.test(source) && !source.startsWith('file://'))

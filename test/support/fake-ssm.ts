@@ -6,13 +6,16 @@ import type { Line } from './capture.js';
 
 export interface FakeSsm {
   url: string;
-  /** Each request: its target (the SSM action), whether it was signed, and its body. */
+  /** Each request: its target (the SSM action), whether it was signed, the region it was signed for, and its body. */
   requests: Line[];
   close: () => Promise<void>;
 }
 
-/** Answers GetParametersByPath (one level under the path) and GetParameter (ParameterNotFound when missing). */
-export async function fakeSsm(parameters: Record<string, string>): Promise<FakeSsm> {
+/**
+ * Answers GetParametersByPath (one level under the path) and GetParameter (ParameterNotFound when missing);
+ * a path in `denied` is answered AccessDeniedException, as SSM answers a role without the permission.
+ */
+export async function fakeSsm(parameters: Record<string, string>, options: { denied?: string[] } = {}): Promise<FakeSsm> {
   const requests: Line[] = [];
   const server: Server = createServer((req, res) => {
     let body = '';
@@ -20,7 +23,10 @@ export async function fakeSsm(parameters: Record<string, string>): Promise<FakeS
     req.on('end', () => {
       const request = JSON.parse(body) as Line;
       const target = String(req.headers['x-amz-target']);
-      requests.push({ target, signed: String(req.headers.authorization ?? '').startsWith('AWS4-HMAC-SHA256'), ...request });
+      const authorization = String(req.headers.authorization ?? '');
+      // The region the client signed for: Credential=<key>/<date>/<region>/ssm/aws4_request.
+      const region = /Credential=[^/]+\/\d+\/([^/]+)\//.exec(authorization)?.[1];
+      requests.push({ target, signed: authorization.startsWith('AWS4-HMAC-SHA256'), region, ...request });
       const reply = (status: number, document: unknown) =>
         res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify(document));
       const parameter = (Name: string, Value: string) => ({ Name, Value, Type: 'SecureString', Version: 1 });
@@ -32,6 +38,10 @@ export async function fakeSsm(parameters: Record<string, string>): Promise<FakeS
         return;
       }
       const path = String(request.Path);
+      if (options.denied?.includes(path)) {
+        reply(400, { __type: 'AccessDeniedException', message: `not authorized to perform ssm:GetParametersByPath on ${path}` });
+        return;
+      }
       const found = Object.entries(parameters)
         .filter(([name]) => name.startsWith(`${path}/`) && !name.slice(path.length + 1).includes('/'))
         .map(([name, value]) => parameter(name, value));

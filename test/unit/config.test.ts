@@ -126,6 +126,8 @@ describe('credentials in an etcd endpoint URL', () => {
     expect(error.message).toContain('http://<credentials>@127.0.0.1:2379');
     expect(error.hint).toContain('ETCD_USERNAME');
     expect(error.hint).toContain('ETCD_PASSWORD');
+    // In a fleet file the password cannot be written: the hint names the references that can.
+    expect(error.hint).toMatch(/ETCD_PASSWORD_FILE.*SSM_SECRETS_PATH/);
   });
 });
 

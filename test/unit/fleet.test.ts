@@ -1,6 +1,6 @@
 // The fleet file: reading, merging (environment < defaults < cluster), validation before any I/O, secrets
 // refused and never echoed; running a task over a fleet (list on local directories: no service needed).
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -8,7 +8,15 @@ import { exitStatus, fleetExitStatus } from '../../cli/exit.js';
 import { formatFleet } from '../../cli/fleet.js';
 import { loadConfig, type SettingValues } from '../../shared/config/config.js';
 import { ConfigError, describeError } from '../../shared/errors.js';
-import { fleetCluster, fleetConcurrency, loadFleet, parseFleet } from '../../shared/fleet/fleet.js';
+import {
+  ClusterConfigError,
+  type FleetCluster,
+  fleetCluster,
+  fleetConcurrency,
+  loadFleet,
+  parseFleet,
+  withClusterSecrets,
+} from '../../shared/fleet/fleet.js';
 import { eachLimited } from '../../shared/fleet/pool.js';
 import { checkFleetTask, runFleet } from '../../shared/fleet/run.js';
 import { redactSecrets } from '../../shared/redact.js';
@@ -134,6 +142,21 @@ describe('loadFleet: refusals name the source, the cluster and the setting', () 
       /cluster "a": the name is used by more than one cluster/,
     ],
     [
+      'two clusters whose names differ only in case (a case-insensitive file system shares their directory)',
+      { clusters: [{ CLUSTER_NAME: 'Prod' }, { CLUSTER_NAME: 'prod' }] },
+      /cluster "prod": the name is used by more than one cluster \("Prod" differs only in case\)/,
+    ],
+    [
+      'a cluster name with a line break and quotes: quoted, never as written',
+      { clusters: [{ CLUSTER_NAME: 'a"\nb', ETCD_ENDPOINTS: 'ftp://x:1' }] },
+      /^[^\n]*cluster "a\\"\\nb": CLUSTER_NAME: "a\\"\\nb" is not a valid cluster name$/,
+    ],
+    [
+      'a very long cluster name: cut',
+      { clusters: [{ CLUSTER_NAME: 'x'.repeat(5000), NOPE: '1' }] },
+      new RegExp(`cluster "${'x'.repeat(100)}\\.\\.\\.": unknown setting "NOPE"`),
+    ],
+    [
       'a value that is an object',
       { clusters: [{ CLUSTER_NAME: 'a', ETCD_ENDPOINTS: ['http://x:1'] }] },
       /ETCD_ENDPOINTS must be a string, a number or a boolean/,
@@ -152,6 +175,14 @@ describe('loadFleet: refusals name the source, the cluster and the setting', () 
     expect(exitStatus({ ok: false, error })).toBe(2);
   });
 
+  it("a cluster's refused setting keeps its name as `setting`, and says which cluster", async () => {
+    const error = await refusal({ clusters: [{ CLUSTER_NAME: 'a', ETCD_ENDPOINTS: 'ftp://x:1' }] });
+    expect(error.setting).toBe('ETCD_ENDPOINTS');
+    expect(error).toBeInstanceOf(ClusterConfigError);
+    expect((error as ClusterConfigError).cluster).toBe('a');
+    expect(error.message).toMatch(/^\/.*\.json: cluster "a": ETCD_ENDPOINTS: "ftp:\/\/x:1" must start with http:\/\/ or https:\/\/$/);
+  });
+
   it('a missing fleet file: a ConfigError naming it', async () => {
     const source = join(dir, 'missing.json');
     const error = await loadFleet(source, {}).catch((e: unknown) => e);
@@ -163,6 +194,18 @@ describe('loadFleet: refusals name the source, the cluster and the setting', () 
     await expect(loadFleet(dir, {})).rejects.toThrow(new RegExp(`cannot read ${dir}: EISDIR`));
     await expect(loadFleet('https://example.com/fleet.json', {})).rejects.toThrow(/is not a place a fleet file can be read from/);
     await expect(loadFleet('s3://bucket-only', {})).rejects.toThrow(/names no object/);
+  });
+
+  it('a local fleet file over 16 MiB is refused by its size, before it is read, in bytes', async () => {
+    // Sparse: 1 GiB on disk costs nothing, and reading it whole would fail otherwise (or exhaust memory).
+    const huge = join(dir, 'huge.json');
+    await writeFile(huge, '');
+    await truncate(huge, 1024 ** 3);
+    await expect(loadFleet(huge, {})).rejects.toThrow(`FLEET_FILE: ${huge} is larger than 16 MiB`);
+    // 3 bytes per character: over 16 MiB of bytes, under 16 Mi characters.
+    const wide = join(dir, 'wide.json');
+    await writeFile(wide, '\u20ac'.repeat((16 * 1024 ** 2) / 3 + 1));
+    await expect(loadFleet(wide, {})).rejects.toThrow(`FLEET_FILE: ${wide} is larger than 16 MiB`);
   });
 
   it('a bad setting of the environment is reported for the cluster it reaches', async () => {
@@ -191,6 +234,16 @@ describe('loadFleet: secrets are never inline, and never echoed', () => {
       Buffer.from(PEM).toString('base64').slice(0, 40),
     ],
     ['a private key where a certificate goes', { clusters: [{ CLUSTER_NAME: 'a', ETCD_CERT_FILE: PEM }] }, 'fleet-secret'],
+    [
+      'a base64 private key where a certificate goes',
+      { clusters: [{ CLUSTER_NAME: 'a', ETCD_CERT_FILE: Buffer.from(PEM).toString('base64') }] },
+      Buffer.from(PEM).toString('base64').slice(0, 40),
+    ],
+    [
+      'a base64 private key as the CA, wrapped in lines',
+      { defaults: { ETCD_CA_FILE: Buffer.from(PEM).toString('base64').replace(/.{64}/g, '$&\n') }, clusters: [{ CLUSTER_NAME: 'a' }] },
+      Buffer.from(PEM).toString('base64').slice(0, 40),
+    ],
     ['a password that breaks the JSON', '{ "clusters": [ { "CLUSTER_NAME": "a", "ETCD_PASSWORD": hunter4-fleet } ] }', 'hunter4-fleet'],
   ])('%s is refused without its value', async (_, document, secret) => {
     const error = await refusal(document);
@@ -252,8 +305,8 @@ describe('fleet file and secrets in SSM Parameter Store (a fake SSM endpoint: th
   afterEach(() => {
     process.env = { ...saved };
   });
-  async function withSsm(parameters: Record<string, string>) {
-    const ssm = await fakeSsm(parameters);
+  async function withSsm(parameters: Record<string, string>, options: { denied?: string[] } = {}) {
+    const ssm = await fakeSsm(parameters, options);
     Object.assign(process.env, {
       AWS_ENDPOINT_URL_SSM: ssm.url,
       AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
@@ -262,7 +315,7 @@ describe('fleet file and secrets in SSM Parameter Store (a fake SSM endpoint: th
     return ssm;
   }
 
-  it('reads the fleet file from ssm:/name, and each cluster its credentials from its own SSM_SECRETS_PATH', async () => {
+  it('reads the fleet file from ssm:/name, and each cluster its credentials from its own SSM_SECRETS_PATH when it runs', async () => {
     const document = {
       defaults: { ETCD_USERNAME: 'root' },
       clusters: [
@@ -276,23 +329,26 @@ describe('fleet file and secrets in SSM Parameter Store (a fake SSM endpoint: th
       '/etcd/b/ETCD_PASSWORD': 'pw-b-77e2',
     });
     try {
+      // Loading reads the fleet file only; ETCD_USERNAME without its password waits for the secrets.
       const fleet = await loadFleet('ssm:/fleet/prod', {});
-      expect(fleet.clusters.map((c) => [c.name, c.settings.ETCD_PASSWORD])).toEqual([
-        ['a', 'pw-a-77e1'],
-        ['b', 'pw-b-77e2'],
+      expect(ssm.requests.map((r) => [r.target, r.Name, r.WithDecryption, r.signed])).toEqual([
+        ['AmazonSSM.GetParameter', '/fleet/prod', true, true],
+      ]);
+      expect(fleet.clusters.map((c) => [c.name, c.secretsPath, c.settings.ETCD_PASSWORD])).toEqual([
+        ['a', '/etcd/a', undefined],
+        ['b', '/etcd/b/', undefined],
       ]);
       expect(fleet.clusters[0]?.settings).not.toHaveProperty('SSM_SECRETS_PATH');
-      expect(ssm.requests.map((r) => [r.target, r.Name ?? r.Path, r.WithDecryption, r.signed])).toEqual(
+      ssm.requests.length = 0;
+      const settings = await Promise.all(fleet.clusters.map((c) => withClusterSecrets(c)));
+      expect(settings.map((s) => s.ETCD_PASSWORD)).toEqual(['pw-a-77e1', 'pw-b-77e2']);
+      expect(loadConfig(settings[1] ?? {}).etcd).toMatchObject({ username: 'root', password: 'pw-b-77e2' });
+      expect(ssm.requests.map((r) => [r.target, r.Path, r.WithDecryption, r.signed])).toEqual(
         expect.arrayContaining([
-          ['AmazonSSM.GetParameter', '/fleet/prod', true, true],
           ['AmazonSSM.GetParametersByPath', '/etcd/a', true, true],
           ['AmazonSSM.GetParametersByPath', '/etcd/b', true, true],
         ]),
       );
-      // Narrowed to one cluster: only its secrets are read.
-      ssm.requests.length = 0;
-      await loadFleet('ssm:/fleet/prod', {}, { cluster: 'b' });
-      expect(ssm.requests.map((r) => r.Path).filter(Boolean)).toEqual(['/etcd/b']);
     } finally {
       await ssm.close();
     }
@@ -303,9 +359,81 @@ describe('fleet file and secrets in SSM Parameter Store (a fake SSM endpoint: th
     const ssm = await withSsm({ '/fleet/x': JSON.stringify(document), '/etcd/a/BACKUP_URL': 's3://elsewhere/x' });
     try {
       await expect(loadFleet('ssm:/fleet/missing', {})).rejects.toThrow(/FLEET_FILE: cannot read ssm:\/fleet\/missing/);
-      const error = await loadFleet('ssm:/fleet/x', {}).catch((e: unknown) => e);
+      const [cluster] = (await loadFleet('ssm:/fleet/x', {})).clusters;
+      const error = await withClusterSecrets(cluster as FleetCluster).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ConfigError);
-      expect((error as Error).message).toMatch(/cluster "a": SSM_SECRETS_PATH: parameter \/etcd\/a\/BACKUP_URL names no setting/);
+      expect((error as Error).message).toMatch(/SSM_SECRETS_PATH: parameter \/etcd\/a\/BACKUP_URL names no setting/);
+    } finally {
+      await ssm.close();
+    }
+  });
+
+  it("one cluster's SSM path failing fails that cluster only: the others run, and it is not a config error", async () => {
+    const ssm = await withSsm({ '/etcd/one/ETCD_PASSWORD': 'pw-one-5d1e' }, { denied: ['/etcd/two'] });
+    try {
+      const fleet = await loadFleet(
+        await fleetFile({
+          defaults: { BACKUP_URL: `file://${dir}/store`, ETCD_USERNAME: 'root' },
+          clusters: [
+            { CLUSTER_NAME: 'one', SSM_SECRETS_PATH: '/etcd/one' },
+            { CLUSTER_NAME: 'two', SSM_SECRETS_PATH: '/etcd/two' },
+            { CLUSTER_NAME: 'three', ETCD_USERNAME: '' },
+          ],
+        }),
+        {},
+      );
+      expect(ssm.requests).toEqual([]);
+      const log = memoryLogger();
+      const outcome = await runFleet('list', fleet, { concurrency: 1, log });
+      expect(outcome.clusters.map((c) => [c.cluster, c.ok, c.error?.code])).toEqual([
+        ['one', true, undefined],
+        ['two', false, 'secrets-unavailable'],
+        ['three', true, undefined],
+      ]);
+      expect(outcome.clusters[1]?.error?.message).toMatch(/SSM_SECRETS_PATH: cannot read the parameters under \/etcd\/two/);
+      expect(fleetExitStatus(outcome)).toBe(1);
+      const lines = log.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines.filter((l) => l.cluster === 'two' && l.outcome === 'failure')).toHaveLength(1);
+    } finally {
+      await ssm.close();
+    }
+  });
+
+  it('an SSM path with no parameters is refused, naming SSM_SECRETS_PATH', async () => {
+    const ssm = await withSsm({ '/etcd/a/ETCD_PASSWORD': 'pw-a-4f0d' });
+    try {
+      const cluster: FleetCluster = { name: 'a', settings: { CLUSTER_NAME: 'a' }, secretsPath: '/etcd/typo' };
+      const error = await withClusterSecrets(cluster).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as Error).message).toBe('SSM_SECRETS_PATH: there are no parameters under /etcd/typo');
+    } finally {
+      await ssm.close();
+    }
+  });
+
+  it("secrets are read in the process's region, not in the cluster's bucket region (AWS_REGION setting)", async () => {
+    const ssm = await withSsm({ '/etcd/a/ETCD_PASSWORD': 'pw-a-9e2a', '/fleet/r': JSON.stringify({ clusters: [{ CLUSTER_NAME: 'a' }] }) });
+    process.env.AWS_REGION = 'eu-central-1';
+    try {
+      const cluster: FleetCluster = { name: 'a', settings: { CLUSTER_NAME: 'a', AWS_REGION: 'ap-south-1' }, secretsPath: '/etcd/a' };
+      await withClusterSecrets(cluster);
+      await loadFleet('ssm:/fleet/r', { AWS_REGION: 'ap-south-1' });
+      expect(ssm.requests.map((r) => [r.target, r.region])).toEqual([
+        ['AmazonSSM.GetParametersByPath', 'eu-central-1'],
+        ['AmazonSSM.GetParameter', 'eu-central-1'],
+      ]);
+    } finally {
+      await ssm.close();
+    }
+  });
+
+  it('an aborted SSM read is reported as aborted', async () => {
+    const ssm = await withSsm({ '/etcd/a/ETCD_PASSWORD': 'pw-a-0c3b' });
+    try {
+      const controller = new AbortController();
+      controller.abort(new Error('interrupted'));
+      const cluster: FleetCluster = { name: 'a', settings: { CLUSTER_NAME: 'a' }, secretsPath: '/etcd/a' };
+      await expect(withClusterSecrets(cluster, { signal: controller.signal })).rejects.toMatchObject({ code: 'aborted' });
     } finally {
       await ssm.close();
     }
@@ -357,12 +485,28 @@ describe('running over a fleet', () => {
       outcome: 'failure',
       clusterCount: 3,
       failed: ['broken'],
+      failedCount: 1,
+      failedTruncated: false,
     });
     expect(fleetExitStatus(outcome)).toBe(1);
     const text = formatFleet('list', outcome, (r) => `listed ${r.cluster}`);
     expect(text).toMatch(
       /^one: ok\n {2}listed one\n\nbroken: FAILED\n {2}list failed: .+\n[\s\S]*two: ok\n {2}listed two\n\nlist: 2 of 3 cluster\(s\) ok; failed: broken$/,
     );
+  });
+
+  it("the fleet's line names at most 50 failed clusters, and counts them all", async () => {
+    const file = join(dir, 'not-a-dir');
+    await writeFile(file, '');
+    const names = Array.from({ length: 53 }, (_, i) => `c${String(i).padStart(2, '0')}`);
+    const fleet = await loadFleet(
+      await fleetFile({ defaults: { BACKUP_URL: `file://${file}` }, clusters: names.map((CLUSTER_NAME) => ({ CLUSTER_NAME })) }),
+      {},
+    );
+    const log = memoryLogger();
+    await runFleet('list', fleet, { concurrency: 8, log });
+    const line = JSON.parse(log.lines.at(-1) as string) as Record<string, unknown>;
+    expect(line).toMatchObject({ clusterCount: 53, failed: names.slice(0, 50), failedCount: 53, failedTruncated: true });
   });
 
   it('--cluster runs one; an unknown one is a ConfigError', async () => {
@@ -405,6 +549,9 @@ describe('fleet exit status', () => {
     [[{ ok: true }, { ok: true }], 0],
     [[{ ok: true }, failed('etcd-unreachable')], 1],
     [[failed('config')], 2],
+    [[failed('config'), failed('config')], 2],
+    [[{ ok: true }, failed('config')], 1],
+    [[{ ok: true }, failed('precondition')], 1],
     [[failed('precondition')], 3],
     [[failed('precondition'), failed('config')], 1],
     [[{ ok: true }, failed()], 1],
@@ -449,6 +596,24 @@ describe('eachLimited', () => {
     gates[3]?.resolve();
     gates[0]?.resolve();
     expect(await run).toEqual([0, 10, 20, 30]);
+  });
+  it('starts no further item once one has rejected', async () => {
+    let release = () => {};
+    const slow = new Promise<void>((r) => {
+      release = r;
+    });
+    const started: number[] = [];
+    const run = eachLimited([0, 1, 2, 3, 4], 2, async (i) => {
+      started.push(i);
+      if (i === 0) await slow;
+      if (i === 1) throw new Error('item 1 failed');
+      return i;
+    });
+    await expect(run).rejects.toThrow('item 1 failed');
+    // Item 0 was running; once it ends, its worker must not take item 2.
+    release();
+    await new Promise((r) => setImmediate(r));
+    expect(started).toEqual([0, 1]);
   });
 });
 

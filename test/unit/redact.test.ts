@@ -4,8 +4,8 @@ import { loadConfig } from '../../shared/config/config.js';
 import { createLogger } from '../../shared/log.js';
 import { redactSecrets, registerSecret } from '../../shared/redact.js';
 
-describe('secrets shorter than 4 characters', () => {
-  it.each(['q', 'ab', 'x9z'])('a %s password is redacted wherever it stands as a whole value', (password) => {
+describe('secrets shorter than 12 characters', () => {
+  it.each(['q', 'ab', 'x9z', 'prod', 'hunter2-x1y'])('a %s password is redacted wherever it stands as a whole value', (password) => {
     loadConfig({ ETCD_USERNAME: 'root', ETCD_PASSWORD: password });
     for (const text of [
       JSON.stringify({ message: 'auth failed', password }),
@@ -26,6 +26,9 @@ describe('secrets shorter than 4 characters', () => {
     registerSecret('ab');
     const text = 'about a cab: the table is abundant';
     expect(redactSecrets(text)).toBe(text);
+    registerSecret('prod');
+    const names = '{"cluster":"prod-a","key":"etcd/prod-a/snapshots/x.db"} cluster=prod-b';
+    expect(redactSecrets(names)).toBe(names);
   });
 
   it('never reaches a log line as a JSON value', () => {
@@ -37,8 +40,8 @@ describe('secrets shorter than 4 characters', () => {
     expect(entry.message).toBe('connecting with a new password');
   });
 
-  it('longer secrets are still redacted anywhere, even inside a word', () => {
-    registerSecret('hunter2');
-    expect(redactSecrets('xxhunter2yy')).toBe('xx[REDACTED]yy');
+  it('secrets of 12 characters or more are redacted anywhere, even inside a word', () => {
+    registerSecret('hunter2-hunter2');
+    expect(redactSecrets('xxhunter2-hunter2yy')).toBe('xx[REDACTED]yy');
   });
 });
