@@ -1,6 +1,6 @@
 import type { SettingValues } from '../config/config.js';
 import { ConfigError } from '../errors.js';
-import { fleetCluster, loadFleet, parseFleet } from '../fleet/fleet.js';
+import { fleetCluster, loadFleet, parseFleet, withClusterSecrets } from '../fleet/fleet.js';
 import { readFleetSource } from '../fleet/source.js';
 import type { TaskArgs } from '../tasks/index.js';
 
@@ -70,7 +70,8 @@ export async function runTarget(args: TaskArgs, env: SettingValues, signal?: Abo
       `is missing: this function serves the fleet in ${source}, one cluster per invocation`,
       `name one ({"cluster": "NAME"}), or send {"${LIST_CLUSTERS}": true} for the names`,
     );
-  // Only this cluster's settings are resolved (its secrets read) and validated.
-  const fleet = await loadFleet(source, env, { cluster, ...(signal ? { signal } : {}) });
-  return { cluster, settings: fleetCluster(fleet, cluster).settings, args: taskArgs };
+  // Only this cluster's settings are validated, and only its secrets (SSM_SECRETS_PATH) read, at run time.
+  const options = signal ? { signal } : {};
+  const fleet = await loadFleet(source, env, { cluster, ...options });
+  return { cluster, settings: await withClusterSecrets(fleetCluster(fleet, cluster), options), args: taskArgs };
 }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../shared/errors.js';
 import { isClusterListing, listFleetClusters, runTarget } from '../../shared/platform/fleet-entry.js';
+import { fakeSsm } from '../support/fake-ssm.js';
 
 describe('the per-cluster entry', () => {
   let fleetFile: string;
@@ -56,5 +57,36 @@ describe('the per-cluster entry', () => {
     expect(isClusterListing({ fleetClusters: true })).toBe(true);
     for (const other of [{}, { fleetClusters: 'yes' }, null, 'fleetClusters', { cluster: 'prod-a' }])
       expect(isClusterListing(other)).toBe(false);
+  });
+
+  it("with FLEET_FILE: a cluster's run gets that cluster's credentials from its SSM_SECRETS_PATH (a fake SSM endpoint: there is no local SSM)", async () => {
+    const ssm = await fakeSsm({ '/etcd/a/ETCD_PASSWORD': 'pw-a-5c1e', '/etcd/b/ETCD_PASSWORD': 'pw-b-5c1e' });
+    const saved = { ...process.env };
+    try {
+      const file = join(await mkdtemp(join(tmpdir(), 'fleet-entry-ssm-')), 'fleet.json');
+      await writeFile(
+        file,
+        JSON.stringify({
+          defaults: { ETCD_USERNAME: 'root' },
+          clusters: [
+            { CLUSTER_NAME: 'a', SSM_SECRETS_PATH: '/etcd/a' },
+            { CLUSTER_NAME: 'b', SSM_SECRETS_PATH: '/etcd/b' },
+          ],
+        }),
+      );
+      Object.assign(process.env, {
+        FLEET_FILE: file,
+        AWS_ENDPOINT_URL_SSM: ssm.url,
+        AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+        AWS_SECRET_ACCESS_KEY: 'fake-secret-for-the-fake-ssm',
+      });
+      const b = await runTarget({ cluster: 'b' }, env);
+      expect(b.settings).toMatchObject({ CLUSTER_NAME: 'b', ETCD_USERNAME: 'root', ETCD_PASSWORD: 'pw-b-5c1e' });
+      // Only the cluster asked for had its secrets read.
+      expect(ssm.requests.map((r) => r.Path)).toEqual(['/etcd/b']);
+    } finally {
+      process.env = saved;
+      await ssm.close();
+    }
   });
 });
