@@ -132,16 +132,16 @@ describe.each(BACKEND_KINDS)('prune on %s', (kind) => {
     expect((await storedKeys(backend.store, 'etcd-a/')).filter((k) => k.endsWith('.db'))).toHaveLength(1);
   });
 
-  it('deletes a snapshot together with its manifest and verification records, and orphaned sidecars', async () => {
-    const old = await plantSnapshot(backend.store, 'side', hoursAgo(10), { verified: true });
-    const newer = await plantSnapshot(backend.store, 'side', hoursAgo(9), { verified: true });
+  it('deletes a snapshot together with its manifest and verification records, and orphaned sidecars (plain and compressed alike)', async () => {
+    const old = await plantSnapshot(backend.store, 'side', hoursAgo(10), { verified: true, compression: 'zstd' });
+    const newer = await plantSnapshot(backend.store, 'side', hoursAgo(9), { verified: true, compression: 'gzip' });
     const newest = await plantSnapshot(backend.store, 'side', hoursAgo(1));
-    const orphan = manifestKey(snapshotKey('side', hoursAgo(20), 1));
-    await backend.store.put(orphan, Buffer.from('{}'));
+    const orphans = [manifestKey(snapshotKey('side', hoursAgo(21), 1, 'zstd')), manifestKey(snapshotKey('side', hoursAgo(20), 1))];
+    for (const orphan of orphans) await backend.store.put(orphan, Buffer.from('{}'));
     const result = (await prune('side', { PRUNE_KEEP_LAST: '1', PRUNE_KEEP_MIN: '0' })).result!;
     // Kept: the newest (keep-last and newest good) and the newest verified (an invariant).
     expect(result.kept.map((k) => k.key).sort()).toEqual([newer.key, newest.key].sort());
-    expect(result.deleted.map((d) => d.key)).toEqual([old.key, orphan]);
+    expect(result.deleted.map((d) => d.key)).toEqual([old.key, ...orphans]);
     expect(result.deleted[0]?.sidecars.sort()).toEqual(old.sidecars.sort());
     expect(await storedKeys(backend.store, 'side/')).toEqual([newer.key, ...newer.sidecars, newest.key, ...newest.sidecars].sort());
   });
