@@ -15,7 +15,7 @@ import { BACKEND_KINDS, makeBackend, type Backend } from '../support/backends.js
 import { writeBulk } from '../support/data.js';
 import { startEtcd, type EtcdCluster } from '../support/etcd.js';
 import { plantHistory, plantSnapshot, type Planted } from '../support/plant.js';
-import { memoryLogger, run, storedKeys } from '../support/run.js';
+import { memoryLogger, run, storedKeys, storedSnapshots } from '../support/run.js';
 import { s3Client } from '../support/stores.js';
 
 const HOUR = 3_600_000;
@@ -129,7 +129,7 @@ describe.each(BACKEND_KINDS)('prune on %s', (kind) => {
     expect(result.deleted.every((d) => d.key.startsWith('etcd-a/'))).toBe(true);
     expect(await storedKeys(backend.store, 'etcd-a-2/')).toEqual(before);
     expect(before).toHaveLength(other.length * 2);
-    expect((await storedKeys(backend.store, 'etcd-a/')).filter((k) => k.endsWith('.db'))).toHaveLength(1);
+    expect(await storedSnapshots(backend.store, 'etcd-a')).toHaveLength(1);
   });
 
   it('deletes a snapshot together with its manifest and verification records, and orphaned sidecars (plain and compressed alike)', async () => {
@@ -241,7 +241,7 @@ describe('prune on S3 with Object Lock', () => {
     expect(result.deleted).toEqual([]);
     expect(result.retained.map((r) => r.key).sort()).toEqual(locked.map((p) => p.key).sort());
     for (const r of result.retained) expect(Math.abs(new Date(r.retainUntil).getTime() - retainUntil.getTime())).toBeLessThan(1000);
-    expect((await storedKeys(backend.store, 'locked/')).filter((k) => k.endsWith('.db'))).toHaveLength(3);
+    expect(await storedSnapshots(backend.store, 'locked')).toHaveLength(3);
 
     await new Promise((r) => setTimeout(r, Math.max(0, retainUntil.getTime() - Date.now() + 500)));
     const second = (await run('prune', settings)).result!;
@@ -282,7 +282,7 @@ describe('prune when a delete is refused after the retention has ended', () => {
       expect(f.error.code).toBe('store-access-denied');
       expect(f.error.message).toContain(`retention ended at ${retainUntil.toISOString().slice(0, 19)}`);
     }
-    expect((await storedKeys(backend.store, 'ended/')).filter((k) => k.endsWith('.db')).sort()).toEqual([...lockedKeys, newest.key].sort());
+    expect((await storedSnapshots(backend.store, 'ended')).sort()).toEqual([...lockedKeys, newest.key].sort());
   });
 
   it('GCS: the same rule on a retention read from the object (the emulator has no retention: a proxy refuses deletes with 403 and shows a retention)', async () => {
@@ -359,7 +359,7 @@ describe('prune over thousands of snapshots (local store)', () => {
     expect(result.kept.length).toBeGreaterThan(144 + 6 * 24 - 2);
     expect(result.kept.length).toBeLessThan(144 + 6 * 24 + 6);
     expect(result.kept.length + result.deleted.length).toBe(1500);
-    expect((await storedKeys(backend.store, 'many/')).filter((k) => k.endsWith('.db'))).toHaveLength(result.kept.length);
+    expect(await storedSnapshots(backend.store, 'many')).toHaveLength(result.kept.length);
   });
 });
 
