@@ -18,6 +18,7 @@ import { join, relative, resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseSnapshotKey } from '../../shared/layout.js';
 import { type Backend, makeBackend } from '../support/backends.js';
 import { capturing, type Line } from '../support/capture.js';
 import { writeSampleData } from '../support/data.js';
@@ -179,7 +180,7 @@ describe.each(['local', 's3'] as const)('the fleet state machine over real etcd 
     expect(all.length).toBeGreaterThan(0);
     for (const key of all) expect(key).toMatch(/^fleet-(a|b)\//);
     for (const name of ['fleet-a', 'fleet-b'])
-      expect((await storedKeys(backend.store, `${name}/`)).filter((k) => k.endsWith('.db'))).toHaveLength(1);
+      expect((await storedKeys(backend.store, `${name}/`)).filter((k) => parseSnapshotKey(k, name))).toHaveLength(1);
     // One metrics line per cluster, labelled with it, with the per-task set the fleet's alarms read.
     const metrics = metricsLines(run.lines);
     expect(metrics.map((m) => [m.Cluster, m.Failures]).sort()).toEqual([

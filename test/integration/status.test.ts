@@ -143,7 +143,10 @@ describe.each(BACKEND_KINDS)('status on %s', (kind) => {
     const key = snapshotKey('damaged', new Date(), good.revision + 1);
     await backend.store.put(key, bad);
     const manifest = JSON.parse(await text(await backend.store.get(good.manifestKey))) as SnapshotManifest;
-    await backend.store.put(manifestKey(key), Buffer.from(JSON.stringify({ ...manifest, key, size: bad.length })));
+    await backend.store.put(
+      manifestKey(key),
+      Buffer.from(JSON.stringify({ ...manifest, key, size: bad.length, compression: 'none', storedSize: bad.length })),
+    );
     const verified = await run('verify', settings('damaged'));
     expect(verified.result).toMatchObject({ ok: false, key });
 
