@@ -31,7 +31,7 @@ function table(rows: string[][]): string {
 
 export function formatList(result: ListResult): string {
   if (result.snapshots.length === 0) return `no snapshots of cluster "${result.cluster}" in ${result.store}`;
-  const rows = [['TIME', 'KEY', 'SIZE', 'REVISION', 'KEYS', 'STATE', 'VERIFIED', 'EXCLUDED', 'RETAINED-UNTIL']];
+  const rows = [['TIME', 'KEY', 'SIZE', 'STORED', 'REVISION', 'KEYS', 'STATE', 'VERIFIED', 'EXCLUDED', 'RETAINED-UNTIL']];
   for (const s of result.snapshots) {
     const verified = s.verified ? `${s.verified.ok ? 'ok' : 'FAILED'} ${s.verified.at}` : '-';
     const why = [s.excluded?.reason, s.excluded?.source && `copy of ${s.excluded.source}`].filter(Boolean).join('; ');
@@ -39,7 +39,8 @@ export function formatList(result: ListResult): string {
     rows.push([
       s.time,
       s.key,
-      humanSize(s.size),
+      s.size === undefined ? '-' : humanSize(s.size),
+      humanSize(s.storedSize),
       String(s.revision ?? '-'),
       String(s.totalKey ?? '-'),
       s.state,
@@ -51,9 +52,13 @@ export function formatList(result: ListResult): string {
   return table(rows);
 }
 
+function storedAs(result: SnapshotResult): string {
+  return result.compression === 'none' ? 'stored as is' : `${humanSize(result.storedSize)} stored with ${result.compression}`;
+}
+
 export function formatSnapshot(result: SnapshotResult): string {
   const lines = [
-    `stored ${result.key} (${humanSize(result.size)}, revision ${result.revision}, ${result.totalKey} keys) from ${result.endpoint} in ${(result.durationMs / 1000).toFixed(1)} s`,
+    `stored ${result.key} (${humanSize(result.size)}, ${storedAs(result)}, revision ${result.revision}, ${result.totalKey} keys) from ${result.endpoint} in ${(result.durationMs / 1000).toFixed(1)} s`,
     `sha256 ${result.sha256}`,
   ];
   for (const p of result.problems) lines.push(`problem: ${p.kind}: ${p.message}`);

@@ -1,7 +1,7 @@
 import { text } from 'node:stream/consumers';
 import { BackupError } from './errors.js';
-import { classifyKey, clusterDir, manifestKey, newestFirst } from './layout.js';
-import { isManifest, isNewerManifest, type SnapshotManifest } from './manifest.js';
+import { classifyKey, clusterDir, compressionOfKey, manifestKey, newestFirst } from './layout.js';
+import { compressionOf, isManifest, isNewerManifest, type SnapshotManifest, storedSizeOf } from './manifest.js';
 import type { ObjectStore } from './store/index.js';
 
 /**
@@ -202,7 +202,7 @@ export async function loadEntryDetails(store: ObjectStore, entry: ListingEntry):
   const detailed: SnapshotEntry = { ...entry, state: 'incomplete' };
   if (manifest === 'newer') {
     detailed.state = 'newer-format';
-  } else if (manifest === 'invalid' || (typeof manifest === 'object' && (manifest.key !== entry.key || manifest.size !== entry.size))) {
+  } else if (manifest === 'invalid' || (typeof manifest === 'object' && !describes(manifest, entry))) {
     // Present but not describing this very object: never good, and not a run still finishing either.
     detailed.state = 'invalid-manifest';
   } else if (typeof manifest === 'object') {
@@ -212,6 +212,11 @@ export async function loadEntryDetails(store: ObjectStore, entry: ListingEntry):
   const excluded = exclusion(tags) ?? (await inheritedExclusion(store, detailed.manifest?.copyOf));
   if (excluded) detailed.excluded = excluded;
   return detailed;
+}
+
+/** The manifest is this very object's: its key, its stored size, the compression its suffix says. */
+function describes(manifest: SnapshotManifest, entry: ListingEntry): boolean {
+  return manifest.key === entry.key && storedSizeOf(manifest) === entry.size && compressionOf(manifest) === compressionOfKey(entry.key);
 }
 
 function exclusion(tags: Record<string, string>): { reason?: string } | undefined {

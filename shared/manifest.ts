@@ -1,3 +1,4 @@
+import { COMPRESSIONS, type Compression } from './config/config.js';
 import type { Problem, SnapshotReport } from './snapshot-format/index.js';
 import type { ObjectEncryption } from './store/types.js';
 
@@ -13,10 +14,17 @@ export interface SnapshotManifest {
   /** When etcd started sending the snapshot (the time in the key). */
   createdAt: string;
   completedAt: string;
-  /** Object size in bytes: database plus the 32-byte trailer. */
+  /** Size of the snapshot in bytes as etcd sent it (uncompressed): database plus the 32-byte trailer. */
   size: number;
-  /** sha256 of the database bytes, equal to the trailer. */
+  /** sha256 of the database bytes (uncompressed), equal to the trailer. */
   sha256: string;
+  /**
+   * How the object is stored (its key's suffix says the same). Absent in manifests written before
+   * compression existed: those snapshots are plain, `none`.
+   */
+  compression?: Compression;
+  /** Bytes of the stored object, what the store lists; absent (then equal to `size`) in older manifests. */
+  storedSize?: number;
   /** As `etcdctl snapshot status` reports it: main revision of the last key in bucket `key`. */
   revision: number;
   /** Compaction revision recorded in the snapshot (0 if never compacted). */
@@ -46,7 +54,11 @@ export interface SnapshotManifest {
   encryption?: ObjectEncryption;
 }
 
-/** The newest manifest format this code understands. */
+/**
+ * The newest manifest format this code understands. Compression added fields without a new format: a
+ * version that does not know compression never reads a compressed snapshot's manifest (its name is not one
+ * it recognises, see shared/layout.ts), and a plain snapshot's manifest still says all it used to.
+ */
 export const MANIFEST_FORMAT = 1;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -79,8 +91,20 @@ export function isManifest(value: unknown): value is SnapshotManifest {
     typeof checks.ok === 'boolean' &&
     Array.isArray(checks.problems) &&
     isObject(tool) &&
-    (value.copyOf === undefined || typeof value.copyOf === 'string')
+    (value.copyOf === undefined || typeof value.copyOf === 'string') &&
+    (value.compression === undefined || COMPRESSIONS.includes(value.compression as Compression)) &&
+    (value.storedSize === undefined || isCount(value.storedSize))
   );
+}
+
+/** How the snapshot is stored; a manifest from before compression describes a plain snapshot. */
+export function compressionOf(manifest: SnapshotManifest): Compression {
+  return manifest.compression ?? 'none';
+}
+
+/** The bytes the store holds for the snapshot; a manifest from before compression: its size. */
+export function storedSizeOf(manifest: SnapshotManifest): number {
+  return manifest.storedSize ?? manifest.size;
 }
 
 /**

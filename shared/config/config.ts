@@ -53,6 +53,8 @@ export interface Config {
   cluster: string;
   etcd: EtcdConfig;
   snapshotAttempts: number;
+  /** How the snapshot task stores what it takes (SNAPSHOT_COMPRESSION); readers go by each key. */
+  compression: Compression;
   /** How far this host's clock may be from the store's before a snapshot is refused; 0 = not checked. */
   clockSkewToleranceMs: number;
   s3: S3Config;
@@ -89,6 +91,17 @@ export interface RetentionPolicy {
 }
 
 /** S3 GOVERNANCE/COMPLIANCE; GCS Unlocked/Locked map to governance/compliance. */
+/** How a snapshot is stored: a standard zstd or gzip stream of the etcdctl file, or that file as is. */
+export type Compression = 'zstd' | 'gzip' | 'none';
+export const COMPRESSIONS: readonly Compression[] = ['zstd', 'gzip', 'none'];
+
+function parseCompression(text: string): Compression {
+  const value = text.toLowerCase();
+  const found = COMPRESSIONS.find((c) => c === value);
+  if (!found) throw new ConfigError('SNAPSHOT_COMPRESSION', `"${text}" is not zstd, gzip or none`);
+  return found;
+}
+
 export type RetentionMode = 'governance' | 'compliance';
 
 export interface ImmutabilityConfig {
@@ -270,6 +283,7 @@ export function loadConfig(values: SettingValues, cwd = process.cwd()): Config {
     cluster,
     etcd,
     snapshotAttempts: parseInteger('SNAPSHOT_ATTEMPTS', required('SNAPSHOT_ATTEMPTS'), 1, 10),
+    compression: parseCompression(required('SNAPSHOT_COMPRESSION')),
     clockSkewToleranceMs: parseDuration('CLOCK_SKEW_TOLERANCE', required('CLOCK_SKEW_TOLERANCE')),
     s3,
     gcs,

@@ -76,6 +76,13 @@ export const SETTINGS = [
     description: 'Snapshot attempts in one run; a failed stream is retried on the next healthy member',
   },
   {
+    env: 'SNAPSHOT_COMPRESSION',
+    flag: '--compression',
+    default: 'zstd',
+    description:
+      'How snapshots are stored: zstd (.db.zst), gzip (.db.gz) or none (.db, the etcdctl file as is); every task reads all three',
+  },
+  {
     env: 'CLOCK_SKEW_TOLERANCE',
     flag: '--clock-skew-tolerance',
     default: '5m',

@@ -1,4 +1,6 @@
 import { inBatches, listSnapshots, loadDetails, type SnapshotState } from '../catalogue.js';
+import type { Compression } from '../config/config.js';
+import { compressionOfKey } from '../layout.js';
 import type { ObjectStore } from '../store/index.js';
 
 export interface ListedSnapshot {
@@ -10,7 +12,15 @@ export interface ListedSnapshot {
   /** For a protected copy: the snapshot it copies. */
   copyOf?: string;
   state: SnapshotState;
-  size: number;
+  /** From the key's suffix. */
+  compression: Compression;
+  /**
+   * Bytes of the snapshot uncompressed (the etcdctl file), as its manifest records; for a plain snapshot
+   * without one, the stored size. Unknown for a compressed snapshot without a manifest.
+   */
+  size?: number;
+  /** Bytes in the store, as the listing says. */
+  storedSize: number;
   revision?: number;
   requestedRevision: number;
   totalKey?: number;
@@ -46,9 +56,12 @@ export async function listTask(deps: { store: ObjectStore; config: { cluster: st
         key: e.key,
         time: e.time.toISOString(),
         state: e.state,
-        size: e.size,
+        compression: compressionOfKey(e.key),
+        storedSize: e.size,
         requestedRevision: e.requestedRevision,
       };
+      const size = m?.size ?? (listed.compression === 'none' ? e.size : undefined);
+      if (size !== undefined) listed.size = size;
       if (m)
         Object.assign(listed, {
           createdAt: m.createdAt,

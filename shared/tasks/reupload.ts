@@ -3,9 +3,9 @@ import { isGood, listSnapshots } from '../catalogue.js';
 import type { Config } from '../config/config.js';
 import { BackupError, ConfigError } from '../errors.js';
 import { checkBucketProtection, protectObject, type Protection } from '../immutability.js';
-import { manifestKey, snapshotKey } from '../layout.js';
+import { compressionOfKey, manifestKey, snapshotKey } from '../layout.js';
 import type { Logger } from '../log.js';
-import type { SnapshotManifest } from '../manifest.js';
+import { type SnapshotManifest, storedSizeOf } from '../manifest.js';
 import { findNewest } from '../selection.js';
 import type { ObjectStore } from '../store/index.js';
 
@@ -80,7 +80,9 @@ export async function reuploadTask(deps: ReuploadDeps): Promise<ReuploadResult> 
 
   // Bucket mode: a copy made now is protected from now. The source stays as it is (it may be locked).
   const source = newest.manifest.copyOf ?? newest.key;
-  const copyKey = snapshotKey(config.cluster, now, newest.manifest.requestedRevision);
+  // The copy is the same bytes: the same encoding, so the same suffix.
+  const compression = compressionOfKey(newest.key);
+  const copyKey = snapshotKey(config.cluster, now, newest.manifest.requestedRevision, compression);
   const copied = await store.copy(newest.key, copyKey);
   const original = JSON.parse(await text(await store.get(manifestKey(newest.key)))) as SnapshotManifest;
   // The copy's own encryption, as read back: a copy is encrypted as configured now, not as its source.
@@ -88,6 +90,8 @@ export async function reuploadTask(deps: ReuploadDeps): Promise<ReuploadResult> 
   const manifest: SnapshotManifest = {
     ...fields,
     key: copyKey,
+    compression,
+    storedSize: storedSizeOf(original),
     copyOf: source,
     completedAt: now.toISOString(),
     ...(copied.encryption ? { encryption: copied.encryption } : {}),

@@ -1,5 +1,6 @@
+import { pipeline, Transform } from 'node:stream';
 import type { Etcd3 } from 'etcd3';
-import type { Config } from '../config/config.js';
+import type { Compression, Config } from '../config/config.js';
 import { CheckedSnapshotStream } from '../checked-stream.js';
 import { checkClock } from '../clock.js';
 import { etcdClient } from '../etcd/client.js';
@@ -12,12 +13,13 @@ import type { Logger } from '../log.js';
 import type { SnapshotManifest } from '../manifest.js';
 import { metered, type Progress } from '../progress.js';
 import type { ObjectStore } from '../store/index.js';
+import { encoders, type StoredEncoding } from '../stored-encoding.js';
 import { TOOL } from '../version.js';
 import { checkBucketProtection, protectObject, type ActiveImmutability, type Protection } from '../immutability.js';
 import { checkSources } from './snapshot-sources.js';
 
 export interface SnapshotDeps {
-  config: Pick<Config, 'cluster' | 'etcd' | 'snapshotAttempts' | 'immutability' | 'retention' | 'clockSkewToleranceMs'>;
+  config: Pick<Config, 'cluster' | 'etcd' | 'snapshotAttempts' | 'compression' | 'immutability' | 'retention' | 'clockSkewToleranceMs'>;
   store: ObjectStore;
   log: Logger;
   /** Makes the etcd client for one endpoint; tests may pass their own. */
@@ -38,7 +40,12 @@ export interface SnapshotResult {
   ok: boolean;
   key: string;
   manifestKey: string;
+  compression: Compression;
+  /** Bytes of the snapshot as etcd sent it (uncompressed). */
   size: number;
+  /** Bytes in the store. */
+  storedSize: number;
+  /** Of the uncompressed database, as its trailer says. */
   sha256: string;
   revision: number;
   totalKey: number;
@@ -56,6 +63,16 @@ export interface SnapshotResult {
   attempts: SnapshotAttempt[];
   /** The members' HashKV comparison; a member listed in `diverged` was not used, and `ok` is false. */
   consistency?: ConsistencyReport;
+}
+
+/** Counts the bytes that go to the store, to hold against what the store says it received. */
+class ByteCounter extends Transform {
+  bytes = 0;
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: (error: null, chunk: Buffer) => void): void {
+    this.bytes += chunk.length;
+    callback(null, chunk);
+  }
 }
 
 /** Errors worth trying on another member; store and integrity failures would just repeat. */
@@ -84,18 +101,21 @@ async function streamOnce(
   const now = deps.now ?? (() => new Date());
   const source = await openSnapshotStream(client, member.endpoint, { idleTimeoutMs: config.etcd.streamIdleTimeoutMs });
   const started = now();
-  const key = snapshotKey(config.cluster, started, member.revision);
+  const encoding: StoredEncoding = { compression: config.compression };
+  const key = snapshotKey(config.cluster, started, member.revision, encoding.compression);
   log.info('streaming snapshot', { endpoint: member.endpoint, memberId: member.memberId, key });
   const checked = new CheckedSnapshotStream();
-  // Any failure on the etcd side fails the checked stream, and so the upload; any failure of the store
-  // destroys the source, which cancels the gRPC call.
-  source.body.on('error', (error) => checked.destroy(error));
-  checked.on('error', (error) => source.cancel(error));
+  const stored = new ByteCounter();
+  // etcd -> trailer check (on the bytes etcd sent) -> encoding -> counter -> store. The pipeline passes a
+  // failure anywhere along it (etcd, the check, the encoder) on to the last stream, which fails the upload;
+  // a store that gives up destroys the last stream, which the pipeline carries back to the gRPC call. The
+  // callback has nothing to add: put() reports the failure.
+  pipeline([metered(source.body, deps.progress?.start(member.dbSize)), checked, ...encoders(encoding), stored], () => undefined);
   const onAbort = () => source.cancel(new BackupError('aborted', 'snapshot aborted', { cause: deps.signal?.reason }));
   deps.signal?.addEventListener('abort', onAbort, { once: true });
   let uploaded;
   try {
-    uploaded = await store.put(key, metered(source.body.pipe(checked), deps.progress?.start(member.dbSize)), {
+    uploaded = await store.put(key, stored, {
       contentType: 'application/octet-stream',
       metadata: {
         'etcd-cluster': config.cluster,
@@ -118,6 +138,8 @@ async function streamOnce(
     completedAt: completed.toISOString(),
     size: report.size,
     sha256: report.sha256,
+    compression: encoding.compression,
+    storedSize: stored.bytes,
     revision: report.revision ?? 0,
     compactRevision: report.compactRevision ?? 0,
     requestedRevision: member.revision,
@@ -134,9 +156,9 @@ async function streamOnce(
     tool: TOOL,
     ...(uploaded.encryption ? { encryption: uploaded.encryption } : {}),
   };
-  if (uploaded.size !== report.size) {
+  if (uploaded.size !== stored.bytes) {
     await store.delete(key).catch(() => undefined);
-    throw new BackupError('store', `the store holds ${uploaded.size} bytes for ${key} but ${report.size} were sent`, {
+    throw new BackupError('store', `the store holds ${uploaded.size} bytes for ${key} but ${stored.bytes} were sent`, {
       hint: 'the object was removed; check the store',
     });
   }
@@ -162,7 +184,9 @@ async function streamOnce(
     ok: report.ok && (protection === undefined || (protection.confirmed && protection.manifest.confirmed)),
     key,
     manifestKey: mKey,
+    compression: encoding.compression,
     size: report.size,
+    storedSize: stored.bytes,
     sha256: report.sha256,
     revision: manifest.revision,
     totalKey: manifest.totalKey,

@@ -2,10 +2,10 @@ import { manifestMismatches } from '../manifest.js';
 import { listSnapshots, type SnapshotEntry } from '../catalogue.js';
 import { BackupError, ConfigError } from '../errors.js';
 import { parseSnapshotKey, verificationKey } from '../layout.js';
-import { metered } from '../progress.js';
 import { SnapshotInspector, type SnapshotReport } from '../snapshot-format/index.js';
 import { findKey, findNewest } from '../selection.js';
 import type { ObjectStore } from '../store/index.js';
+import { openSnapshot } from '../stored-encoding.js';
 import type { VerificationRecord, VerifyProblem } from '../verification.js';
 import { TOOL } from '../version.js';
 import type { ReadingTaskDeps } from './deps.js';
@@ -54,25 +54,32 @@ export async function verifyTask(deps: VerifyDeps, args: { key?: string }): Prom
   const target = await chooseTarget(store, config.cluster, args.key);
   log.info('verifying snapshot', { key: target.key, size: target.size });
   const started = now();
-  const body = metered(await store.get(target.key), deps.progress?.start(target.size));
+  const body = await openSnapshot(store, target.key, deps.progress?.start(target.size));
   const onAbort = () => body.destroy(new BackupError('aborted', `verification of ${target.key} aborted`, { cause: deps.signal?.reason }));
   deps.signal?.addEventListener('abort', onAbort, { once: true });
   // Aborted while the snapshot was being chosen: an abort event that has already fired never fires again.
   if (deps.signal?.aborted) onAbort();
   const inspector = new SnapshotInspector();
+  // A stored object that does not decode is damage to record, like bytes that do not check out.
+  let undecodable: VerifyProblem | undefined;
   try {
     for await (const chunk of body) inspector.update(chunk as Buffer);
   } catch (error) {
-    if (error instanceof BackupError) throw error;
-    throw new BackupError('store-unreachable', `the download of ${target.key} broke off: ${(error as Error).message}`, {
-      cause: error,
-      hint: 'nothing was recorded; run verify again, and check the network path to the store if it repeats',
-    });
+    if (error instanceof BackupError && error.code === 'snapshot-integrity' && !deps.signal?.aborted) {
+      undecodable = { kind: 'undecodable', message: error.message };
+    } else if (error instanceof BackupError) {
+      throw error;
+    } else {
+      throw new BackupError('store-unreachable', `the download of ${target.key} broke off: ${(error as Error).message}`, {
+        cause: error,
+        hint: 'nothing was recorded; run verify again, and check the network path to the store if it repeats',
+      });
+    }
   } finally {
     deps.signal?.removeEventListener('abort', onAbort);
   }
   const report = inspector.finish();
-  const problems: VerifyProblem[] = [...report.problems, ...compareWithManifest(report, target)];
+  const problems: VerifyProblem[] = [...(undecodable ? [undecodable] : []), ...report.problems, ...compareWithManifest(report, target)];
   const ok = problems.length === 0;
   const verifiedAt = now();
   const record: VerificationRecord = {

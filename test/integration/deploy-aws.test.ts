@@ -38,6 +38,8 @@ const PARAMS = {
 const STAGE = 'test';
 const OBJECTS = `arn:aws:s3:::${PARAMS.bucket}/${PARAMS.prefix}/${PARAMS.clusterName}/`;
 const BUCKET = `arn:aws:s3:::${PARAMS.bucket}`;
+/** A snapshot object under each of its suffixes: plain, zstd, gzip. */
+const SNAPSHOT_OBJECTS = ['.db', '.db.zst', '.db.gz'].map((suffix) => `${OBJECTS}*${suffix}`);
 
 type Json = Record<string, unknown>;
 interface Resource {
@@ -318,9 +320,9 @@ describe('npm run package:aws', () => {
     const actions = actionsOf('snapshot');
     for (const denied of ['s3:DeleteObject', 's3:DeleteObjectVersion', 's3:ListBucket', 's3:ListBucketVersions', 's3:PutObjectTagging'])
       expect(actions).not.toContain(denied);
-    expect(resourcesFor('snapshot', 's3:PutObject')).toEqual([`${OBJECTS}*.db`, `${OBJECTS}*.manifest.json`]);
+    expect(resourcesFor('snapshot', 's3:PutObject')).toEqual([...SNAPSHOT_OBJECTS, `${OBJECTS}*.manifest.json`]);
     for (const multipart of ['s3:AbortMultipartUpload', 's3:ListMultipartUploadParts'])
-      expect(resourcesFor('snapshot', multipart)).toEqual([`${OBJECTS}*.db`, `${OBJECTS}*.manifest.json`]);
+      expect(resourcesFor('snapshot', multipart)).toEqual([...SNAPSHOT_OBJECTS, `${OBJECTS}*.manifest.json`]);
     // The etcd credentials: exactly the SSM path, and only this role.
     expect(resourcesFor('snapshot', 'ssm:GetParametersByPath')).toEqual([
       `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter${PARAMS.ssmSecretsPath}`,
@@ -352,7 +354,7 @@ describe('npm run package:aws', () => {
       expect.arrayContaining(['s3:ListBucket', 's3:GetObject', 's3:GetObjectTagging', 's3:GetObjectRetention']),
     );
     expect(actionsOf('exclude').filter((a) => /^s3:(Put|Delete)/.test(a))).toEqual(['s3:PutObjectTagging']);
-    expect(resourcesFor('exclude', 's3:PutObjectTagging')).toEqual([`${OBJECTS}*.db`]);
+    expect(resourcesFor('exclude', 's3:PutObjectTagging')).toEqual(SNAPSHOT_OBJECTS);
   });
 
   it('reupload copies and lengthens retention, and cannot delete', () => {
@@ -368,7 +370,7 @@ describe('npm run package:aws', () => {
       ]),
     );
     expect(actions.filter((a) => a.startsWith('s3:Delete'))).toEqual([]);
-    expect(resourcesFor('reupload', 's3:PutObject')).toEqual([`${OBJECTS}*.db`, `${OBJECTS}*.manifest.json`]);
+    expect(resourcesFor('reupload', 's3:PutObject')).toEqual([...SNAPSHOT_OBJECTS, `${OBJECTS}*.manifest.json`]);
   });
 
   it('grants retention, the SSM path, the KMS key and the VPC only when their parameter is set', () => {

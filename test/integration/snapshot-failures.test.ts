@@ -3,10 +3,10 @@
 import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../shared/config/config.js';
+import { COMPRESSIONS, type Compression, loadConfig } from '../../shared/config/config.js';
 import type { BackupError, ErrorReport } from '../../shared/errors.js';
 import { takeSnapshot } from '../../shared/tasks/snapshot.js';
-import { BACKEND_KINDS, makeBackend, multipartUploads } from '../support/backends.js';
+import { BACKEND_KINDS, type BackendKind, makeBackend, multipartUploads } from '../support/backends.js';
 import { writeBulk } from '../support/data.js';
 import { encodeSnapshotResponse } from '../support/etcd-messages.js';
 import { ETCD_VERSIONS, etcdStoreCases, startEtcd, type EtcdCluster } from '../support/etcd.js';
@@ -16,6 +16,9 @@ import { uniqueBucketName } from '../support/stores.js';
 import { makePki, type TestPki } from '../support/tls.js';
 
 const code = (outcome: { error?: unknown }) => (outcome.error as BackupError | undefined)?.code;
+
+/** A different compression into each store, so that every encoder's failure path is seen with a real etcd dying. */
+const COMPRESSION_IN: Record<BackendKind, Compression> = { local: 'gzip', s3: 'zstd', gcs: 'none' };
 
 describe.each(etcdStoreCases(BACKEND_KINDS, 's3'))('etcd %s killed mid-stream, storing into %s', (version, kind) => {
   let etcd: EtcdCluster;
@@ -27,7 +30,7 @@ describe.each(etcdStoreCases(BACKEND_KINDS, 's3'))('etcd %s killed mid-stream, s
     await etcd?.stop();
   });
 
-  it('aborts the upload, reports the etcd failure, and leaves no object behind', async () => {
+  it(`aborts the upload, reports the etcd failure, and leaves no object behind (${COMPRESSION_IN[kind]})`, async () => {
     const backend = await makeBackend(kind);
     let killed = false;
     const log = memoryLogger((entry) => {
@@ -39,7 +42,13 @@ describe.each(etcdStoreCases(BACKEND_KINDS, 's3'))('etcd %s killed mid-stream, s
     });
     const outcome = await run(
       'snapshot',
-      { ...backend.settings, ETCD_ENDPOINTS: etcd.endpoints[0], CLUSTER_NAME: 'c', ETCD_DIAL_TIMEOUT: '1s' },
+      {
+        ...backend.settings,
+        ETCD_ENDPOINTS: etcd.endpoints[0],
+        CLUSTER_NAME: 'c',
+        ETCD_DIAL_TIMEOUT: '1s',
+        SNAPSHOT_COMPRESSION: COMPRESSION_IN[kind],
+      },
       { log },
     );
     expect(killed).toBe(true);
@@ -235,9 +244,9 @@ describe('stream integrity (fake etcd client: a real server never sends a bad tr
       }) as never;
   }
 
-  async function attempt(bytes: Buffer, kind: 'local' | 's3' | 'gcs') {
+  async function attempt(bytes: Buffer, kind: BackendKind, compression: Compression = 'zstd') {
     const backend = await makeBackend(kind);
-    const config = loadConfig({ ...backend.settings, CLUSTER_NAME: 'c', SNAPSHOT_ATTEMPTS: '1' });
+    const config = loadConfig({ ...backend.settings, CLUSTER_NAME: 'c', SNAPSHOT_ATTEMPTS: '1', SNAPSHOT_COMPRESSION: compression });
     const error = await takeSnapshot({ config, store: backend.store, log: memoryLogger(), connect: fakeEtcd(bytes) }).then(
       () => undefined,
       (e: unknown) => e as BackupError,
@@ -245,15 +254,20 @@ describe('stream integrity (fake etcd client: a real server never sends a bad tr
     return { error, keys: await storedKeys(backend.store, 'c/'), settings: backend.settings };
   }
 
-  it.each(BACKEND_KINDS)('a wrong sha256 trailer aborts the upload into %s', async (kind) => {
-    const bad = Buffer.from(snapshotBytes);
-    bad[bad.length - 1] = (bad[bad.length - 1] ?? 0) ^ 0xff;
-    const { error, keys, settings } = await attempt(bad, kind);
-    expect(error?.code).toBe('snapshot-integrity');
-    expect(error?.message).toMatch(/trailer|sha256/i);
-    expect(keys).toEqual([]);
-    expect(await multipartUploads(settings)).toEqual([]);
-  });
+  // The check fails at the very end, when the encoder has passed almost everything on: its failure must
+  // still reach the store through the encoder.
+  it.each(BACKEND_KINDS.flatMap((kind) => COMPRESSIONS.map((c) => [kind, c] as const)))(
+    'a wrong sha256 trailer aborts the upload into %s (%s)',
+    async (kind, compression) => {
+      const bad = Buffer.from(snapshotBytes);
+      bad[bad.length - 1] = (bad[bad.length - 1] ?? 0) ^ 0xff;
+      const { error, keys, settings } = await attempt(bad, kind, compression);
+      expect(error?.code).toBe('snapshot-integrity');
+      expect(error?.message).toMatch(/trailer|sha256/i);
+      expect(keys).toEqual([]);
+      expect(await multipartUploads(settings)).toEqual([]);
+    },
+  );
 
   it.each(BACKEND_KINDS)('a stream that ends early aborts the upload into %s', async (kind) => {
     const { error, keys } = await attempt(snapshotBytes.subarray(0, snapshotBytes.length - 40_000), kind);

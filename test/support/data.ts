@@ -47,15 +47,20 @@ export async function writeSampleData(endpoints: string[], options: { smallKeys?
   }
 }
 
-/** Writes about `megabytes` of 256 KiB values, 8 at a time (~100 MB/s on loopback). */
+/**
+ * Writes about `megabytes` of 256 KiB values, 8 at a time (~100 MB/s on loopback). Each value is new random
+ * bytes: one value written again and again is what zstd's window finds, and the snapshot would shrink to
+ * almost nothing (no multipart upload, nothing like a worst case).
+ */
 export async function writeBulk(endpoints: string[], megabytes: number): Promise<void> {
   const client = new Etcd3({ hosts: endpoints });
-  const value = randomBytes(256 * 1024);
   try {
     const count = megabytes * 4;
     for (let i = 0; i < count; i += 8) {
       await Promise.all(
-        Array.from({ length: Math.min(8, count - i) }, (_, j) => client.put(`/bulk/${String(i + j).padStart(7, '0')}`).value(value)),
+        Array.from({ length: Math.min(8, count - i) }, (_, j) =>
+          client.put(`/bulk/${String(i + j).padStart(7, '0')}`).value(randomBytes(256 * 1024)),
+        ),
       );
     }
   } finally {

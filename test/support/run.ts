@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { SettingValues } from '../../shared/config/config.js';
+import type { Compression, SettingValues } from '../../shared/config/config.js';
+import { compressionOfKey } from '../../shared/layout.js';
 import { createLogger, type Logger } from '../../shared/log.js';
 import type { ObjectStore } from '../../shared/store/index.js';
 import { type ResultOf, runTask, type RunOptions, type TaskName, type TaskOutcome } from '../../shared/tasks/index.js';
@@ -36,9 +37,21 @@ export async function run<N extends TaskName>(
   return { ...outcome, log: log.lines };
 }
 
+/** The command-line tool that turns a stored snapshot back into the etcdctl file, by the key's suffix. */
+const DECOMPRESS: Record<Compression, string[] | undefined> = { zstd: ['zstd', '-d', '-q'], gzip: ['gzip', '-d'], none: undefined };
+
+/**
+ * The snapshot under `key` as a plain file: the stored object downloaded as it is and, when compressed,
+ * turned back into the etcdctl file by the standard tool (`zstd -d`, `gzip -d`), as a person recovering by
+ * hand would, rather than by this project's own reader.
+ */
 export async function download(store: ObjectStore, key: string): Promise<string> {
-  const file = join(await mkdtemp(join(tmpdir(), 'download-')), 'snapshot.db');
-  await pipeline(await store.get(key), createWriteStream(file));
+  const dir = await mkdtemp(join(tmpdir(), 'download-'));
+  const file = join(dir, 'snapshot.db');
+  const command = DECOMPRESS[compressionOfKey(key)];
+  const stored = command ? `${file}${key.slice(key.lastIndexOf('.'))}` : file;
+  await pipeline(await store.get(key), createWriteStream(stored));
+  if (command) await execFileP(command[0] as string, [...command.slice(1), stored]);
   return file;
 }
 

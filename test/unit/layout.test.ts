@@ -4,7 +4,7 @@ import { manifestKey, newestFirst, parseSnapshotKey, snapshotKey } from '../../s
 
 describe('snapshot keys', () => {
   it('have the documented fixed-width form', () => {
-    const key = snapshotKey('etcd-a', new Date('2026-11-22T00:12:34.567Z'), 12345, Buffer.from('a1b2c3d4', 'hex'));
+    const key = snapshotKey('etcd-a', new Date('2026-11-22T00:12:34.567Z'), 12345, 'none', Buffer.from('a1b2c3d4', 'hex'));
     expect(key).toBe('etcd-a/20261122T001234.567Z-r00000000000000012345-a1b2c3d4.db');
     expect(manifestKey(key)).toBe('etcd-a/20261122T001234.567Z-r00000000000000012345-a1b2c3d4.manifest.json');
     expect(parseSnapshotKey(key, 'etcd-a')).toEqual({

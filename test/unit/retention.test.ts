@@ -25,7 +25,7 @@ function entry(time: Date, fields: Partial<SnapshotEntry> = {}): SnapshotEntry {
   const random = Buffer.alloc(4);
   random.writeUInt32BE(++counter);
   return {
-    key: snapshotKey('c', time, 100, random),
+    key: snapshotKey('c', time, 100, 'none', random),
     time,
     storedAt: time,
     requestedRevision: 100,

@@ -7,9 +7,10 @@ import { pipeline } from 'node:stream/promises';
 import type { SnapshotEntry } from '../../catalogue.js';
 import { BackupError, PreconditionError } from '../../errors.js';
 import { manifestMismatches, type SnapshotManifest } from '../../manifest.js';
-import { metered, type Progress, type ProgressMeter } from '../../progress.js';
+import type { Progress, ProgressMeter } from '../../progress.js';
 import { SnapshotInspector, type SnapshotReport } from '../../snapshot-format/index.js';
 import type { ObjectStore } from '../../store/index.js';
+import { openSnapshot } from '../../stored-encoding.js';
 
 /** Problems that make the file unfit to restore; 'unsupported' only says the inspector could not look at everything. */
 function fatalProblems(report: SnapshotReport, manifest: SnapshotManifest | undefined): string[] {
@@ -32,7 +33,8 @@ const INTEGRITY_HINT =
   'nothing was written to the output path; pick another snapshot (etcd-backup list), and run etcd-backup verify on this one to record the damage';
 
 /**
- * Streams the object into a hidden temporary file next to `output` while the inspector the snapshot and
+ * Streams the snapshot, decompressed (the plain file etcdutl restores, whatever the stored encoding), into a
+ * hidden temporary file next to `output` while the inspector the snapshot and
  * verify tasks use reads the same bytes (sha256 trailer, size, bbolt structure, revision), then checks the
  * report and the manifest, fsyncs the file, and only then links it to `output` (create-only). Any failure
  * removes the temporary file: nothing that looks like a snapshot is left at `output` unless the bytes
@@ -75,7 +77,7 @@ export async function download(
   }
 }
 
-/** Writes the object to `temp` (create-only, 0600) through the inspector and returns its report. */
+/** Writes the snapshot to `temp` (create-only, 0600) through the inspector and returns its report. */
 async function streamChecked(
   store: ObjectStore,
   key: string,
@@ -84,7 +86,7 @@ async function streamChecked(
   signal: AbortSignal | undefined,
   meter: ProgressMeter | undefined,
 ): Promise<SnapshotReport> {
-  const body = metered(await store.get(key), meter);
+  const body = await openSnapshot(store, key, meter);
   const inspecting = new InspectingStream();
   // 0600: an etcd snapshot holds every secret the cluster stores.
   const file = createWriteStream(temp, { flags: 'wx', mode: 0o600 });
