@@ -188,7 +188,7 @@ export function renderReport({
   );
   p();
   p(
-    '- **Data.** One etcd member on loopback (`--quota-backend-bytes` 8 GiB), filled with 256 KiB random values by 8 concurrent puts until its database reaches each size in turn: ' +
+    '- **Data.** One etcd member on loopback (`--quota-backend-bytes` 8 GiB), filled with 256 KiB values of fresh random bytes (incompressible: the worst case for compression) by 8 concurrent puts until its database reaches each size in turn: ' +
       loads
         .map(
           (l) =>
@@ -204,7 +204,7 @@ export function renderReport({
     "- **Baseline**: what a user would script instead, with the same etcd and store: `etcdctl snapshot save FILE`, then for S3 `aws s3 cp FILE s3://…` (the AWS CLI's defaults: 8 MiB parts, 10 requests in parallel; no config file). For the local and GCS stores the baseline is `etcdctl snapshot save` alone. Wall time of the baseline = the sum of its steps; its peak RSS is shown per step.",
   );
   p(
-    `- **Order.** For each size: S3, then local, then GCS; within a store ours and the baseline alternate (ours, baseline, ours, baseline, …), ${SETTINGS.reps.s3} repetitions each for S3, ${SETTINGS.reps.local} for local, ${SETTINGS.reps.gcs} for GCS (the emulator makes those runs long, and they measure it more than this project; fewer keeps the whole run within ~15 minutes on 2 cores); the tables give the median. Stored objects and the baseline's file are deleted after every run (radosgw's garbage collection is run at once, \`radosgw-admin gc process --include-all\`, so its RAM store does not fill up). radosgw and the emulator are started fresh for each size.`,
+    `- **Order.** For each size: S3, then local, then GCS; within a store ours and the baseline alternate (ours, baseline, ours, baseline, …), ${SETTINGS.reps.s3} repetitions each for S3, ${SETTINGS.reps.local} for local, ${SETTINGS.reps.gcs} for GCS (the emulator makes those runs long, and they measure it more than this project; fewer for local and GCS keeps the whole \`npm run bench\`, the Kubernetes-like part included, within ~20 minutes on 2 cores); the tables give the median. Stored objects and the baseline's file are deleted after every run (radosgw's garbage collection is run at once, \`radosgw-admin gc process --include-all\`, so its RAM store does not fill up). radosgw and the emulator are started fresh for each size.`,
   );
   p(
     "- **Wall time**: from spawning the process to its exit (Node start-up, module loading, member selection and the manifest included). **Peak RSS**: GNU time's `%M` (the process's maximum resident set). **CPU-s**: user + system CPU of our process (GNU time), and of etcd and of the store server (radosgw + OSD + mon, or the emulator) over the same interval, from /proc/PID/stat. **Other load**: CPU-seconds the machine spent on anything else during the run (/proc/stat minus the processes above); this machine is shared with other work, and when that number is high the wall times are inflated, mostly in whichever runs it overlapped.",

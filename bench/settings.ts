@@ -11,7 +11,7 @@
 //                           verify from S3, random values; k8s: the Kubernetes-like data set, see below)
 //   BENCH_SIZES_MIB         etcd database sizes to load, in MiB           default 512,1024,2048
 //   BENCH_REPS_S3           repetitions per size (ours and baseline each) default 3
-//   BENCH_REPS_LOCAL                                                      default 3
+//   BENCH_REPS_LOCAL                                                      default 2
 //   BENCH_REPS_GCS                                                        default 2
 //   BENCH_VARIANT_REPS      runs of each S3 variant per size             default 2
 //   BENCH_GCS_MAX_MIB       largest size run against the GCS emulator    default 1024 (it cannot take 2 GiB, see the report)
@@ -67,7 +67,7 @@ export type Store = 's3' | 'local' | 'gcs';
 
 export const SETTINGS = {
   sizesMiB: sizes('BENCH_SIZES_MIB', '512,1024,2048'),
-  reps: { s3: num('BENCH_REPS_S3', 3), local: num('BENCH_REPS_LOCAL', 3), gcs: num('BENCH_REPS_GCS', 2) } satisfies Record<Store, number>,
+  reps: { s3: num('BENCH_REPS_S3', 3), local: num('BENCH_REPS_LOCAL', 2), gcs: num('BENCH_REPS_GCS', 2) } satisfies Record<Store, number>,
   variantReps: num('BENCH_VARIANT_REPS', 2),
   gcsMaxMiB: num('BENCH_GCS_MAX_MIB', 1024),
   profileMiB: num('BENCH_PROFILE_MIB', 1024),
