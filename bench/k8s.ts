@@ -15,7 +15,7 @@ import { analyzeProfile } from './profile.js';
 import type { Result } from './report.js';
 import { restoreBaseline, restoreOurs } from './restore-runs.js';
 import { baseEnv, buildApp, ourEnv, runBaseline, runOurs } from './runs.js';
-import { BUCKET, emptyS3, etcdMember, startEtcd, startRgw, stopRgw, WORK, withServices } from './services.js';
+import { BUCKET, etcdMember, startEtcd, startRgw, stopRgw, WORK, withServices } from './services.js';
 import { log, MiB, SETTINGS } from './settings.js';
 import { storePlainCopy, verifyBaseline, verifyOurs } from './verify-runs.js';
 
@@ -40,8 +40,6 @@ async function main(): Promise<void> {
   log('building the CLI (scripts/build.mjs, private copy of the sources)');
   await buildApp(app);
   await startEtcd();
-  const largest = Math.max(...k8s.sizesMiB);
-  await startRgw('k8s', Math.max(4 * 1024, 3 * largest + 2048) * MiB);
   const client = new Etcd3({ hosts: etcdMember().url });
   const data = new K8sDataSet(k8s.seed);
   const report: K8sReport = { fills: [], references: [], results: [], verify: [], restore: [], profiles: [], durationS: 0 };
@@ -55,6 +53,9 @@ async function main(): Promise<void> {
     for (const sizeMiB of k8s.sizesMiB) {
       log(`filling etcd with the Kubernetes-like data set to ${sizeMiB} MiB`);
       report.fills.push({ ...(await data.fill(client, sizeMiB * MiB)), sizeMiB });
+      // A fresh radosgw per size, as for the random values: one RAM store through all sizes filled up
+      // (the OSD marked itself full and radosgw left uploads hanging) although every object was deleted.
+      await startRgw(`k8s-${sizeMiB}`, Math.max(4 * 1024, 3 * sizeMiB + 2048) * MiB);
       for (let rep = 1; rep <= k8s.reps; rep++) {
         record(sizeMiB, 'ours', rep, await runOurs('s3', app));
         const onFile =
@@ -69,7 +70,10 @@ async function main(): Promise<void> {
             : undefined;
         record(sizeMiB, 'baseline', rep, await runBaseline('s3', { onFile }));
       }
-      if (sizeMiB !== k8s.atMiB) continue;
+      if (sizeMiB !== k8s.atMiB) {
+        await stopRgw();
+        continue;
+      }
 
       for (let rep = 1; rep <= SETTINGS.variantReps; rep++)
         for (const c of COMPRESSIONS) record(sizeMiB, c, rep, await runOurs('s3', app, { env: { SNAPSHOT_COMPRESSION: c } }));
@@ -118,7 +122,7 @@ async function main(): Promise<void> {
           report.profiles.push({ what, sizeMiB, wallS: run.wallS, cpuS: run.cpuS, ...analyzeProfile(join(dir, sub, file)) });
         }
       }
-      await emptyS3();
+      await stopRgw();
     }
   } finally {
     client.close();
