@@ -129,7 +129,9 @@ export class LocalStore implements ObjectStore {
     } catch (error) {
       throw fsError(error, 'read', key);
     }
-    return handle.createReadStream({ start: options.start, end: options.end, highWaterMark: 1024 * 1024 });
+    // Reads of 256 KiB: large enough for a fast plain read; 1 MiB chunks fed to a decompressor (a compressed
+    // snapshot) keep tens of MiB more alive at the peak, for no speed gain.
+    return handle.createReadStream({ start: options.start, end: options.end, highWaterMark: 256 * 1024 });
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {

@@ -54,10 +54,14 @@ export async function verifyTask(deps: VerifyDeps, args: { key?: string }): Prom
   const target = await chooseTarget(store, config.cluster, args.key);
   log.info('verifying snapshot', { key: target.key, size: target.size });
   const started = now();
+  const aborted = () => new BackupError('aborted', `verification of ${target.key} aborted`, { cause: deps.signal?.reason });
+  // Aborted while the snapshot was being chosen: no download is started (the decoders start reading at
+  // once, and a GCS read destroyed while its request is in flight fails outside any stream).
+  if (deps.signal?.aborted) throw aborted();
   const body = await openSnapshot(store, target.key, deps.progress?.start(target.size));
-  const onAbort = () => body.destroy(new BackupError('aborted', `verification of ${target.key} aborted`, { cause: deps.signal?.reason }));
+  const onAbort = () => body.destroy(aborted());
   deps.signal?.addEventListener('abort', onAbort, { once: true });
-  // Aborted while the snapshot was being chosen: an abort event that has already fired never fires again.
+  // Aborted while the download was being opened: an abort event that has already fired never fires again.
   if (deps.signal?.aborted) onAbort();
   const inspector = new SnapshotInspector();
   // A stored object that does not decode is damage to record, like bytes that do not check out.

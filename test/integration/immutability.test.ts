@@ -15,7 +15,7 @@ import { writeBulk, writeSampleData } from '../support/data.js';
 import { startEtcd, type EtcdCluster } from '../support/etcd.js';
 import { plantSnapshot } from '../support/plant.js';
 import { recordingProxy } from '../support/recording-proxy.js';
-import { run, storedKeys } from '../support/run.js';
+import { run, storedKeys, storedSnapshots } from '../support/run.js';
 
 const quiet = createLogger({ write: () => undefined });
 const HOUR = 3_600_000;
@@ -316,7 +316,7 @@ describe('bucket mode', () => {
             expect((await backend.store.getRetention(f.key))?.retainUntil.getTime()).toBeGreaterThan(Date.now());
           }
         }
-        const keys = (await storedKeys(backend.store, 'hib/')).filter((k) => k.endsWith('.db'));
+        const keys = await storedSnapshots(backend.store, 'hib');
         const protectedUntil = await Promise.all(keys.map(async (k) => (await backend.store.getRetention(k))?.retainUntil.getTime() ?? 0));
         expect(Math.max(...protectedUntil)).toBeGreaterThan(now.getTime());
       }
@@ -362,7 +362,7 @@ describe('hibernation in object mode, in real time with retention of seconds', (
     }
     expect(extended).toBeGreaterThanOrEqual(3);
     // The planted old snapshot (never locked) went; the last locked copy stayed.
-    expect((await storedKeys(backend.store, 'sleepy/')).filter((k) => k.endsWith('.db'))).toEqual([taken.key]);
+    expect(await storedSnapshots(backend.store, 'sleepy')).toEqual([taken.key]);
   });
 
   it('after reupload has been down for longer than the retention, the next run protects the snapshot again', async () => {

@@ -15,7 +15,7 @@ import { BACKEND_KINDS, makeBackend, type Backend } from '../support/backends.js
 import { writeBulk } from '../support/data.js';
 import { startEtcd, type EtcdCluster } from '../support/etcd.js';
 import { plantHistory, plantSnapshot, type Planted } from '../support/plant.js';
-import { memoryLogger, run, storedKeys } from '../support/run.js';
+import { memoryLogger, run, storedKeys, storedSnapshots } from '../support/run.js';
 import { s3Client } from '../support/stores.js';
 
 const HOUR = 3_600_000;
@@ -129,19 +129,19 @@ describe.each(BACKEND_KINDS)('prune on %s', (kind) => {
     expect(result.deleted.every((d) => d.key.startsWith('etcd-a/'))).toBe(true);
     expect(await storedKeys(backend.store, 'etcd-a-2/')).toEqual(before);
     expect(before).toHaveLength(other.length * 2);
-    expect((await storedKeys(backend.store, 'etcd-a/')).filter((k) => k.endsWith('.db'))).toHaveLength(1);
+    expect(await storedSnapshots(backend.store, 'etcd-a')).toHaveLength(1);
   });
 
-  it('deletes a snapshot together with its manifest and verification records, and orphaned sidecars', async () => {
-    const old = await plantSnapshot(backend.store, 'side', hoursAgo(10), { verified: true });
-    const newer = await plantSnapshot(backend.store, 'side', hoursAgo(9), { verified: true });
+  it('deletes a snapshot together with its manifest and verification records, and orphaned sidecars (plain and compressed alike)', async () => {
+    const old = await plantSnapshot(backend.store, 'side', hoursAgo(10), { verified: true, compression: 'zstd' });
+    const newer = await plantSnapshot(backend.store, 'side', hoursAgo(9), { verified: true, compression: 'gzip' });
     const newest = await plantSnapshot(backend.store, 'side', hoursAgo(1));
-    const orphan = manifestKey(snapshotKey('side', hoursAgo(20), 1));
-    await backend.store.put(orphan, Buffer.from('{}'));
+    const orphans = [manifestKey(snapshotKey('side', hoursAgo(21), 1, 'zstd')), manifestKey(snapshotKey('side', hoursAgo(20), 1))];
+    for (const orphan of orphans) await backend.store.put(orphan, Buffer.from('{}'));
     const result = (await prune('side', { PRUNE_KEEP_LAST: '1', PRUNE_KEEP_MIN: '0' })).result!;
     // Kept: the newest (keep-last and newest good) and the newest verified (an invariant).
     expect(result.kept.map((k) => k.key).sort()).toEqual([newer.key, newest.key].sort());
-    expect(result.deleted.map((d) => d.key)).toEqual([old.key, orphan]);
+    expect(result.deleted.map((d) => d.key)).toEqual([old.key, ...orphans]);
     expect(result.deleted[0]?.sidecars.sort()).toEqual(old.sidecars.sort());
     expect(await storedKeys(backend.store, 'side/')).toEqual([newer.key, ...newer.sidecars, newest.key, ...newest.sidecars].sort());
   });
@@ -241,7 +241,7 @@ describe('prune on S3 with Object Lock', () => {
     expect(result.deleted).toEqual([]);
     expect(result.retained.map((r) => r.key).sort()).toEqual(locked.map((p) => p.key).sort());
     for (const r of result.retained) expect(Math.abs(new Date(r.retainUntil).getTime() - retainUntil.getTime())).toBeLessThan(1000);
-    expect((await storedKeys(backend.store, 'locked/')).filter((k) => k.endsWith('.db'))).toHaveLength(3);
+    expect(await storedSnapshots(backend.store, 'locked')).toHaveLength(3);
 
     await new Promise((r) => setTimeout(r, Math.max(0, retainUntil.getTime() - Date.now() + 500)));
     const second = (await run('prune', settings)).result!;
@@ -282,7 +282,7 @@ describe('prune when a delete is refused after the retention has ended', () => {
       expect(f.error.code).toBe('store-access-denied');
       expect(f.error.message).toContain(`retention ended at ${retainUntil.toISOString().slice(0, 19)}`);
     }
-    expect((await storedKeys(backend.store, 'ended/')).filter((k) => k.endsWith('.db')).sort()).toEqual([...lockedKeys, newest.key].sort());
+    expect((await storedSnapshots(backend.store, 'ended')).sort()).toEqual([...lockedKeys, newest.key].sort());
   });
 
   it('GCS: the same rule on a retention read from the object (the emulator has no retention: a proxy refuses deletes with 403 and shows a retention)', async () => {
@@ -359,7 +359,7 @@ describe('prune over thousands of snapshots (local store)', () => {
     expect(result.kept.length).toBeGreaterThan(144 + 6 * 24 - 2);
     expect(result.kept.length).toBeLessThan(144 + 6 * 24 + 6);
     expect(result.kept.length + result.deleted.length).toBe(1500);
-    expect((await storedKeys(backend.store, 'many/')).filter((k) => k.endsWith('.db'))).toHaveLength(result.kept.length);
+    expect(await storedSnapshots(backend.store, 'many')).toHaveLength(result.kept.length);
   });
 });
 

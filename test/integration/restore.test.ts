@@ -10,7 +10,7 @@ import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXCLUDE_REASON_TAG, EXCLUDE_TAG } from '../../shared/catalogue.js';
 import type { BackupError, ConfigError, PreconditionError } from '../../shared/errors.js';
-import { manifestKey, parseSnapshotKey, snapshotKey, verificationKey } from '../../shared/layout.js';
+import { compressionOfKey, manifestKey, parseSnapshotKey, snapshotKey, verificationKey } from '../../shared/layout.js';
 import type { SnapshotManifest } from '../../shared/manifest.js';
 import { loadConfig } from '../../shared/config/config.js';
 import type { TaskArgs, TaskName } from '../../shared/tasks/index.js';
@@ -92,12 +92,13 @@ describe.each(BACKEND_KINDS)('restore from %s', (kind) => {
     return (await run('verify', settings(), { args: { key } })).result!;
   }
 
-  /** Stores `bytes` as the newest snapshot, with `from`'s manifest adapted to it (as bit rot would leave it). */
+  /** Stores `bytes` as the newest plain snapshot, with `from`'s manifest adapted to it (as bit rot would leave it). */
   async function plant(bytes: Buffer, from: SnapshotResult, edit: (m: SnapshotManifest) => SnapshotManifest = (m) => m): Promise<string> {
     const key = snapshotKey(CLUSTER, new Date(), from.revision);
     await backend.store.put(key, bytes);
     const manifest = JSON.parse(await text(await backend.store.get(from.manifestKey))) as SnapshotManifest;
-    await backend.store.put(manifestKey(key), Buffer.from(JSON.stringify(edit({ ...manifest, key, size: bytes.length }))));
+    const plain = { compression: 'none', size: bytes.length, storedSize: bytes.length } as const;
+    await backend.store.put(manifestKey(key), Buffer.from(JSON.stringify(edit({ ...manifest, key, ...plain }))));
     return key;
   }
 
@@ -321,7 +322,7 @@ describe.each(['local', 's3', 'gcs'] as const)('a host clock running ahead, on %
   it('restore (latest) takes the snapshot written last, not a key from a day ahead with a lower revision', async () => {
     const first = (await run('snapshot', settings())).result!;
     // What a host a day ahead would have written then: the same data under a key dated tomorrow, verified.
-    const ahead = snapshotKey('clock', new Date(Date.now() + DAY), first.revision);
+    const ahead = snapshotKey('clock', new Date(Date.now() + DAY), first.revision, compressionOfKey(first.key));
     await backend.store.copy(first.key, ahead);
     const manifest = JSON.parse(await text(await backend.store.get(first.manifestKey))) as SnapshotManifest;
     const tomorrow = new Date(Date.now() + DAY).toISOString();

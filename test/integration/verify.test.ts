@@ -35,13 +35,14 @@ describe.each(etcdStoreCases(BACKEND_KINDS, 'local'))('verify of etcd %s snapsho
     return { ...backend.settings, ETCD_ENDPOINTS: etcd.endpoints.join(','), CLUSTER_NAME: 'etcd-v' };
   }
 
-  /** Stores `bytes` as a new snapshot of the cluster, with the good snapshot's manifest (as bit rot would leave it). */
+  /** Stores `bytes` as a new plain snapshot of the cluster, with the good snapshot's manifest (as bit rot would leave it). */
   async function plant(bytes: Buffer, withManifest = true): Promise<string> {
     const key = snapshotKey('etcd-v', new Date(), 1);
     await backend.store.put(key, bytes);
     if (withManifest) {
       const manifest = JSON.parse(await text(await backend.store.get(good.manifestKey))) as SnapshotManifest;
-      await backend.store.put(manifestKey(key), Buffer.from(JSON.stringify({ ...manifest, key, size: bytes.length })));
+      const plain = { compression: 'none', size: bytes.length, storedSize: bytes.length };
+      await backend.store.put(manifestKey(key), Buffer.from(JSON.stringify({ ...manifest, key, ...plain })));
     }
     return key;
   }

@@ -1,6 +1,7 @@
 // Synthetic snapshot histories: objects with real keys and valid manifests at chosen times (a fake clock),
 // for retention tests that must not wait months. Their bodies are not etcd databases: prune never reads them.
 import { randomBytes } from 'node:crypto';
+import type { Compression } from '../../shared/config/config.js';
 import { manifestKey, snapshotKey, verificationKey } from '../../shared/layout.js';
 import type { SnapshotManifest } from '../../shared/manifest.js';
 import type { ObjectStore } from '../../shared/store/index.js';
@@ -46,15 +47,18 @@ export async function plantSnapshot(
     editManifest?: (manifest: Record<string, unknown>) => void;
     /** The etcd cluster the manifest names (see plantedManifest). */
     clusterId?: string;
+    /** Planted as a compressed snapshot (its key's suffix, the manifest's fields); plain (as before compression) when unset. */
+    compression?: Compression;
   } = {},
 ): Promise<Planted> {
   const body = randomBytes(64);
-  const key = snapshotKey(cluster, time, options.revision ?? Math.floor(time.getTime() / 1000));
+  const key = snapshotKey(cluster, time, options.revision ?? Math.floor(time.getTime() / 1000), options.compression);
   await store.put(key, body);
   const sidecars: string[] = [];
   if (options.manifest ?? true) {
     const manifest: Record<string, unknown> = {
       ...plantedManifest(key, cluster, time, body.length, options.revision ?? 1, options.clusterId),
+      ...(options.compression ? { compression: options.compression, size: 4096, storedSize: body.length } : {}),
     };
     options.editManifest?.(manifest);
     await store.put(manifestKey(key), Buffer.from(JSON.stringify(manifest)));

@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Compression, SettingValues } from '../../shared/config/config.js';
-import { compressionOfKey } from '../../shared/layout.js';
+import { compressionOfKey, parseSnapshotKey } from '../../shared/layout.js';
 import { createLogger, type Logger } from '../../shared/log.js';
 import type { ObjectStore } from '../../shared/store/index.js';
 import { type ResultOf, runTask, type RunOptions, type TaskName, type TaskOutcome } from '../../shared/tasks/index.js';
@@ -73,4 +73,9 @@ export async function storedKeys(store: ObjectStore, dir: string): Promise<strin
   const keys: string[] = [];
   for await (const o of store.list(dir)) keys.push(o.key);
   return keys.sort();
+}
+
+/** The snapshot objects (whatever their suffix) of one cluster, sorted; no sidecars. */
+export async function storedSnapshots(store: ObjectStore, cluster: string): Promise<string[]> {
+  return (await storedKeys(store, `${cluster}/`)).filter((key) => parseSnapshotKey(key, cluster));
 }

@@ -1,6 +1,15 @@
 // The object layout is a compatibility promise: these tests pin it.
 import { describe, expect, it } from 'vitest';
-import { manifestKey, newestFirst, parseSnapshotKey, snapshotKey } from '../../shared/layout.js';
+import type { Compression } from '../../shared/config/config.js';
+import {
+  classifyKey,
+  compressionOfKey,
+  manifestKey,
+  newestFirst,
+  parseSnapshotKey,
+  snapshotKey,
+  verificationKey,
+} from '../../shared/layout.js';
 
 describe('snapshot keys', () => {
   it('have the documented fixed-width form', () => {
@@ -46,5 +55,41 @@ describe('snapshot keys', () => {
     expect(parseSnapshotKey(key, 'etcd-a')).toBeUndefined();
     expect(parseSnapshotKey('etcd-a/notes.txt', 'etcd-a')).toBeUndefined();
     expect(parseSnapshotKey('etcd-a/sub/20261122T001234.567Z-r00000000000000012345-a1b2c3d4.db', 'etcd-a')).toBeUndefined();
+  });
+});
+
+describe('compressed snapshots', () => {
+  const time = new Date('2026-11-22T00:12:34.567Z');
+  const base = 'etcd-a/20261122T001234.567Z-r00000000000000012345-a1b2c3d4';
+  const verifiedAt = new Date('2026-11-22T01:00:00.000Z');
+  it.each([
+    ['none', `${base}.db`, `${base}.manifest.json`, `${base}.verify-20261122T010000.000Z-0a0b-ok.json`],
+    ['zstd', `${base}.db.zst`, `${base}.db.zst.manifest.json`, `${base}.db.zst.verify-20261122T010000.000Z-0a0b-ok.json`],
+    ['gzip', `${base}.db.gz`, `${base}.db.gz.manifest.json`, `${base}.db.gz.verify-20261122T010000.000Z-0a0b-ok.json`],
+  ] as [Compression, string, string, string][])('%s: the key, its sidecars, and back', (compression, key, manifest, verification) => {
+    expect(snapshotKey('etcd-a', time, 12345, compression, Buffer.from('a1b2c3d4', 'hex'))).toBe(key);
+    expect(compressionOfKey(key)).toBe(compression);
+    expect(manifestKey(key)).toBe(manifest);
+    expect(verificationKey(key, verifiedAt, true, Buffer.from('0a0b', 'hex'))).toBe(verification);
+    expect(parseSnapshotKey(key, 'etcd-a')).toEqual({ key, cluster: 'etcd-a', time, revision: 12345 });
+    expect(classifyKey(manifest, 'etcd-a')).toEqual({ kind: 'manifest', snapshot: key });
+    expect(classifyKey(verification, 'etcd-a')).toEqual({ kind: 'verification', snapshot: key, time: verifiedAt, ok: true });
+  });
+
+  // The reason for the suffix in the sidecars' names: a version that knows only .db must see nothing of a
+  // compressed snapshot, or it would take its manifest for one whose snapshot is gone and prune it.
+  it("their sidecars do not have the form of a plain snapshot's sidecars", () => {
+    const plainSidecar = /^etcd-a\/\d{8}T\d{6}\.\d{3}Z-r\d{20}-[0-9a-f]{8}\.(manifest\.json|verify-.*\.json)$/;
+    for (const compression of ['zstd', 'gzip'] as const) {
+      const key = snapshotKey('etcd-a', time, 1, compression);
+      expect(manifestKey(key)).not.toMatch(plainSidecar);
+      expect(verificationKey(key, verifiedAt, false)).not.toMatch(plainSidecar);
+    }
+    expect(manifestKey(`${base}.db`)).toMatch(plainSidecar);
+  });
+
+  it('other suffixes are not snapshots', () => {
+    for (const name of [`${base}.db.xz`, `${base}.zst`, `${base}.db.zst.tmp`, `${base}.db.gz.manifest.json.bak`])
+      expect(classifyKey(name, 'etcd-a')).toBeUndefined();
   });
 });

@@ -1,6 +1,6 @@
 // What counts as a manifest: every field the tool reads, typed; a newer format is recognised as such.
 import { describe, expect, it } from 'vitest';
-import { isManifest, isNewerManifest, MANIFEST_FORMAT } from '../../shared/manifest.js';
+import { compressionOf, isManifest, isNewerManifest, MANIFEST_FORMAT, storedSizeOf } from '../../shared/manifest.js';
 import { plantedManifest } from '../support/plant.js';
 
 const valid = (): Record<string, unknown> => ({ ...plantedManifest('c/k.db', 'c', new Date('2026-01-01T00:00:00Z'), 64, 7) });
@@ -9,6 +9,15 @@ describe('isManifest', () => {
   it('accepts a manifest as the snapshot task writes it, and a copy naming its original', () => {
     expect(isManifest(valid())).toBe(true);
     expect(isManifest({ ...valid(), copyOf: 'c/original.db' })).toBe(true);
+  });
+
+  it('accepts each compression with its stored size; one written before compression existed is a plain snapshot', () => {
+    for (const compression of ['zstd', 'gzip', 'none'])
+      expect(isManifest({ ...valid(), key: 'c/k.db.zst', compression, storedSize: 20 })).toBe(true);
+    const old = valid();
+    expect(isManifest(old) && [compressionOf(old), storedSizeOf(old)]).toEqual(['none', 64]);
+    const zstd = { ...valid(), compression: 'zstd', storedSize: 20 };
+    expect(isManifest(zstd) && [compressionOf(zstd), storedSizeOf(zstd)]).toEqual(['zstd', 20]);
   });
 
   it.each([
@@ -42,6 +51,8 @@ describe('isManifest', () => {
     ['a negative size', { size: -1 }],
     ['a createdAt that is no time', { createdAt: 'yesterday' }],
     ['copyOf not a string', { copyOf: 1 }],
+    ['an unknown compression', { compression: 'xz' }],
+    ['a storedSize that is no count', { storedSize: '20' }],
   ])('refuses %s', (_, change) => {
     expect(isManifest({ ...valid(), ...change })).toBe(false);
   });

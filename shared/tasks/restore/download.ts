@@ -86,6 +86,9 @@ async function streamChecked(
   signal: AbortSignal | undefined,
   meter: ProgressMeter | undefined,
 ): Promise<SnapshotReport> {
+  // Aborted before the download: none is started (the decoders start reading at once, and a GCS read
+  // destroyed while its request is in flight fails outside any stream).
+  if (signal?.aborted) throw new BackupError('aborted', `restore of ${key} aborted`, { cause: signal.reason });
   const body = await openSnapshot(store, key, meter);
   const inspecting = new InspectingStream();
   // 0600: an etcd snapshot holds every secret the cluster stores.
