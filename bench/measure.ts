@@ -48,16 +48,36 @@ export interface Timed {
   cpuS: number;
   stdout: string;
   stderr: string;
+  /** With `ownPeak`: the command's own peak RSS, without the children it ran. */
+  ownRssMiB?: number;
+}
+
+/** VmHWM of the process GNU time runs (its first child), in MiB; 0 before it exists or after it is gone. */
+function commandPeakMiB(timePid: number): number {
+  try {
+    const pid = readFileSync(`/proc/${timePid}/task/${timePid}/children`, 'utf8').trim().split(' ')[0];
+    return Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+  } catch {
+    return 0;
+  }
 }
 
 /**
  * Runs one command under GNU time: wall time (measured here), its peak RSS (%M, the max resident set of
- * the process), its user+system CPU. Fails on a non-zero exit or after the timeout.
+ * the process and of the children it waited for), its user+system CPU (children included). Fails on a
+ * non-zero exit or after the timeout. `ownPeak` also reads the command's own peak (VmHWM) every 50 ms:
+ * for a command that runs another big one (restore runs etcdutl), %M is the larger of the two. The peak
+ * reached in the last 50 ms of a command that allocates until it exits would be missed.
  */
 export async function timed(
   cmd: string,
   args: string[],
-  { env, cwd = WORK, timeoutMs = COMMAND_TIMEOUT_MS }: { env: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number },
+  {
+    env,
+    cwd = WORK,
+    timeoutMs = COMMAND_TIMEOUT_MS,
+    ownPeak = false,
+  }: { env: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number; ownPeak?: boolean },
 ): Promise<Timed> {
   const timeFile = join(WORK, `time-${randomBytes(4).toString('hex')}.txt`);
   const t0 = performance.now();
@@ -85,8 +105,11 @@ export async function timed(
       // gone
     }
   }, timeoutMs);
+  let ownRssMiB = 0;
+  const poll = ownPeak && child.pid ? setInterval(() => (ownRssMiB = Math.max(ownRssMiB, commandPeakMiB(child.pid!))), 50) : undefined;
   const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
   clearTimeout(timer);
+  clearInterval(poll);
   children.delete(child);
   const wallS = (performance.now() - t0) / 1000;
   let rssMiB = Number.NaN;
@@ -101,7 +124,7 @@ export async function timed(
   rmSync(timeFile, { force: true });
   if (timedOut) throw new Error(`${cmd} ${args.join(' ')} timed out after ${timeoutMs / 1000} s`);
   if (code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${code}:\n${stderr.slice(-3000)}`);
-  return { wallS, rssMiB, cpuS, stdout, stderr };
+  return { wallS, rssMiB, cpuS, stdout, stderr, ...(ownPeak ? { ownRssMiB } : {}) };
 }
 
 export interface ServerCpu {

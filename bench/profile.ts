@@ -100,6 +100,8 @@ function categorize(frames: CallFrame[]): string {
     return 'socket/file writes (system calls)';
   }
   if (name === '_copyActual' || name === 'copy' || name === 'concat' || anyName(/^(_copyActual|concat)$/)) return 'Buffer copies';
+  // The compressing itself runs on libuv's thread pool, outside this profile; this is the hand-over.
+  if (/^node:zlib$/.test(url)) return 'compression: chunks to and from the thread pool (node:zlib)';
   if (/dist\/cli\.js$/.test(url) && INSPECTOR.has(name)) return 'bbolt inspection (page scan, page assembly)';
   if (/@grpc|protobufjs|@protobufjs|etcd3|long\/|node:internal\/http2/.test(url)) return 'gRPC receive and decode';
   if (/@smithy|@aws-sdk|fast-xml-parser|strnum/.test(url)) return 'S3 SDK (requests, signing, XML)';

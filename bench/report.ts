@@ -38,6 +38,8 @@ const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : 'n/a');
 const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : 'n/a');
 const f0 = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : 'n/a');
 const yes = (ok: boolean) => (ok ? 'met' : '**missed**');
+/** CPU-seconds per GiB of (uncompressed) snapshot. */
+export const perGiB = (cpuS: number, bytes: number) => f2(cpuS / (bytes / (1024 * MiB)));
 
 export function summarize(results: Result[], store: Store, sizeMiB: number, kind: string) {
   const rows = results.filter((r) => r.store === store && r.sizeMiB === sizeMiB && r.kind === kind);
@@ -54,6 +56,7 @@ export function summarize(results: Result[], store: Store, sizeMiB: number, kind
     foreignCpuS: median(rows.map((r) => r.foreignCpuS)),
     load1: median(rows.map((r) => r.load1)),
     bytes: median(rows.map((r) => r.bytes)),
+    storedBytes: median(rows.map((r) => r.storedBytes)),
     steps: rows[0]!.steps.map((s, i) => ({
       what: s.what,
       wallS: median(rows.map((r) => r.steps[i]?.wallS ?? Number.NaN)),
@@ -65,7 +68,7 @@ export function summarize(results: Result[], store: Store, sizeMiB: number, kind
 function storeTable(results: Result[], store: Store, title: string, baselineName: string, targetWall: number) {
   const lines: string[] = [];
   lines.push(
-    `| etcd database | snapshot | ours: wall (median of n) | ${baselineName}: wall | ratio ours/baseline | ours: peak RSS (median, max) | baseline peak RSS per step | CPU-s ours / etcd / store server | other load on the machine (CPU-s) |`,
+    `| etcd database | snapshot (stored) | ours: wall (median of n) | ${baselineName}: wall | ratio ours/baseline | ours: peak RSS (median, max) | baseline peak RSS per step | CPU-s ours (per GiB) / etcd / store server | other load on the machine (CPU-s) |`,
   );
   lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   const ratios: number[] = [];
@@ -80,7 +83,7 @@ function storeTable(results: Result[], store: Store, title: string, baselineName
     rss.push(ours.rssMax);
     medians.push(ours.rssMiB);
     lines.push(
-      `| ${sizeMiB} MiB | ${f0(ours.bytes / MiB)} MiB | ${f2(ours.wallS)} s (n=${ours.n}: ${ours.walls.map(f2).join(', ')}) | ${f2(base.wallS)} s (${base.steps.map((s) => `${s.what} ${f2(s.wallS)}`).join(' + ')}) | **${f2(ratio)}** | ${f0(ours.rssMiB)} MiB, ${f0(ours.rssMax)} | ${base.steps.map((s) => `${s.what.split(' ')[0]} ${f0(s.rssMiB)}`).join(', ')} MiB | ${f1(ours.cpuS)} / ${f1(ours.etcdCpuS)} / ${f1(ours.storeCpuS)} | ${f1(ours.foreignCpuS)} (ours runs), ${f1(base.foreignCpuS)} (baseline runs) |`,
+      `| ${sizeMiB} MiB | ${f0(ours.bytes / MiB)} MiB (${f0(ours.storedBytes / MiB)}) | ${f2(ours.wallS)} s (n=${ours.n}: ${ours.walls.map(f2).join(', ')}) | ${f2(base.wallS)} s (${base.steps.map((s) => `${s.what} ${f2(s.wallS)}`).join(' + ')}) | **${f2(ratio)}** | ${f0(ours.rssMiB)} MiB, ${f0(ours.rssMax)} | ${base.steps.map((s) => `${s.what.split(' ')[0]} ${f0(s.rssMiB)}`).join(', ')} MiB | ${f1(ours.cpuS)} (${perGiB(ours.cpuS, ours.bytes)}) / ${f1(ours.etcdCpuS)} / ${f1(ours.storeCpuS)} | ${f1(ours.foreignCpuS)} (ours runs), ${f1(base.foreignCpuS)} (baseline runs) |`,
     );
   }
   const verdict: string[] = [];
@@ -96,6 +99,17 @@ function storeTable(results: Result[], store: Store, title: string, baselineName
   return { title, table: lines.join('\n'), verdict };
 }
 
+type Summary = NonNullable<ReturnType<typeof summarize>>;
+
+export const VARIANT_HEADER = [
+  '| store | size | variant | variant wall | ours wall | variant/ours | stored MiB variant vs ours | peak RSS (max) | CPU-s ours process (per GiB) | CPU-s etcd |',
+  '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+];
+
+export function variantRow(store: string, sizeMiB: number, what: string, v: Summary, ours: Summary): string {
+  return `| ${store} | ${sizeMiB} MiB | ${what} | ${f2(v.wallS)} s (n=${v.n}) | ${f2(ours.wallS)} s | ${f2(v.wallS / ours.wallS)} | ${f0(v.storedBytes / MiB)} vs ${f0(ours.storedBytes / MiB)} | ${f0(v.rssMax)} MiB vs ${f0(ours.rssMax)} MiB | ${f1(v.cpuS)} (${perGiB(v.cpuS, v.bytes)}) vs ${f1(ours.cpuS)} (${perGiB(ours.cpuS, ours.bytes)}) | ${f1(v.etcdCpuS)} vs ${f1(ours.etcdCpuS)} |`;
+}
+
 function variantRows(results: Result[]): string[] {
   const rows: string[] = [];
   for (const store of ['s3', 'local', 'gcs'] as const) {
@@ -107,9 +121,7 @@ function variantRows(results: Result[]): string[] {
       ]) {
         const v = summarize(results, store, sizeMiB, kind);
         if (!v || !ours) continue;
-        rows.push(
-          `| ${store} | ${sizeMiB} MiB | ${what} | ${f2(v.wallS)} s (n=${v.n}) | ${f2(ours.wallS)} s | ${f2(v.wallS / ours.wallS)} | ${f0(v.rssMax)} MiB vs ${f0(ours.rssMax)} MiB | ${f1(v.cpuS)} vs ${f1(ours.cpuS)} | ${f1(v.etcdCpuS)} vs ${f1(ours.etcdCpuS)} |`,
-        );
+        rows.push(variantRow(store, sizeMiB, what, v, ours));
       }
     }
   }
@@ -176,7 +188,7 @@ export function renderReport({
   );
   p();
   p(
-    '- **Data.** One etcd member on loopback (`--quota-backend-bytes` 8 GiB), filled with 256 KiB random values by 8 concurrent puts until its database reaches each size in turn: ' +
+    '- **Data.** One etcd member on loopback (`--quota-backend-bytes` 8 GiB), filled with 256 KiB values of fresh random bytes (incompressible: the worst case for compression) by 8 concurrent puts until its database reaches each size in turn: ' +
       loads
         .map(
           (l) =>
@@ -192,7 +204,7 @@ export function renderReport({
     "- **Baseline**: what a user would script instead, with the same etcd and store: `etcdctl snapshot save FILE`, then for S3 `aws s3 cp FILE s3://…` (the AWS CLI's defaults: 8 MiB parts, 10 requests in parallel; no config file). For the local and GCS stores the baseline is `etcdctl snapshot save` alone. Wall time of the baseline = the sum of its steps; its peak RSS is shown per step.",
   );
   p(
-    `- **Order.** For each size: S3, then local, then GCS; within a store ours and the baseline alternate (ours, baseline, ours, baseline, …), ${SETTINGS.reps.s3} repetitions each for S3, ${SETTINGS.reps.local} for local, ${SETTINGS.reps.gcs} for GCS (the emulator makes those runs long, and they measure it more than this project; fewer keeps the whole run within ~15 minutes on 2 cores); the tables give the median. Stored objects and the baseline's file are deleted after every run (radosgw's garbage collection is run at once, \`radosgw-admin gc process --include-all\`, so its RAM store does not fill up). radosgw and the emulator are started fresh for each size.`,
+    `- **Order.** For each size: S3, then local, then GCS; within a store ours and the baseline alternate (ours, baseline, ours, baseline, …), ${SETTINGS.reps.s3} repetitions each for S3, ${SETTINGS.reps.local} for local, ${SETTINGS.reps.gcs} for GCS (the emulator makes those runs long, and they measure it more than this project; fewer for local and GCS keeps the whole \`npm run bench\`, the Kubernetes-like part included, within ~20 minutes on 2 cores); the tables give the median. Stored objects and the baseline's file are deleted after every run (radosgw's garbage collection is run at once, \`radosgw-admin gc process --include-all\`, so its RAM store does not fill up). radosgw and the emulator are started fresh for each size.`,
   );
   p(
     "- **Wall time**: from spawning the process to its exit (Node start-up, module loading, member selection and the manifest included). **Peak RSS**: GNU time's `%M` (the process's maximum resident set). **CPU-s**: user + system CPU of our process (GNU time), and of etcd and of the store server (radosgw + OSD + mon, or the emulator) over the same interval, from /proc/PID/stat. **Other load**: CPU-seconds the machine spent on anything else during the run (/proc/stat minus the processes above); this machine is shared with other work, and when that number is high the wall times are inflated, mostly in whichever runs it overlapped.",
@@ -225,8 +237,7 @@ export function renderReport({
   if (variants.length) {
     p('## Variants (same run)');
     p();
-    p('| store | size | variant | variant wall | ours wall | variant/ours | peak RSS (max) | CPU-s ours process | CPU-s etcd |');
-    p('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    for (const l of VARIANT_HEADER) p(l);
     for (const r of variants) p(r);
     p();
     if (before)
@@ -241,20 +252,7 @@ export function renderReport({
   if (profile) {
     p(`## Where the time goes (profile of one S3 run at ${profile.sizeMiB} MiB)`);
     p();
-    p(
-      `Main thread: ${f1(profile.totalS)} s profiled, ${f1(profile.busyS)} s busy (${f0((100 * profile.busyS) / profile.totalS)}%); the rest is waiting for etcd or radosgw. Wall time of this run: ${f2(profile.wallS)} s (with the profiler on).`,
-    );
-    p();
-    p('| category | seconds | % of run | % of busy time |');
-    p('| --- | --- | --- | --- |');
-    for (const c of profile.categories) p(`| ${c.name} | ${f2(c.s)} | ${f1(c.pct)} | ${c.busyPct === undefined ? '' : f1(c.busyPct)} |`);
-    p();
-    p('Top functions by self time:');
-    p();
-    p('| function | seconds | % |');
-    p('| --- | --- | --- |');
-    for (const c of profile.top) p(`| \`${c.name.replace(/\|/g, '\\|')}\` | ${f2(c.s)} | ${f1(c.pct)} |`);
-    p();
+    for (const l of profileLines(profile)) p(l);
   }
   p('## Function bundles');
   p();
@@ -273,6 +271,11 @@ export function renderReport({
     for (const n of notes) p(`- ${n}`);
     p();
   }
+  // Filled in by the verify and Kubernetes-like benchmarks that run after this one.
+  for (const name of SECTIONS) {
+    p(markers(name).join('\n'));
+    p();
+  }
   const staticPart = join(ROOT, 'bench/analysis.md');
   if (existsSync(staticPart)) {
     p(readFileSync(staticPart, 'utf8').trim());
@@ -281,48 +284,79 @@ export function renderReport({
   return out.join('\n');
 }
 
-const VERIFY_START = '<!-- verify-benchmark:start -->';
-const VERIFY_END = '<!-- verify-benchmark:end -->';
+/** A profile's summary as the report shows it: busy and idle time, categories, top functions. */
+export function profileLines(profile: ProfileSummary & { wallS: number; cpuS?: number }): string[] {
+  const out: string[] = [];
+  out.push(
+    `Main thread: ${f1(profile.totalS)} s profiled, ${f1(profile.busyS)} s busy (${f0((100 * profile.busyS) / profile.totalS)}%); the rest is waiting for etcd or radosgw${profile.cpuS === undefined ? '' : ", or for the compression, which runs on libuv's thread pool"}. Wall time of this run: ${f2(profile.wallS)} s (with the profiler on)${profile.cpuS === undefined ? '' : `; CPU of the whole process ${f1(profile.cpuS)} s, i.e. ${f1(profile.cpuS - profile.busyS)} s on other threads (compression, V8's GC and compiler threads)`}.`,
+  );
+  out.push('', '| category | seconds | % of run | % of busy time |', '| --- | --- | --- | --- |');
+  for (const c of profile.categories)
+    out.push(`| ${c.name} | ${f2(c.s)} | ${f1(c.pct)} | ${c.busyPct === undefined ? '' : f1(c.busyPct)} |`);
+  out.push('', 'Top functions by self time:', '', '| function | seconds | % |', '| --- | --- | --- |');
+  for (const c of profile.top) out.push(`| \`${c.name.replace(/\|/g, '\\|')}\` | ${f2(c.s)} | ${f1(c.pct)} |`);
+  out.push('');
+  return out;
+}
+
+/** The sections later benchmarks write into the report, in this order, each between its two markers. */
+const SECTIONS = ['verify', 'k8s'] as const;
+const markers = (name: (typeof SECTIONS)[number]) => [`<!-- ${name}-benchmark:start -->`, `<!-- ${name}-benchmark:end -->`] as const;
+
+/**
+ * Writes `lines` as the report's section `name`, replacing what is between its markers (the snapshot
+ * benchmark leaves them empty, before the static part), or appending it to the report (or a new one).
+ */
+export function writeSection(name: (typeof SECTIONS)[number], lines: string[]): void {
+  const [start, end] = markers(name);
+  const doc = existsSync(SETTINGS.out) ? readFileSync(SETTINGS.out, 'utf8') : '';
+  const section = [start, ...lines, end].join('\n');
+  const at = doc.indexOf(start);
+  writeFileSync(
+    SETTINGS.out,
+    at >= 0 ? doc.slice(0, at) + section + doc.slice(doc.indexOf(end) + end.length) : `${doc.trimEnd()}\n\n${section}\n`,
+  );
+  log(`wrote the ${name} section into ${SETTINGS.out}`);
+}
 
 /** One size of the verify benchmark: our runs, and the baseline's three steps per run. */
 export interface VerifyRow {
   sizeMiB: number;
   snapMiB: number;
-  ours: { wallS: number; rssMiB: number }[];
+  /** Bytes in the store (compressed or not). */
+  storedMiB: number;
+  ours: { wallS: number; rssMiB: number; cpuS: number }[];
   baseline: { wallS: number; steps: { wallS: number; rssMiB: number }[] }[];
 }
 
-/** Writes the verify section into the report, replacing the one between the markers (or appending it). */
-export function writeVerifySection(rows: VerifyRow[]): void {
+/** The verify table: one line per row, with its header. */
+export function verifyTable(rows: VerifyRow[]): string[] {
   const lines = [
-    VERIFY_START,
-    '## Verify (S3, Ceph radosgw on loopback)',
-    '',
-    `Written by \`npm run bench\` (bench/verify.ts) on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC. Ours: \`bin/etcd-backup.js verify --key K --json\` (streams the object from S3 through the inspector: sha256 trailer, bbolt structure, revision and key count, manifest comparison; writes its record). Baseline: \`aws s3 cp\` to disk, then \`sha256sum\` of the file, then \`etcdctl snapshot status -w json\` (the sum of the three). Alternating, ${SETTINGS.verifyReps} repetitions each; medians; peak RSS from GNU time.`,
-    '',
-    '| etcd database | snapshot | ours: wall | baseline: wall (cp + sha256sum + status) | ratio | ours: peak RSS (max) | baseline peak RSS per step |',
-    '| --- | --- | --- | --- | --- | --- | --- |',
+    '| etcd database | snapshot (stored) | ours: wall | baseline: wall (cp + sha256sum + status) | ratio | ours: peak RSS (max) | ours: CPU-s (per GiB) | baseline peak RSS per step |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const r of rows) {
     const ours = median(r.ours.map((x) => x.wallS));
+    const cpu = median(r.ours.map((x) => x.cpuS));
     const base = median(r.baseline.map((x) => x.wallS));
     const step = (i: number) => median(r.baseline.map((x) => x.steps[i]?.wallS ?? Number.NaN));
     const stepRss = (i: number) => Math.max(...r.baseline.map((x) => x.steps[i]?.rssMiB ?? Number.NaN)).toFixed(0);
     lines.push(
-      `| ${r.sizeMiB} MiB | ${r.snapMiB.toFixed(0)} MiB | ${f2(ours)} s | ${f2(base)} s (${f2(step(0))} + ${f2(step(1))} + ${f2(step(2))}) | **${f2(ours / base)}** | ${Math.max(...r.ours.map((x) => x.rssMiB)).toFixed(0)} MiB | aws ${stepRss(0)}, sha256sum ${stepRss(1)}, etcdctl ${stepRss(2)} MiB |`,
+      `| ${r.sizeMiB} MiB | ${r.snapMiB.toFixed(0)} MiB (${r.storedMiB.toFixed(0)}) | ${f2(ours)} s | ${f2(base)} s (${f2(step(0))} + ${f2(step(1))} + ${f2(step(2))}) | **${f2(ours / base)}** | ${Math.max(...r.ours.map((x) => x.rssMiB)).toFixed(0)} MiB | ${f1(cpu)} (${perGiB(cpu, r.snapMiB * MiB)}) | aws ${stepRss(0)}, sha256sum ${stepRss(1)}, etcdctl ${stepRss(2)} MiB |`,
     );
   }
-  lines.push(
+  return lines;
+}
+
+/** Writes the verify section into the report. */
+export function writeVerifySection(rows: VerifyRow[]): void {
+  writeSection('verify', [
+    '## Verify (S3, Ceph radosgw on loopback)',
+    '',
+    `Written by \`npm run bench\` (bench/verify.ts) on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC. Ours: \`bin/etcd-backup.js verify --key K --json\` (streams the object from S3, decompressing it if stored compressed, through the inspector: sha256 trailer, bbolt structure, revision and key count, manifest comparison; writes its record), on a snapshot stored with the default compression. Baseline: \`aws s3 cp\` of the plain snapshot (\`etcdctl snapshot save\`, uploaded as it is) to disk, then \`sha256sum\` of the file, then \`etcdctl snapshot status -w json\` (the sum of the three). Alternating, ${SETTINGS.verifyReps} repetitions each; medians; peak RSS from GNU time.`,
+    '',
+    ...verifyTable(rows),
     '',
     "Targets (the verify issue): ≤ 0.6× the baseline's wall time; peak RSS ≤ 128 MiB and flat as the snapshot grows.",
-    VERIFY_END,
-  );
-  const doc = readFileSync(SETTINGS.out, 'utf8');
-  const section = lines.join('\n');
-  const at = doc.indexOf(VERIFY_START);
-  writeFileSync(
-    SETTINGS.out,
-    at >= 0 ? doc.slice(0, at) + section + doc.slice(doc.indexOf(VERIFY_END) + VERIFY_END.length) : `${doc.trimEnd()}\n\n${section}\n`,
-  );
-  log(`wrote ${SETTINGS.out}`);
+  ]);
 }

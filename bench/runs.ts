@@ -27,8 +27,10 @@ export interface Run extends ServerCpu {
   wallS: number;
   rssMiB: number;
   cpuS: number;
-  /** Size of the snapshot written. */
+  /** Size of the snapshot written (uncompressed). */
   bytes: number;
+  /** Bytes in the store (compressed, for a compressed snapshot). */
+  storedBytes: number;
   steps: Step[];
 }
 
@@ -38,7 +40,7 @@ export function baseEnv(): NodeJS.ProcessEnv {
   return { PATH: process.env.PATH, HOME, LANG: 'C.UTF-8' };
 }
 
-function storeEnv(store: Store): NodeJS.ProcessEnv {
+export function storeEnv(store: Store): NodeJS.ProcessEnv {
   if (store === 's3') {
     const e = radosgw().env;
     return {
@@ -61,19 +63,34 @@ function serverPids(store: Store): { etcd: number[]; store: number[] } {
 }
 
 /** The node flags bin/etcd-backup.js starts node with (its `exec "$n" … "$0"` line, $n being the node it found). */
-function binNodeFlags(bin: string): string[] {
+export function binNodeFlags(bin: string): string[] {
   const flags = /exec "\$n" (.*) "\$0"/.exec(readFileSync(bin, 'utf8'))?.[1];
   if (flags === undefined) throw new Error(`${bin}: no "exec "$n" … "$0"" line: update bench/runs.ts`);
   return flags.split(' ');
 }
 
-/** `etcd-backup snapshot --json` from `app`, checked (`ok: true`); the stored snapshot is deleted afterwards. */
+/** Our CLI's environment for `store`: the store's settings, the cluster, nothing from the caller's shell. */
+export function ourEnv(store: Store): NodeJS.ProcessEnv {
+  return { ...baseEnv(), ...storeEnv(store), CLUSTER_NAME: CLUSTER, ETCD_ENDPOINTS: etcdMember().url, LOG_LEVEL: 'warn' };
+}
+
+/** Deletes every stored snapshot. */
+async function emptyStore(store: Store): Promise<void> {
+  if (store === 's3') await emptyS3();
+  else if (store === 'gcs') await emptyGcs();
+  else rmSync(join(WORK, 'local-store'), { recursive: true, force: true });
+}
+
+/**
+ * `etcd-backup snapshot --json` from `app`, checked (`ok: true`); the stored snapshot is deleted afterwards
+ * unless `keep` (then `key` names it).
+ */
 export async function runOurs(
   store: Store,
   app: string,
-  { env: extraEnv = {}, profileDir }: { env?: NodeJS.ProcessEnv; profileDir?: string } = {},
-): Promise<Run> {
-  const env = { ...baseEnv(), ...storeEnv(store), CLUSTER_NAME: CLUSTER, ETCD_ENDPOINTS: etcdMember().url, LOG_LEVEL: 'warn', ...extraEnv };
+  { env: extraEnv = {}, profileDir, keep = false }: { env?: NodeJS.ProcessEnv; profileDir?: string; keep?: boolean } = {},
+): Promise<Run & { key: string }> {
+  const env = { ...ourEnv(store), ...extraEnv };
   // Run as a command, as npm links it: its first lines start node with the CLI's own flags. The profiler
   // is a node flag NODE_OPTIONS refuses, so a profiled run starts node itself, with the same flags.
   const bin = join(app, 'bin/etcd-backup.js');
@@ -81,11 +98,9 @@ export async function runOurs(
     ? [process.execPath, [...binNodeFlags(bin), '--cpu-prof', `--cpu-prof-dir=${profileDir}`, bin]]
     : [bin, []];
   const r = await withServerCpu(serverPids(store), () => timed(cmd, [...args, 'snapshot', '--json'], { env, cwd: app }));
-  const result = JSON.parse(r.stdout) as { ok: boolean; size: number };
+  const result = JSON.parse(r.stdout) as { ok: boolean; key: string; size: number; storedSize?: number };
   if (!result.ok) throw new Error(`snapshot reported problems: ${r.stdout.slice(0, 2000)}`);
-  if (store === 's3') await emptyS3();
-  else if (store === 'gcs') await emptyGcs();
-  else rmSync(join(WORK, 'local-store'), { recursive: true, force: true });
+  if (!keep) await emptyStore(store);
   return {
     wallS: r.wallS,
     rssMiB: r.rssMiB,
@@ -95,63 +110,73 @@ export async function runOurs(
     foreignCpuS: r.foreignCpuS,
     load1: r.load1,
     bytes: result.size,
+    // Written before compression had its own size field, the stored object is the snapshot.
+    storedBytes: result.storedSize ?? result.size,
+    key: result.key,
     steps: [{ what: 'etcd-backup snapshot', wallS: r.wallS, rssMiB: r.rssMiB, cpuS: r.cpuS }],
   };
 }
 
-/** `etcdctl snapshot save`, then for S3 `aws s3 cp` (Debian's AWS CLI with its defaults). */
-export async function runBaseline(store: Store): Promise<Run> {
+/**
+ * `etcdctl snapshot save`, then for S3 `aws s3 cp` (Debian's AWS CLI with its defaults). `onFile` sees the
+ * saved file after the measurement, before it is deleted.
+ */
+export async function runBaseline(store: Store, { onFile }: { onFile?: (file: string) => Promise<void> } = {}): Promise<Run> {
   const file = join(WORK, 'etcdctl-snapshot.db');
   rmSync(file, { force: true });
   try {
-    return await withServerCpu(serverPids(store), async () => {
+    const run = await withServerCpu(serverPids(store), async () => {
       const save = await timed('etcdctl', ['--endpoints', etcdMember().url, 'snapshot', 'save', file], {
         env: { ...baseEnv(), ETCDCTL_API: '3' },
       });
       const steps: Step[] = [{ what: 'etcdctl snapshot save', wallS: save.wallS, rssMiB: save.rssMiB, cpuS: save.cpuS }];
       const bytes = statSync(file).size;
       if (store === 's3') {
-        const e = radosgw().env;
-        const cp = await timed(
-          '/usr/bin/aws',
-          [
-            '--endpoint-url',
-            e.AWS_ENDPOINT_URL_S3 ?? '',
-            's3',
-            'cp',
-            file,
-            `s3://${BUCKET}/baseline/snapshot.db`,
-            '--only-show-errors',
-            '--no-progress',
-          ],
-          {
-            env: {
-              ...baseEnv(),
-              AWS_ACCESS_KEY_ID: e.AWS_ACCESS_KEY_ID,
-              AWS_SECRET_ACCESS_KEY: e.AWS_SECRET_ACCESS_KEY,
-              AWS_DEFAULT_REGION: e.AWS_REGION,
-              // The CLI's defaults (8 MiB parts, 10 requests in parallel), whatever ~/.aws says.
-              AWS_CONFIG_FILE: join(HOME, 'no-aws-config'),
-              AWS_SHARED_CREDENTIALS_FILE: join(HOME, 'no-aws-credentials'),
-              AWS_PAGER: '',
-            },
-          },
-        );
+        const cp = await awsS3Cp(file, `s3://${BUCKET}/baseline/snapshot.db`);
         steps.push({ what: 'aws s3 cp', wallS: cp.wallS, rssMiB: cp.rssMiB, cpuS: cp.cpuS });
       }
       const wallS = steps.reduce((a, s) => a + s.wallS, 0);
-      return { wallS, rssMiB: Math.max(...steps.map((s) => s.rssMiB)), cpuS: steps.reduce((a, s) => a + s.cpuS, 0), bytes, steps };
+      const cpuS = steps.reduce((a, s) => a + s.cpuS, 0);
+      return { wallS, rssMiB: Math.max(...steps.map((s) => s.rssMiB)), cpuS, bytes, storedBytes: bytes, steps };
     });
+    await onFile?.(file);
+    return run;
   } finally {
     rmSync(file, { force: true });
     if (store === 's3') await emptyS3();
   }
 }
 
+/** `aws s3 cp FROM TO` against radosgw (Debian's AWS CLI with its defaults), timed. */
+export function awsS3Cp(from: string, to: string) {
+  const e = radosgw().env;
+  return timed(
+    '/usr/bin/aws',
+    ['--endpoint-url', e.AWS_ENDPOINT_URL_S3 ?? '', 's3', 'cp', from, to, '--only-show-errors', '--no-progress'],
+    {
+      env: {
+        ...baseEnv(),
+        AWS_ACCESS_KEY_ID: e.AWS_ACCESS_KEY_ID,
+        AWS_SECRET_ACCESS_KEY: e.AWS_SECRET_ACCESS_KEY,
+        AWS_DEFAULT_REGION: e.AWS_REGION,
+        // The CLI's defaults (8 MiB parts, 10 requests in parallel), whatever ~/.aws says.
+        AWS_CONFIG_FILE: join(HOME, 'no-aws-config'),
+        AWS_SHARED_CREDENTIALS_FILE: join(HOME, 'no-aws-credentials'),
+        AWS_PAGER: '',
+      },
+    },
+  );
+}
+
 /** Other S3 settings, run after each size's rotation (alternating with each other), to show what a default costs or saves. */
 export const S3_VARIANTS = [
   { kind: 'conc2', env: { S3_UPLOAD_CONCURRENCY: '2' }, what: 'ours with S3_UPLOAD_CONCURRENCY=2 (the default before 1)' },
   { kind: 'parts8', env: { S3_PART_SIZE: '8MiB' }, what: 'ours with S3_PART_SIZE=8MiB (the default before 5MiB)' },
+  {
+    kind: 'none',
+    env: { SNAPSHOT_COMPRESSION: 'none' },
+    what: 'ours with SNAPSHOT_COMPRESSION=none (stored as it comes, as before compression)',
+  },
 ] as const;
 
 /**

@@ -152,20 +152,26 @@ export async function etcdDbSize(): Promise<number> {
 
 let nextKey = 0;
 
-/** Puts 256 KiB random values, 8 at a time, until the database is at least `bytes` big. */
+/**
+ * Puts 256 KiB random values, 8 at a time, until the database is at least `bytes` big. Each value is fresh:
+ * one value written over and over would compress to nearly nothing (a compressor finds each copy within
+ * its window of the one before), and this data set is the worst case for compression.
+ */
 export async function loadTo(bytes: number): Promise<{ dbBytes: number; seconds: number }> {
   const client = new Etcd3({ hosts: etcdMember().url });
-  const value = randomBytes(256 * 1024);
+  const VALUE = 256 * 1024;
   const t0 = performance.now();
   let written = 0;
   try {
     let size = Number((await client.maintenance.status()).dbSize);
     const start = size;
     // Bounded: the database grows by at least the value size per put.
-    const maxPuts = Math.ceil((bytes - size) / value.length) * 2 + 64;
+    const maxPuts = Math.ceil((bytes - size) / VALUE) * 2 + 64;
     while (size < bytes && written < maxPuts) {
       for (let batch = 0; batch < 8; batch++) {
-        await Promise.all(Array.from({ length: 8 }, () => client.put(`/bench/${String(nextKey++).padStart(8, '0')}`).value(value)));
+        await Promise.all(
+          Array.from({ length: 8 }, () => client.put(`/bench/${String(nextKey++).padStart(8, '0')}`).value(randomBytes(VALUE))),
+        );
         written += 8;
       }
       size = Number((await client.maintenance.status()).dbSize);

@@ -1,22 +1,24 @@
 // The verify benchmark (run by `npm run bench` after bench/snapshot.ts): `etcd-backup verify` on snapshots
 // of about 0.5 and 1 GB stored in the S3 server (Ceph radosgw on loopback), against what a user would script
-// instead: `aws s3 cp` to disk, `sha256sum`, `etcdctl snapshot status`. Ours and the baseline alternate;
+// instead: `aws s3 cp` to disk, `sha256sum`, `etcdctl snapshot status` (of the plain snapshot: ours is
+// stored with the default compression). Ours and the baseline alternate;
 // wall time and peak RSS (GNU time) of each; the medians go into the verify section of docs/benchmarks.md
 // (bench/report.ts). Settings: bench/settings.ts (BENCH_VERIFY_SIZES_MIB, BENCH_VERIFY_REPS, BENCH_OUT).
 //
-// It runs the checkout's CLI (bin/etcd-backup.js with dist/cli.js, built by `npm ci`).
-import { rmSync } from 'node:fs';
+// It runs the CLI built from a private copy of the sources, as the snapshot benchmark does (bench/runs.ts).
 import { join } from 'node:path';
 import { timed } from './measure.js';
 import type { VerifyRow } from './report.js';
 import { writeVerifySection } from './report.js';
-import { CLUSTER } from './runs.js';
+import { buildApp, CLUSTER } from './runs.js';
 import { BUCKET, etcdMember, loadTo, startEtcd, startRgw, WORK, withServices } from './services.js';
-import { log, MiB, ROOT, SETTINGS } from './settings.js';
-
-const CLI = join(ROOT, 'bin/etcd-backup.js');
+import { log, MiB, SETTINGS } from './settings.js';
+import { storePlainCopy, verifyBaseline, verifyOurs } from './verify-runs.js';
 
 async function main(): Promise<void> {
+  const app = join(WORK, 'app');
+  await buildApp(app);
+  const CLI = join(app, 'bin/etcd-backup.js');
   await startEtcd();
   const rgw = (await startRgw('verify', 6 * 1024 * MiB)).env;
   const endpoint = rgw.AWS_ENDPOINT_URL_S3 ?? '';
@@ -41,27 +43,20 @@ async function main(): Promise<void> {
   for (const sizeMiB of SETTINGS.verifySizesMiB) {
     log(`loading etcd to ${sizeMiB} MiB`);
     await loadTo(sizeMiB * MiB);
-    const snap = JSON.parse((await timed(CLI, ['snapshot', '--json'], { env })).stdout) as { key: string; size: number };
+    const snap = JSON.parse((await timed(CLI, ['snapshot', '--json'], { env })).stdout) as {
+      key: string;
+      size: number;
+      storedSize?: number;
+    };
     log(`stored ${snap.key} (${(snap.size / MiB).toFixed(0)} MiB)`);
-    const row: VerifyRow = { sizeMiB, snapMiB: snap.size / MiB, ours: [], baseline: [] };
+    const plain = await storePlainCopy(etcdMember().url, BUCKET);
+    const row: VerifyRow = { sizeMiB, snapMiB: snap.size / MiB, storedMiB: (snap.storedSize ?? snap.size) / MiB, ours: [], baseline: [] };
     for (let rep = 0; rep < SETTINGS.verifyReps; rep++) {
-      const run = await timed(CLI, ['verify', '--key', snap.key, '--json'], { env });
-      if (!(JSON.parse(run.stdout) as { ok: boolean }).ok) throw new Error('verify reported the snapshot not ok');
+      const run = await verifyOurs(CLI, env, snap.key);
       row.ours.push(run);
-      const file = join(WORK, 'downloaded.db');
-      const steps = [
-        await timed(
-          '/usr/bin/aws',
-          ['s3', 'cp', '--only-show-errors', `s3://${BUCKET}/etcd/${snap.key}`, file, '--endpoint-url', endpoint],
-          { env },
-        ),
-        await timed('sha256sum', [file], { env }),
-        await timed('etcdctl', ['snapshot', 'status', file, '-w', 'json'], { env }),
-      ];
-      rmSync(file, { force: true });
-      const wallS = steps.reduce((s, x) => s + x.wallS, 0);
-      row.baseline.push({ wallS, steps });
-      log(`rep ${rep + 1}: ours ${run.wallS.toFixed(2)} s ${run.rssMiB.toFixed(0)} MiB; baseline ${wallS.toFixed(2)} s`);
+      const base = await verifyBaseline(plain);
+      row.baseline.push(base);
+      log(`rep ${rep + 1}: ours ${run.wallS.toFixed(2)} s ${run.rssMiB.toFixed(0)} MiB; baseline ${base.wallS.toFixed(2)} s`);
     }
     rows.push(row);
   }
