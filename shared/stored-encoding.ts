@@ -32,8 +32,9 @@ const CHUNK = 64 * 1024;
 /**
  * What an encoder is fed at a time, and the size of its output chunks. node:zlib hands every written chunk
  * (and every full output buffer) to the thread pool as a job of its own, and on incompressible data the
- * hand-over of etcd's 32 KiB messages cost more CPU than zstd itself; half a MiB a job makes it negligible
- * (measured: docs/benchmarks.md), for one such buffer held on each side of the encoder.
+ * hand-over of etcd's 32 KiB messages cost more CPU than zstd itself. Measured on 1 GiB of random values:
+ * zstd alone in a process 4.7 -> 1.4 CPU-s with the CLI's young-generation flags; a whole snapshot into a
+ * local directory 11.7 -> 9.4 s (plain: 8.6 s). One such buffer is held on each side of the encoder.
  */
 const ENCODE_BATCH = 512 * 1024;
 

@@ -23,6 +23,7 @@ const PARAMS = {
   clusterName: 'prod-main',
   etcdEndpoints: 'https://10.0.0.10:2379,https://10.0.0.11:2379',
   etcdUsername: 'backup',
+  snapshotCompression: 'gzip',
   ssmSecretsPath: '/etcd-backup/prod',
   vpcSubnetIds: 'subnet-0123456789abcdef0,subnet-0123456789abcdef1',
   vpcSecurityGroupIds: 'sg-0123456789abcdef0',
@@ -319,8 +320,9 @@ describe('npm run package:aws', () => {
           ETCD_ENDPOINTS: PARAMS.etcdEndpoints,
           ETCD_USERNAME: 'backup',
           SSM_SECRETS_PATH: PARAMS.ssmSecretsPath,
+          SNAPSHOT_COMPRESSION: 'gzip',
         });
-      else expect(Object.keys(env).filter((k) => k.startsWith('ETCD_') || k.startsWith('SSM_'))).toEqual([]);
+      else expect(Object.keys(env).filter((k) => k.startsWith('ETCD_') || k.startsWith('SSM_') || k.startsWith('SNAPSHOT_'))).toEqual([]);
       // status judges the age by the same threshold as the snapshot-too-old alarm.
       expect(env.STATUS_MAX_AGE).toBe(task === 'status' ? `${PARAMS.maxSnapshotAgeSeconds}s` : undefined);
     }
