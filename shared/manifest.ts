@@ -93,7 +93,8 @@ export function isManifest(value: unknown): value is SnapshotManifest {
     isObject(tool) &&
     (value.copyOf === undefined || typeof value.copyOf === 'string') &&
     (value.compression === undefined || COMPRESSIONS.includes(value.compression as Compression)) &&
-    (value.storedSize === undefined || isCount(value.storedSize))
+    // A compressed snapshot's stored size differs from `size`: without it the object could not be checked.
+    (isCount(value.storedSize) || (value.storedSize === undefined && (value.compression ?? 'none') === 'none'))
   );
 }
 

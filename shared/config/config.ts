@@ -100,7 +100,12 @@ export const COMPRESSIONS: readonly Compression[] = ['zstd', 'gzip', 'none'];
 function parseCompression(text: string): Compression {
   const value = text.toLowerCase();
   const found = COMPRESSIONS.find((c) => c === value);
-  if (!found) throw new ConfigError('SNAPSHOT_COMPRESSION', `"${text}" is not zstd, gzip or none`);
+  if (!found)
+    throw new ConfigError(
+      'SNAPSHOT_COMPRESSION',
+      `"${text}" is not zstd, gzip or none`,
+      'set SNAPSHOT_COMPRESSION (--compression) to zstd, gzip or none',
+    );
   return found;
 }
 

@@ -125,6 +125,11 @@ async function streamOnce(
       },
       ...(deps.signal ? { signal: deps.signal } : {}),
     });
+  } catch (error) {
+    // A store that failed before reading the stream (e.g. it could not create the object) leaves the gRPC
+    // call paused, not ended: end it now rather than when the clients close.
+    stored.destroy(error as Error);
+    throw error;
   } finally {
     deps.signal?.removeEventListener('abort', onAbort);
   }

@@ -52,7 +52,7 @@ export async function verifyTask(deps: VerifyDeps, args: { key?: string }): Prom
   const { store, log, config } = deps;
   const now = deps.now ?? (() => new Date());
   const target = await chooseTarget(store, config.cluster, args.key);
-  log.info('verifying snapshot', { key: target.key, size: target.size });
+  log.info('verifying snapshot', { key: target.key, storedSize: target.size });
   const started = now();
   const aborted = () => new BackupError('aborted', `verification of ${target.key} aborted`, { cause: deps.signal?.reason });
   // Aborted while the snapshot was being chosen: no download is started (the decoders start reading at

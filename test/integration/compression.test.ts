@@ -202,6 +202,8 @@ describe('on a local directory', () => {
       const restored = await run('restore', settings(cluster, compression), { args: { output, key: taken.key } });
       expect((restored.error as BackupError | undefined)?.code).toBe('snapshot-integrity');
       expect((restored.error as Error).message).toContain(taken.key);
+      // The hint says what restore has (not) done, as for any damaged snapshot.
+      expect((restored.error as BackupError).hint).toMatch(/^nothing was written to the output path/);
       await expect(readFile(output)).rejects.toMatchObject({ code: 'ENOENT' });
 
       const verified = await run('verify', settings(cluster, compression));

@@ -98,6 +98,29 @@ describe('catalogue: manifests this code cannot use', () => {
     expect(detailed.filter((e) => isGood(e))).toEqual([]);
     expect(detailed.every((e) => e.manifest === undefined)).toBe(true);
   });
+
+  it("a manifest whose compression or stored size is not the object's is invalid-manifest; one that is, complete", async () => {
+    const day = (d: number) => new Date(`2026-03-0${d}T00:00:00Z`);
+    const zstd = await plantSnapshot(store, 'z', day(1), { compression: 'zstd' });
+    const saysNone = await plantSnapshot(store, 'z', day(2), { compression: 'zstd', editManifest: (m) => (m.compression = 'none') });
+    const plainSaysZstd = await plantSnapshot(store, 'z', day(3), {
+      editManifest: (m) => Object.assign(m, { compression: 'zstd', storedSize: 64 }),
+    });
+    const wrongStored = await plantSnapshot(store, 'z', day(4), { compression: 'gzip', editManifest: (m) => (m.storedSize = 63) });
+    // A compressed snapshot's manifest must say how many bytes are stored, even where `size` happens to match.
+    const noStored = await plantSnapshot(store, 'z', day(5), {
+      compression: 'zstd',
+      editManifest: (m) => {
+        delete m.storedSize;
+        m.size = 64;
+      },
+    });
+    const detailed = await loadDetails(store, await listSnapshots(store, 'z'));
+    const state = (key: string) => detailed.find((e) => e.key === key)?.state;
+    expect(state(zstd.key)).toBe('complete');
+    for (const planted of [saysNone, plainSaysZstd, wrongStored, noStored])
+      expect(state(planted.key), planted.key).toBe('invalid-manifest');
+  });
 });
 
 describe('catalogue: which snapshot is newest', () => {

@@ -97,6 +97,9 @@ async function streamChecked(
     await pipeline(body, inspecting, file, signal ? { signal } : {});
   } catch (error) {
     if (signal?.aborted) throw new BackupError('aborted', `restore of ${key} aborted`, { cause: signal.reason ?? error });
+    // A stored object that does not decode: the decoder's error, with what restore has (not) done.
+    if (error instanceof BackupError && error.code === 'snapshot-integrity')
+      throw new BackupError(error.code, error.message, { cause: error.cause ?? error, hint: INTEGRITY_HINT });
     if (error instanceof BackupError) throw error;
     // A local file error (no space, permission): say which file; the errno stays in the cause.
     if ((error as NodeJS.ErrnoException).path === temp)

@@ -55,7 +55,12 @@ export async function restoreTask(deps: RestoreDeps, args: RestoreArgs): Promise
   const tool = await preflight(options, deps.path ?? process.env.PATH ?? '');
   const entry = await selectForRestore(store, config.cluster, options);
 
-  log.info('restoring snapshot', { key: entry.key, size: entry.size, output: options.output, verified: entry.verification?.ok ?? null });
+  log.info('restoring snapshot', {
+    key: entry.key,
+    storedSize: entry.size,
+    output: options.output,
+    verified: entry.verification?.ok ?? null,
+  });
   const started = now();
   const report = await download(store, entry, options.output, deps.signal, deps.progress);
   const result = describe(entry, options.output, report, now().getTime() - started.getTime());
