@@ -6,16 +6,14 @@
 // expressions build (map.merge(args, item) over the listing's clusters), and checks what the
 // function answers against what the steps read back (listing.body.clusters, response.body, the error).
 import { getTestServer } from '@google-cloud/functions-framework/testing';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Backend, makeBackend } from '../support/backends.js';
+import { startTestFleet } from '../support/fleet.js';
 import { capturing } from '../support/capture.js';
-import { writeSampleData } from '../support/data.js';
-import { type EtcdCluster, startEtcd } from '../support/etcd.js';
+import type { EtcdCluster } from '../support/etcd.js';
 import { storedKeys } from '../support/run.js';
 
 type Json = Record<string, unknown>;
@@ -37,14 +35,6 @@ async function post(name: string, body: unknown): Promise<{ status: number; body
   }
 }
 
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
-
 /** The named step of a list of Workflows steps (each a one-key map). */
 function step(steps: Json[], name: string): Json {
   const found = steps.find((s) => name in s)?.[name];
@@ -53,7 +43,7 @@ function step(steps: Json[], name: string): Json {
 }
 
 describe('the GCP fleet fan-out over real etcd clusters, on the GCS emulator', () => {
-  const NAMES = ['gfleet-a', 'gfleet-b', 'gfleet-down'];
+  const NAMES = ['gfleet-a', 'gfleet-b', 'gfleet-down'] as const;
   let clusters: EtcdCluster[] = [];
   let backend: Backend;
   let saved: NodeJS.ProcessEnv;
@@ -62,18 +52,10 @@ describe('the GCP fleet fan-out over real etcd clusters, on the GCS emulator', (
   beforeAll(async () => {
     saved = { ...process.env };
     workflow = JSON.parse(await readFile(join(root, 'deploy/gcp/workflows/fleet.json'), 'utf8'));
-    clusters = await Promise.all([startEtcd(), startEtcd()]);
-    for (const etcd of clusters) await writeSampleData(etcd.endpoints, { smallKeys: 20 });
     backend = await makeBackend('gcs');
-    const endpoints = [...clusters.map((c) => c.endpoints.join(',')), `http://127.0.0.1:${await closedPort()}`];
-    const fleetFile = join(await mkdtemp(join(tmpdir(), 'gfleet-')), 'fleet.json');
-    await writeFile(
-      fleetFile,
-      JSON.stringify({
-        defaults: { ...backend.settings, SNAPSHOT_ATTEMPTS: '1' },
-        clusters: NAMES.map((name, i) => ({ CLUSTER_NAME: name, ETCD_ENDPOINTS: endpoints[i] })),
-      }),
-    );
+    const fleet = await startTestFleet(NAMES, backend.settings);
+    clusters = fleet.clusters;
+    const fleetFile = fleet.fleetFile;
     for (const name of ['CLUSTER_NAME', 'ETCD_ENDPOINTS', 'BACKUP_URL']) delete process.env[name];
     Object.assign(process.env, { FLEET_FILE: fleetFile, LOG_LEVEL: 'info', FUNCTION_TIMEOUT: '300s' });
     for (const task of ['snapshot', 'list']) await import(join(root, 'dist/functions', task, 'gcp/index.mjs'));

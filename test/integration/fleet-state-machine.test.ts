@@ -11,8 +11,7 @@
 // Not interpreted: the Lambda service itself (its errors, such as Lambda.TooManyRequestsException, are
 // simulated here by name, as the test says), IAM, the schedule, and the 256 KiB limit on a state's data.
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
@@ -20,9 +19,9 @@ import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctio
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSnapshotKey } from '../../shared/layout.js';
 import { type Backend, makeBackend } from '../support/backends.js';
+import { startTestFleet } from '../support/fleet.js';
 import { capturing, type Line } from '../support/capture.js';
-import { writeSampleData } from '../support/data.js';
-import { type EtcdCluster, startEtcd } from '../support/etcd.js';
+import type { EtcdCluster } from '../support/etcd.js';
 import { storedKeys } from '../support/run.js';
 import { s3Client } from '../support/stores.js';
 
@@ -47,15 +46,6 @@ const runTaskState = (d: Json) =>
 
 const bundle = async (task: string) =>
   ((await import(join(root, 'dist/functions', task, 'aws/index.mjs'))) as { handler: Handler }).handler;
-
-/** A TCP port on which nothing listens: a cluster that cannot be reached. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 interface ClusterOutcome {
   cluster: string;
@@ -125,25 +115,17 @@ const byName = (clusters: ClusterOutcome[]) => Object.fromEntries(clusters.map((
 const metricsLines = (lines: Line[]) => lines.filter((l) => l.Failures !== undefined);
 
 describe.each(['local', 's3'] as const)('the fleet state machine over real etcd clusters, on %s', (kind) => {
-  const NAMES = ['fleet-a', 'fleet-b', 'fleet-down'];
+  const NAMES = ['fleet-a', 'fleet-b', 'fleet-down'] as const;
   let clusters: EtcdCluster[] = [];
   let backend: Backend;
   let saved: NodeJS.ProcessEnv;
 
   beforeAll(async () => {
     saved = { ...process.env };
-    clusters = await Promise.all([startEtcd(), startEtcd()]);
-    for (const etcd of clusters) await writeSampleData(etcd.endpoints, { smallKeys: 20 });
     backend = await makeBackend(kind);
-    const endpoints = [...clusters.map((c) => c.endpoints.join(',')), `http://127.0.0.1:${await closedPort()}`];
-    const fleetFile = join(await mkdtemp(join(tmpdir(), 'fleet-')), 'fleet.json');
-    await writeFile(
-      fleetFile,
-      JSON.stringify({
-        defaults: { ...backend.settings, SNAPSHOT_ATTEMPTS: '1' },
-        clusters: NAMES.map((name, i) => ({ CLUSTER_NAME: name, ETCD_ENDPOINTS: endpoints[i] })),
-      }),
-    );
+    const fleet = await startTestFleet(NAMES, backend.settings);
+    clusters = fleet.clusters;
+    const fleetFile = fleet.fleetFile;
     // The function's environment on a fleet stack: the fleet file, nothing of any one cluster.
     for (const name of ['CLUSTER_NAME', 'ETCD_ENDPOINTS', 'BACKUP_URL']) delete process.env[name];
     Object.assign(process.env, { FLEET_FILE: fleetFile, LOG_LEVEL: 'info' });
