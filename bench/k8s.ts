@@ -14,7 +14,7 @@ import { load1, timed } from './measure.js';
 import { analyzeProfile } from './profile.js';
 import type { Result } from './report.js';
 import { restoreBaseline, restoreOurs } from './restore-runs.js';
-import { baseEnv, buildApp, ourEnv, runBaseline, runOurs } from './runs.js';
+import { baseEnv, buildApp, ourEnv, runBaseline, runOurs, takePrevious } from './runs.js';
 import { BUCKET, etcdMember, startEtcd, startRgw, stopRgw, WORK, withServices } from './services.js';
 import { log, MiB, SETTINGS } from './settings.js';
 import { storePlainCopy, verifyBaseline, verifyOurs } from './verify-runs.js';
@@ -56,6 +56,7 @@ async function main(): Promise<void> {
       // A fresh radosgw per size, as for the random values: one RAM store through all sizes filled up
       // (the OSD marked itself full and radosgw left uploads hanging) although every object was deleted.
       await startRgw(`k8s-${sizeMiB}`, Math.max(4 * 1024, 3 * sizeMiB + 2048) * MiB);
+      await takePrevious('s3', app);
       for (let rep = 1; rep <= k8s.reps; rep++) {
         record(sizeMiB, 'ours', rep, await runOurs('s3', app));
         const onFile =

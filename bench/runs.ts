@@ -74,11 +74,37 @@ export function ourEnv(store: Store): NodeJS.ProcessEnv {
   return { ...baseEnv(), ...storeEnv(store), CLUSTER_NAME: CLUSTER, ETCD_ENDPOINTS: etcdMember().url, LOG_LEVEL: 'warn' };
 }
 
-/** Deletes every stored snapshot. */
+/**
+ * The snapshot a scheduled run finds in the store: the previous one of the same cluster, kept through the
+ * runs of one size and store (the prefix of its keys: the snapshot and its manifest). What a run decides
+ * from it (the cluster's identity, whether its data compresses: shared/compressibility.ts) is then decided
+ * as on a schedule, not as on a cluster's very first snapshot.
+ */
+let previous: string | undefined;
+
+/** Empties the store, then takes (untimed) and keeps the snapshot the measured runs will follow. */
+export async function takePrevious(store: Store, app: string): Promise<void> {
+  previous = undefined;
+  await emptyStore(store);
+  const { key } = await runOurs(store, app, { keep: true });
+  previous = key.replace(/\.db(\.zst|\.gz)?$/, '');
+  log(`  previous snapshot (kept, not measured): ${key}`);
+}
+
+/** Deletes every stored object but the previous snapshot's. */
 async function emptyStore(store: Store): Promise<void> {
-  if (store === 's3') await emptyS3();
-  else if (store === 'gcs') await emptyGcs();
-  else rmSync(join(WORK, 'local-store'), { recursive: true, force: true });
+  // BACKUP_URL puts the keys under ours/ in the buckets (storeEnv).
+  const inBucket = previous && `ours/${previous}`;
+  if (store === 's3') await emptyS3(inBucket);
+  else if (store === 'gcs') await emptyGcs(inBucket);
+  else {
+    const root = join(WORK, 'local-store');
+    const keep = previous && join(root, previous);
+    if (!keep) rmSync(root, { recursive: true, force: true });
+    else
+      for (const entry of readdirSync(root, { recursive: true, withFileTypes: true }))
+        if (entry.isFile() && !join(entry.parentPath, entry.name).startsWith(keep)) rmSync(join(entry.parentPath, entry.name));
+  }
 }
 
 /**
@@ -143,7 +169,7 @@ export async function runBaseline(store: Store, { onFile }: { onFile?: (file: st
     return run;
   } finally {
     rmSync(file, { force: true });
-    if (store === 's3') await emptyS3();
+    if (store === 's3') await emptyS3(previous && `ours/${previous}`);
   }
 }
 

@@ -255,13 +255,16 @@ function s3Client(): S3Client {
   });
 }
 
-/** Deletes every object in the bench bucket and has radosgw free their space now (not in 2 hours). */
-export async function emptyS3(): Promise<void> {
+/**
+ * Deletes every object in the bench bucket but those whose key starts with `keep` (the previous snapshot,
+ * see runs.ts) and has radosgw free their space now (not in 2 hours).
+ */
+export async function emptyS3(keep?: string): Promise<void> {
   const client = s3Client();
   try {
     for (let page = 0; page < 100; page++) {
       const listed = await client.send(new ListObjectsV2Command({ Bucket: BUCKET }));
-      const keys = (listed.Contents ?? []).map((o) => ({ Key: o.Key }));
+      const keys = (listed.Contents ?? []).filter((o) => keep === undefined || !o.Key?.startsWith(keep)).map((o) => ({ Key: o.Key }));
       if (keys.length === 0) break;
       await client.send(new DeleteObjectsCommand({ Bucket: BUCKET, Delete: { Objects: keys } }));
     }
@@ -294,9 +297,9 @@ export async function stopGcs(): Promise<void> {
   gcs = undefined;
 }
 
-export async function emptyGcs(): Promise<void> {
+export async function emptyGcs(keep?: string): Promise<void> {
   const e = gcsEmulator().env;
   const storage = new Storage({ apiEndpoint: e.STORAGE_EMULATOR_HOST, projectId: e.GOOGLE_CLOUD_PROJECT });
   const [files] = await storage.bucket(BUCKET).getFiles();
-  for (const file of files) await file.delete({ ignoreNotFound: true });
+  for (const file of files) if (keep === undefined || !file.name.startsWith(keep)) await file.delete({ ignoreNotFound: true });
 }

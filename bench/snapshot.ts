@@ -15,7 +15,7 @@ import { machineFacts } from './facts.js';
 import { load1, memAvailableGiB } from './measure.js';
 import { analyzeProfile } from './profile.js';
 import { type Result, renderReport, type SnapshotReport, summarize } from './report.js';
-import { buildApp, coldStarts, type Run, runBaseline, runOurs, S3_VARIANTS } from './runs.js';
+import { buildApp, coldStarts, type Run, runBaseline, runOurs, S3_VARIANTS, takePrevious } from './runs.js';
 import { etcdDbSize, gcsPeakMiB, loadTo, startEtcd, startGcs, startRgw, stopGcs, stopRgw, WORK, withServices } from './services.js';
 import { log, MiB, ROOT, SETTINGS, type Store } from './settings.js';
 
@@ -69,6 +69,7 @@ async function main(): Promise<void> {
 
   /** Ours and the baseline in turn, with the pre-optimisation CLI in the rotation at its size when given. */
   const alternate = async (store: Store, sizeMiB: number, beforeApp?: string) => {
+    await takePrevious(store, app);
     for (let rep = 1; rep <= SETTINGS.reps[store]; rep++) {
       await measure(store, sizeMiB, 'ours', rep, () => runOurs(store, app));
       await measure(store, sizeMiB, 'baseline', rep, () => runBaseline(store));

@@ -63,6 +63,7 @@ export function formatSnapshot(result: SnapshotResult): string {
     `stored ${result.key} (${humanSize(result.size)}, ${storedAs(result)}, revision ${result.revision}, ${result.totalKey} keys) from ${result.endpoint} in ${(result.durationMs / 1000).toFixed(1)} s`,
     `sha256 ${result.sha256}`,
   ];
+  if (result.compressionReason) lines.push(`stored plain: ${result.compressionReason}`);
   for (const p of result.problems) lines.push(`problem: ${p.kind}: ${p.message}`);
   for (const endpoint of result.consistency?.diverged ?? [])
     lines.push(`problem: member-divergence: ${endpoint} holds data that differs from the majority's (not used)`);

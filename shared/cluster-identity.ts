@@ -15,7 +15,7 @@ export function clusterIdHex(id: string): string {
  * The newest good snapshot of the cluster, reading details one entry at a time from the newest: the
  * newest snapshot is good on a healthy schedule, so a run reads one manifest (and one set of tags).
  */
-async function newestGood(store: ObjectStore, cluster: string): Promise<SnapshotEntry | undefined> {
+export async function newestGood(store: ObjectStore, cluster: string): Promise<SnapshotEntry | undefined> {
   for (const entry of await listSnapshots(store, cluster)) {
     const detailed = await loadEntryDetails(store, entry);
     if (detailed && isGood(detailed)) return detailed;
@@ -27,16 +27,16 @@ async function newestGood(store: ObjectStore, cluster: string): Promise<Snapshot
  * Refuses to back up an etcd cluster other than the one CLUSTER_NAME has been backing up: an address
  * reused by another cluster would otherwise put that cluster's data (and secrets) among this one's
  * snapshots, and `restore` (latest) would bring it back. With ETCD_CLUSTER_ID set, that id is the one
- * expected and the store is not read: the way to carry on after a deliberate restore, which gives the
- * cluster a new id. Without it, the expected id is the one in the newest good snapshot's manifest; a
- * cluster with no good snapshot yet accepts any id.
+ * expected and the stored snapshots are not consulted: the way to carry on after a deliberate restore,
+ * which gives the cluster a new id. Without it, the expected id is the one in `newest`, the newest good
+ * snapshot's manifest (newestGood); a cluster with no good snapshot yet accepts any id.
  */
-export async function checkClusterIdentity(
-  store: ObjectStore,
+export function checkClusterIdentity(
+  newest: SnapshotEntry | undefined,
   cluster: string,
   pinned: string | undefined,
   member: { endpoint: string; clusterId: string },
-): Promise<void> {
+): void {
   const serving = clusterIdHex(member.clusterId);
   if (pinned !== undefined) {
     if (serving !== pinned) {
@@ -48,7 +48,6 @@ export async function checkClusterIdentity(
     }
     return;
   }
-  const newest = await newestGood(store, cluster);
   const recorded = newest?.manifest?.etcd.clusterId;
   if (newest === undefined || recorded === undefined || clusterIdHex(recorded) === serving) return;
   throw new PreconditionError(

@@ -25,6 +25,11 @@ export interface SnapshotManifest {
   compression?: Compression;
   /** Bytes of the stored object, what the store lists; absent (then equal to `size`) in older manifests. */
   storedSize?: number;
+  /**
+   * Plain snapshots: zstd's stored/size on samples of the data (shared/compressibility.ts), which tells the
+   * next run whether compressing pays. Absent when nothing was sampled (a tiny database, an older version).
+   */
+  zstdSampleRatio?: number;
   /** As `etcdctl snapshot status` reports it: main revision of the last key in bucket `key`. */
   revision: number;
   /** Compaction revision recorded in the snapshot (0 if never compacted). */
@@ -93,6 +98,7 @@ export function isManifest(value: unknown): value is SnapshotManifest {
     isObject(tool) &&
     (value.copyOf === undefined || typeof value.copyOf === 'string') &&
     (value.compression === undefined || COMPRESSIONS.includes(value.compression as Compression)) &&
+    (value.zstdSampleRatio === undefined || (Number.isFinite(value.zstdSampleRatio) && (value.zstdSampleRatio as number) >= 0)) &&
     // A compressed snapshot's stored size differs from `size`: without it the object could not be checked.
     (isCount(value.storedSize) || (value.storedSize === undefined && (value.compression ?? 'none') === 'none'))
   );

@@ -4,6 +4,7 @@ import { BackupError, ConfigError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import type { Progress } from '../progress.js';
 import { openStore, type ObjectStore } from '../store/index.js';
+import { sizeYoungGeneration } from '../young-generation.js';
 
 export interface TaskContext {
   config: Config;
@@ -296,6 +297,7 @@ export async function runTask<N extends TaskName>(
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.progress ? { progress: options.progress } : {}),
     };
+    sizeYoungGeneration(task === 'snapshot' ? 'write' : 'read');
     const run = await spec.load();
     const result = await run(context, args);
     const outcome: TaskOutcome<ResultOf<N>> = { task, ok: result.ok === true, durationMs: Date.now() - started, result };

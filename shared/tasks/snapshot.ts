@@ -3,6 +3,8 @@ import type { Etcd3 } from 'etcd3';
 import type { Compression, Config } from '../config/config.js';
 import { CheckedSnapshotStream } from '../checked-stream.js';
 import { checkClock } from '../clock.js';
+import { newestGood } from '../cluster-identity.js';
+import { CompressibilitySampler, type CompressionChoice, chooseCompression } from '../compressibility.js';
 import { etcdClient } from '../etcd/client.js';
 import type { ConsistencyReport } from '../etcd/consistency.js';
 import { probeMember, rankMembers, type MemberStatus } from '../etcd/select-member.js';
@@ -41,10 +43,14 @@ export interface SnapshotResult {
   key: string;
   manifestKey: string;
   compression: Compression;
+  /** Why the snapshot is stored plain although SNAPSHOT_COMPRESSION asks for compression (compressibility.ts). */
+  compressionReason?: string;
   /** Bytes of the snapshot as etcd sent it (uncompressed). */
   size: number;
   /** Bytes in the store. */
   storedSize: number;
+  /** Plain snapshots: zstd's stored/size on samples of the data (as in the manifest). */
+  zstdSampleRatio?: number;
   /** Of the uncompressed database, as its trailer says. */
   sha256: string;
   revision: number;
@@ -96,21 +102,25 @@ async function streamOnce(
   member: MemberStatus,
   client: Etcd3,
   immutability: ActiveImmutability | undefined,
+  choice: CompressionChoice,
 ): Promise<SnapshotResult> {
   const { store, log, config } = deps;
   const now = deps.now ?? (() => new Date());
   const source = await openSnapshotStream(client, member.endpoint, { idleTimeoutMs: config.etcd.streamIdleTimeoutMs });
   const started = now();
-  const encoding: StoredEncoding = { compression: config.compression };
+  const encoding: StoredEncoding = { compression: choice.compression };
   const key = snapshotKey(config.cluster, started, member.revision, encoding.compression);
   log.info('streaming snapshot', { endpoint: member.endpoint, memberId: member.memberId, key });
   const checked = new CheckedSnapshotStream();
   const stored = new ByteCounter();
+  // A plain snapshot samples its data for the next run's choice (compressibility.ts).
+  const sampler = encoding.compression === 'none' ? new CompressibilitySampler() : undefined;
+  const stages = sampler ? [sampler] : encoders(encoding);
   // etcd -> trailer check (on the bytes etcd sent) -> encoding -> counter -> store. The pipeline passes a
   // failure anywhere along it (etcd, the check, the encoder) on to the last stream, which fails the upload;
   // a store that gives up destroys the last stream, which the pipeline carries back to the gRPC call. The
   // callback has nothing to add: put() reports the failure.
-  pipeline([metered(source.body, deps.progress?.start(member.dbSize)), checked, ...encoders(encoding), stored], () => undefined);
+  pipeline([metered(source.body, deps.progress?.start(member.dbSize)), checked, ...stages, stored], () => undefined);
   const onAbort = () => source.cancel(new BackupError('aborted', 'snapshot aborted', { cause: deps.signal?.reason }));
   deps.signal?.addEventListener('abort', onAbort, { once: true });
   let uploaded;
@@ -134,6 +144,7 @@ async function streamOnce(
     deps.signal?.removeEventListener('abort', onAbort);
   }
   const report = checked.report;
+  const zstdSampleRatio = await sampler?.ratio();
   const completed = now();
   const manifest: SnapshotManifest = {
     format: 1,
@@ -145,6 +156,7 @@ async function streamOnce(
     sha256: report.sha256,
     compression: encoding.compression,
     storedSize: stored.bytes,
+    ...(zstdSampleRatio !== undefined ? { zstdSampleRatio } : {}),
     revision: report.revision ?? 0,
     compactRevision: report.compactRevision ?? 0,
     requestedRevision: member.revision,
@@ -190,8 +202,10 @@ async function streamOnce(
     key,
     manifestKey: mKey,
     compression: encoding.compression,
+    ...(choice.reason ? { compressionReason: choice.reason } : {}),
     size: report.size,
     storedSize: stored.bytes,
+    ...(zstdSampleRatio !== undefined ? { zstdSampleRatio } : {}),
     sha256: report.sha256,
     revision: manifest.revision,
     totalKey: manifest.totalKey,
@@ -254,13 +268,16 @@ export async function takeSnapshot(deps: SnapshotDeps): Promise<SnapshotResult> 
         },
       );
     }
-    const { sources, consistency } = await checkSources(deps, ranked, clients);
+    const newest = await newestGood(deps.store, config.cluster);
+    const { sources, consistency } = await checkSources(deps, newest, ranked, clients);
+    const choice = chooseCompression(config.compression, newest?.manifest);
+    if (choice.reason) log.info('storing the snapshot plain', { compression: config.compression, reason: choice.reason });
     const attempts: SnapshotAttempt[] = [];
     let lastError: unknown;
     for (let i = 0; i < config.snapshotAttempts; i++) {
       const member = sources[i % sources.length] as MemberStatus;
       try {
-        const result = await streamOnce(deps, member, clients.get(member.endpoint) as Etcd3, immutability);
+        const result = await streamOnce(deps, member, clients.get(member.endpoint) as Etcd3, immutability, choice);
         result.attempts = [...attempts, { endpoint: member.endpoint }];
         result.consistency = consistency;
         if (consistency.diverged.length > 0) result.ok = false;

@@ -8,13 +8,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Etcd3 } from 'etcd3';
 import { COMPRESSIONS, type Compression, loadConfig, type SettingValues } from '../../shared/config/config.js';
+import { INCOMPRESSIBLE_RATIO } from '../../shared/compressibility.js';
 import type { BackupError } from '../../shared/errors.js';
 import { compressionOfKey, manifestKey } from '../../shared/layout.js';
 import type { SnapshotManifest } from '../../shared/manifest.js';
 import { reuploadTask } from '../../shared/tasks/reupload.js';
 import { BACKEND_KINDS, type Backend, makeBackend } from '../support/backends.js';
-import { readAll, type SampleData, writeSampleData } from '../support/data.js';
+import { readAll, type SampleData, writeBulk, writeSampleData } from '../support/data.js';
 import { type EtcdCluster, startEtcd } from '../support/etcd.js';
 import { download, memoryLogger, run, snapshotStatus, storedKeys } from '../support/run.js';
 
@@ -215,4 +217,77 @@ describe('on a local directory', () => {
       expect(await storedKeys(backend.store, `${cluster}/`)).toEqual([...before, verified.result?.recordKey].sort());
     },
   );
+});
+
+describe('incompressible data (local directory): stored plain while it does not compress, compressed again once it does', () => {
+  let random: EtcdCluster;
+  let backend: Backend;
+  beforeAll(async () => {
+    random = await startEtcd({ version: '3.5' });
+    await writeBulk(random.endpoints, 24);
+    backend = await makeBackend('local');
+  });
+  afterAll(async () => {
+    await random?.stop();
+  });
+
+  it('zstd measures it, the next runs store plain and sample it, and compressible data is compressed from the run after', async () => {
+    const settings: SettingValues = { ...backend.settings, ETCD_ENDPOINTS: random.endpoints.join(','), CLUSTER_NAME: 'random' };
+    const first = (await run('snapshot', settings)).result!;
+    expect(first).toMatchObject({ ok: true, compression: 'zstd' });
+    expect(first.compressionReason).toBeUndefined();
+    expect(first.storedSize / first.size).toBeGreaterThanOrEqual(INCOMPRESSIBLE_RATIO);
+
+    const lines: string[] = [];
+    const second = (await run('snapshot', settings, { log: memoryLogger((l) => lines.push(String(l.message))) })).result!;
+    expect(second).toMatchObject({ ok: true, compression: 'none', storedSize: second.size });
+    expect(second.key.endsWith('.db')).toBe(true);
+    expect(second.compressionReason).toContain(first.key);
+    expect(lines).toContain('storing the snapshot plain');
+    expect(second.zstdSampleRatio).toBeGreaterThanOrEqual(INCOMPRESSIBLE_RATIO);
+    expect(await manifestOf(backend, second.key)).toMatchObject({ compression: 'none', zstdSampleRatio: second.zstdSampleRatio });
+
+    // Judged by the sample of the plain one: still plain.
+    const third = (await run('snapshot', settings)).result!;
+    expect(third).toMatchObject({ ok: true, compression: 'none' });
+    expect(third.compressionReason).toContain(second.key);
+
+    // The random values replaced by JSON objects (and the database rewritten without them): the next plain
+    // snapshot samples compressible data, and the one after it is compressed again.
+    const client = new Etcd3({ hosts: random.endpoints });
+    try {
+      await client.delete().prefix('/bulk/');
+      for (let i = 0; i < 6000; i += 100) {
+        await Promise.all(
+          Array.from({ length: 100 }, (_, j) =>
+            client.put(`/registry/configmaps/team-a/cm-${i + j}`).value(
+              JSON.stringify({
+                kind: 'ConfigMap',
+                apiVersion: 'v1',
+                metadata: { name: `cm-${i + j}`, namespace: 'team-a', labels: { app: 'web', tier: 'frontend' } },
+                data: { 'app.properties': 'log.level=info\nreplicas=3\n'.repeat(150) },
+              }),
+            ),
+          ),
+        );
+      }
+      const { header } = await client.kv.range({ key: Buffer.from('/registry/') });
+      await client.kv.compact({ revision: header.revision, physical: true });
+      await client.maintenance.defragment({});
+    } finally {
+      client.close();
+    }
+    const fourth = (await run('snapshot', settings)).result!;
+    expect(fourth).toMatchObject({ ok: true, compression: 'none' });
+    expect(fourth.zstdSampleRatio).toBeLessThan(INCOMPRESSIBLE_RATIO);
+    const fifth = (await run('snapshot', settings)).result!;
+    expect(fifth).toMatchObject({ ok: true, compression: 'zstd' });
+    expect(fifth.compressionReason).toBeUndefined();
+    expect(fifth.storedSize / fifth.size).toBeLessThan(0.5);
+
+    // Explicitly none: never sampled into anything else, but still sampled.
+    const plain = (await run('snapshot', { ...settings, SNAPSHOT_COMPRESSION: 'none' })).result!;
+    expect(plain).toMatchObject({ compression: 'none' });
+    expect(plain.compressionReason).toBeUndefined();
+  });
 });

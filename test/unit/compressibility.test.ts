@@ -1,0 +1,90 @@
+import { randomBytes } from 'node:crypto';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { describe, expect, it } from 'vitest';
+import type { Compression } from '../../shared/config/config.js';
+import { CompressibilitySampler, chooseCompression, INCOMPRESSIBLE_RATIO } from '../../shared/compressibility.js';
+import type { SnapshotManifest } from '../../shared/manifest.js';
+
+const MiB = 1024 * 1024;
+
+/** The fields chooseCompression reads; the rest of a manifest does not matter to it. */
+function previous(fields: Partial<SnapshotManifest>): SnapshotManifest {
+  return { key: 'c/prev.db', size: 1000 * MiB, ...fields } as SnapshotManifest;
+}
+
+describe('chooseCompression', () => {
+  const cases: [string, Compression, SnapshotManifest | undefined, Compression, boolean][] = [
+    ['first snapshot of a cluster', 'zstd', undefined, 'zstd', false],
+    ['none is never changed', 'none', previous({ compression: 'zstd', storedSize: 100 * MiB }), 'none', false],
+    ['previous compressed well', 'zstd', previous({ compression: 'zstd', storedSize: 150 * MiB }), 'zstd', false],
+    ['previous zstd just under the line', 'zstd', previous({ compression: 'zstd', storedSize: 899 * MiB }), 'zstd', false],
+    ['previous zstd at the line', 'zstd', previous({ compression: 'zstd', storedSize: 900 * MiB }), 'none', true],
+    ['previous zstd incompressible', 'zstd', previous({ compression: 'zstd', storedSize: 990 * MiB }), 'none', true],
+    ['previous gzip incompressible, gzip asked', 'gzip', previous({ compression: 'gzip', storedSize: 1001 * MiB }), 'none', true],
+    ['previous plain, sampled incompressible', 'zstd', previous({ compression: 'none', zstdSampleRatio: 0.99 }), 'none', true],
+    ['previous plain, sampled compressible again', 'zstd', previous({ compression: 'none', zstdSampleRatio: 0.31 }), 'zstd', false],
+    ['previous plain, not sampled (tiny or older version)', 'zstd', previous({ compression: 'none' }), 'zstd', false],
+    ['manifest from before compression', 'gzip', previous({}), 'gzip', false],
+  ];
+  it.each(cases)('%s', (_name, configured, prev, expected, withReason) => {
+    const choice = chooseCompression(configured, prev);
+    expect(choice.compression).toBe(expected);
+    expect(choice.reason !== undefined).toBe(withReason);
+    if (withReason) expect(choice.reason).toContain('c/prev.db');
+  });
+
+  it('the line is 0.9', () => {
+    expect(INCOMPRESSIBLE_RATIO).toBe(0.9);
+  });
+});
+
+async function sample(chunks: Buffer[]): Promise<{ ratio: number | undefined; passed: Buffer }> {
+  const sampler = new CompressibilitySampler();
+  const out: Buffer[] = [];
+  await pipeline(
+    Readable.from(chunks),
+    sampler,
+    new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        out.push(chunk);
+        callback();
+      },
+    }),
+  );
+  return { ratio: await sampler.ratio(), passed: Buffer.concat(out) };
+}
+
+describe('CompressibilitySampler', () => {
+  const chunked = (data: Buffer) =>
+    Array.from({ length: data.length / (32 * 1024) }, (_, i) => data.subarray(i * 32 * 1024, (i + 1) * 32 * 1024));
+
+  it('random bytes sample as incompressible, and pass through unchanged', async () => {
+    const data = randomBytes(16 * MiB);
+    const { ratio, passed } = await sample(chunked(data));
+    expect(ratio).toBeGreaterThanOrEqual(INCOMPRESSIBLE_RATIO);
+    expect(passed.equals(data)).toBe(true);
+  });
+
+  it('JSON objects sample as compressible', async () => {
+    const objects: string[] = [];
+    for (let i = 0, length = 0; length < 16 * MiB; i++) {
+      const object = JSON.stringify({
+        kind: 'ConfigMap',
+        apiVersion: 'v1',
+        metadata: { name: `cm-${i}`, namespace: 'team-a', uid: randomBytes(16).toString('hex') },
+        data: { 'app.properties': `replicas=${i % 7}\nlog.level=info\n` },
+      });
+      objects.push(object);
+      length += object.length;
+    }
+    const data = Buffer.from(objects.join('')).subarray(0, 16 * MiB);
+    const { ratio } = await sample(chunked(data));
+    expect(ratio).toBeLessThan(0.5);
+  });
+
+  it('a stream shorter than the first sample point gives no ratio', async () => {
+    const { ratio } = await sample([randomBytes(512 * 1024)]);
+    expect(ratio).toBeUndefined();
+  });
+});
