@@ -26,10 +26,11 @@ export interface SnapshotManifest {
   /** Bytes of the stored object, what the store lists; absent (then equal to `size`) in older manifests. */
   storedSize?: number;
   /**
-   * Plain snapshots: zstd's stored/size on samples of the data (shared/compressibility.ts), which tells the
-   * next run whether compressing pays. Absent when nothing was sampled (a tiny database, an older version).
+   * Plain snapshots: the byte entropy of samples of the data, a share of 8 bits (shared/compressibility.ts),
+   * which tells the next run whether compressing is worth trying. Absent when nothing was sampled (a tiny
+   * database, an older version).
    */
-  zstdSampleRatio?: number;
+  sampledEntropy?: number;
   /** As `etcdctl snapshot status` reports it: main revision of the last key in bucket `key`. */
   revision: number;
   /** Compaction revision recorded in the snapshot (0 if never compacted). */
@@ -98,7 +99,7 @@ export function isManifest(value: unknown): value is SnapshotManifest {
     isObject(tool) &&
     (value.copyOf === undefined || typeof value.copyOf === 'string') &&
     (value.compression === undefined || COMPRESSIONS.includes(value.compression as Compression)) &&
-    (value.zstdSampleRatio === undefined || (Number.isFinite(value.zstdSampleRatio) && (value.zstdSampleRatio as number) >= 0)) &&
+    (value.sampledEntropy === undefined || (Number.isFinite(value.sampledEntropy) && (value.sampledEntropy as number) >= 0)) &&
     // A compressed snapshot's stored size differs from `size`: without it the object could not be checked.
     (isCount(value.storedSize) || (value.storedSize === undefined && (value.compression ?? 'none') === 'none'))
   );

@@ -49,8 +49,8 @@ export interface SnapshotResult {
   size: number;
   /** Bytes in the store. */
   storedSize: number;
-  /** Plain snapshots: zstd's stored/size on samples of the data (as in the manifest). */
-  zstdSampleRatio?: number;
+  /** Plain snapshots: the sampled byte entropy of the data, a share of 8 bits (as in the manifest). */
+  sampledEntropy?: number;
   /** Of the uncompressed database, as its trailer says. */
   sha256: string;
   revision: number;
@@ -144,7 +144,7 @@ async function streamOnce(
     deps.signal?.removeEventListener('abort', onAbort);
   }
   const report = checked.report;
-  const zstdSampleRatio = await sampler?.ratio();
+  const sampledEntropy = sampler?.entropy;
   const completed = now();
   const manifest: SnapshotManifest = {
     format: 1,
@@ -156,7 +156,7 @@ async function streamOnce(
     sha256: report.sha256,
     compression: encoding.compression,
     storedSize: stored.bytes,
-    ...(zstdSampleRatio !== undefined ? { zstdSampleRatio } : {}),
+    ...(sampledEntropy !== undefined ? { sampledEntropy } : {}),
     revision: report.revision ?? 0,
     compactRevision: report.compactRevision ?? 0,
     requestedRevision: member.revision,
@@ -205,7 +205,7 @@ async function streamOnce(
     ...(choice.reason ? { compressionReason: choice.reason } : {}),
     size: report.size,
     storedSize: stored.bytes,
-    ...(zstdSampleRatio !== undefined ? { zstdSampleRatio } : {}),
+    ...(sampledEntropy !== undefined ? { sampledEntropy } : {}),
     sha256: report.sha256,
     revision: manifest.revision,
     totalKey: manifest.totalKey,

@@ -244,8 +244,8 @@ describe('incompressible data (local directory): stored plain while it does not 
     expect(second.key.endsWith('.db')).toBe(true);
     expect(second.compressionReason).toContain(first.key);
     expect(lines).toContain('storing the snapshot plain');
-    expect(second.zstdSampleRatio).toBeGreaterThanOrEqual(INCOMPRESSIBLE_RATIO);
-    expect(await manifestOf(backend, second.key)).toMatchObject({ compression: 'none', zstdSampleRatio: second.zstdSampleRatio });
+    expect(second.sampledEntropy).toBeGreaterThanOrEqual(INCOMPRESSIBLE_RATIO);
+    expect(await manifestOf(backend, second.key)).toMatchObject({ compression: 'none', sampledEntropy: second.sampledEntropy });
 
     // Judged by the sample of the plain one: still plain.
     const third = (await run('snapshot', settings)).result!;
@@ -279,7 +279,7 @@ describe('incompressible data (local directory): stored plain while it does not 
     }
     const fourth = (await run('snapshot', settings)).result!;
     expect(fourth).toMatchObject({ ok: true, compression: 'none' });
-    expect(fourth.zstdSampleRatio).toBeLessThan(INCOMPRESSIBLE_RATIO);
+    expect(fourth.sampledEntropy).toBeLessThan(INCOMPRESSIBLE_RATIO);
     const fifth = (await run('snapshot', settings)).result!;
     expect(fifth).toMatchObject({ ok: true, compression: 'zstd' });
     expect(fifth.compressionReason).toBeUndefined();

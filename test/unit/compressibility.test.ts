@@ -22,8 +22,8 @@ describe('chooseCompression', () => {
     ['previous zstd at the line', 'zstd', previous({ compression: 'zstd', storedSize: 900 * MiB }), 'none', true],
     ['previous zstd incompressible', 'zstd', previous({ compression: 'zstd', storedSize: 990 * MiB }), 'none', true],
     ['previous gzip incompressible, gzip asked', 'gzip', previous({ compression: 'gzip', storedSize: 1001 * MiB }), 'none', true],
-    ['previous plain, sampled incompressible', 'zstd', previous({ compression: 'none', zstdSampleRatio: 0.99 }), 'none', true],
-    ['previous plain, sampled compressible again', 'zstd', previous({ compression: 'none', zstdSampleRatio: 0.31 }), 'zstd', false],
+    ['previous plain, sampled incompressible', 'zstd', previous({ compression: 'none', sampledEntropy: 0.99 }), 'none', true],
+    ['previous plain, sampled compressible again', 'zstd', previous({ compression: 'none', sampledEntropy: 0.31 }), 'zstd', false],
     ['previous plain, not sampled (tiny or older version)', 'zstd', previous({ compression: 'none' }), 'zstd', false],
     ['manifest from before compression', 'gzip', previous({}), 'gzip', false],
   ];
@@ -52,21 +52,21 @@ async function sample(chunks: Buffer[]): Promise<{ ratio: number | undefined; pa
       },
     }),
   );
-  return { ratio: await sampler.ratio(), passed: Buffer.concat(out) };
+  return { ratio: sampler.entropy, passed: Buffer.concat(out) };
 }
 
 describe('CompressibilitySampler', () => {
   const chunked = (data: Buffer) =>
     Array.from({ length: data.length / (32 * 1024) }, (_, i) => data.subarray(i * 32 * 1024, (i + 1) * 32 * 1024));
 
-  it('random bytes sample as incompressible, and pass through unchanged', async () => {
+  it('random bytes sample at full entropy, and pass through unchanged', async () => {
     const data = randomBytes(16 * MiB);
     const { ratio, passed } = await sample(chunked(data));
     expect(ratio).toBeGreaterThanOrEqual(INCOMPRESSIBLE_RATIO);
     expect(passed.equals(data)).toBe(true);
   });
 
-  it('JSON objects sample as compressible', async () => {
+  it('JSON objects sample well below the line', async () => {
     const objects: string[] = [];
     for (let i = 0, length = 0; length < 16 * MiB; i++) {
       const object = JSON.stringify({
@@ -80,7 +80,8 @@ describe('CompressibilitySampler', () => {
     }
     const data = Buffer.from(objects.join('')).subarray(0, 16 * MiB);
     const { ratio } = await sample(chunked(data));
-    expect(ratio).toBeLessThan(0.5);
+    // Byte entropy alone: JSON text uses ~5 of 8 bits (zstd, which also finds repeats, stores far less).
+    expect(ratio).toBeLessThan(0.7);
   });
 
   it('a stream shorter than the first sample point gives no ratio', async () => {
