@@ -112,7 +112,7 @@ export function writeK8sSection(r: K8sReport): void {
   p('### Snapshot → S3');
   p();
   p(
-    `Ours: \`etcd-backup snapshot --json\` with the default compression, as in the tables above; baseline: \`etcdctl snapshot save\` + \`aws s3 cp\` of the plain file. Alternating, ${k8s.reps} repetitions each; medians. CPU-s per GiB: of the snapshot's uncompressed size.`,
+    `Ours: \`etcd-backup snapshot --json\` with the default compression, as in the tables above, each run following a kept previous snapshot (taken first, not measured); baseline: \`etcdctl snapshot save\` + \`aws s3 cp\` of the plain file. Alternating, ${k8s.reps} repetitions each; medians. CPU-s per GiB: of the snapshot's uncompressed size.`,
   );
   p();
   p(

@@ -28,6 +28,19 @@ let data: SampleData;
 beforeAll(async () => {
   etcd = await startEtcd({ version: '3.5' });
   data = await writeSampleData(etcd.endpoints, { smallKeys: 200 });
+  // Text, as most of a Kubernetes cluster's data is: without it the sample's random values would make the
+  // database incompressible, and every snapshot after the first would be stored plain (see the last describe).
+  const client = new Etcd3({ hosts: etcd.endpoints });
+  try {
+    for (let i = 0; i < 400; i++) {
+      const key = `/app/config/${String(i).padStart(4, '0')}`;
+      const value = Buffer.from(`name: service-${i}\nreplicas: ${i % 5}\nimage: registry.example/service:1.${i % 9}\n`.repeat(60));
+      await client.put(key).value(value);
+      data.expected.set(key, value);
+    }
+  } finally {
+    client.close();
+  }
 });
 afterAll(async () => {
   await etcd?.stop();
