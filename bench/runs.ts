@@ -3,7 +3,7 @@
 // private build all of them use.
 import { execFile } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { median, type ServerCpu, timed, withServerCpu } from './measure.js';
@@ -99,11 +99,13 @@ async function emptyStore(store: Store): Promise<void> {
   else if (store === 'gcs') await emptyGcs(inBucket);
   else {
     const root = join(WORK, 'local-store');
-    const keep = previous && join(root, previous);
-    if (!keep) rmSync(root, { recursive: true, force: true });
-    else
-      for (const entry of readdirSync(root, { recursive: true, withFileTypes: true }))
-        if (entry.isFile() && !join(entry.parentPath, entry.name).startsWith(keep)) rmSync(join(entry.parentPath, entry.name));
+    if (!previous || !existsSync(root)) return rmSync(root, { recursive: true, force: true });
+    // The local store keeps each object's metadata beside it as `.<name>.meta.json`.
+    const keep = [join(root, previous), join(root, dirname(previous), `.${basename(previous)}`)];
+    for (const entry of readdirSync(root, { recursive: true, withFileTypes: true })) {
+      const path = join(entry.parentPath, entry.name);
+      if (entry.isFile() && !keep.some((k) => path.startsWith(k))) rmSync(path);
+    }
   }
 }
 

@@ -44,7 +44,10 @@ async function main(): Promise<void> {
     log(`loading etcd to ${sizeMiB} MiB`);
     await loadTo(sizeMiB * MiB);
     // The snapshot verified is one taken on a schedule, after a previous one (see takePrevious in runs.ts).
-    if (rows.length === 0) await timed(CLI, ['snapshot', '--json'], { env });
+    if (rows.length === 0) {
+      const previous = JSON.parse((await timed(CLI, ['snapshot', '--json'], { env })).stdout) as { ok: boolean };
+      if (!previous.ok) throw new Error('the previous snapshot reported problems');
+    }
     const snap = JSON.parse((await timed(CLI, ['snapshot', '--json'], { env })).stdout) as {
       key: string;
       size: number;

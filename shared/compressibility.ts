@@ -11,9 +11,16 @@ import { compressionOf, type SnapshotManifest, storedSizeOf } from './manifest.j
  */
 export const INCOMPRESSIBLE_RATIO = 0.9;
 
+/**
+ * A plain snapshot's sampled entropy below which compressing is tried again. Lower than the line above:
+ * entropy counts no repeats, and zstd's ratio on data with few of them sits near its entropy, so data
+ * just under 0.9 could otherwise be compressed and stored plain in turn, run after run.
+ */
+export const RECOMPRESS_ENTROPY = 0.85;
+
 export interface CompressionChoice {
   compression: Compression;
-  /** Why the snapshot is stored plain although COMPRESSION asks otherwise. */
+  /** Why the snapshot is stored plain although SNAPSHOT_COMPRESSION asks otherwise. */
   reason?: string;
 }
 
@@ -25,14 +32,15 @@ function ratioOf(previous: SnapshotManifest): number | undefined {
 
 /**
  * The compression of the next snapshot: the configured one, unless the cluster's newest good snapshot shows
- * its data does not compress (stored at INCOMPRESSIBLE_RATIO of its size or more, or, stored plain, its
- * sampled entropy that high). Every plain snapshot samples its data again (CompressibilitySampler), so a cluster whose data
+ * its data does not compress (stored at INCOMPRESSIBLE_RATIO of its size or more, or, stored plain, a
+ * sampled entropy of RECOMPRESS_ENTROPY or more). Every plain snapshot samples its data again (CompressibilitySampler), so a cluster whose data
  * becomes compressible is compressed again from the next run on. Pure: table-tested.
  */
 export function chooseCompression(configured: Compression, previous: SnapshotManifest | undefined): CompressionChoice {
   if (configured === 'none' || previous === undefined) return { compression: configured };
   const ratio = ratioOf(previous);
-  if (ratio === undefined || ratio < INCOMPRESSIBLE_RATIO) return { compression: configured };
+  const line = compressionOf(previous) === 'none' ? RECOMPRESS_ENTROPY : INCOMPRESSIBLE_RATIO;
+  if (ratio === undefined || ratio < line) return { compression: configured };
   const measured =
     compressionOf(previous) === 'none'
       ? `is plain with a sampled entropy of ${ratio.toFixed(3)} of 8 bits a byte`

@@ -99,7 +99,11 @@ export function isManifest(value: unknown): value is SnapshotManifest {
     isObject(tool) &&
     (value.copyOf === undefined || typeof value.copyOf === 'string') &&
     (value.compression === undefined || COMPRESSIONS.includes(value.compression as Compression)) &&
-    (value.sampledEntropy === undefined || (Number.isFinite(value.sampledEntropy) && (value.sampledEntropy as number) >= 0)) &&
+    (value.sampledEntropy === undefined ||
+      (Number.isFinite(value.sampledEntropy) &&
+        (value.sampledEntropy as number) >= 0 &&
+        (value.sampledEntropy as number) <= 1 &&
+        (value.compression ?? 'none') === 'none')) &&
     // A compressed snapshot's stored size differs from `size`: without it the object could not be checked.
     (isCount(value.storedSize) || (value.storedSize === undefined && (value.compression ?? 'none') === 'none'))
   );

@@ -36,7 +36,8 @@ const CHUNK = 512 * 1024;
  * (and every full output buffer) to the thread pool as a job of its own, and on incompressible data the
  * hand-over of etcd's 32 KiB messages cost more CPU than zstd itself. Measured on 1 GiB of random values:
  * zstd alone in a process 4.7 -> 1.4 CPU-s with the CLI's young-generation flags; a whole snapshot into a
- * local directory 11.7 -> 9.4 s (plain: 8.6 s). One such buffer is held on each side of the encoder.
+ * local directory 11.7 -> 9.4 s (plain: 8.6 s). Two such buffers feed the encoder (BatchedEncoder), one
+ * more is its output buffer.
  */
 const ENCODE_BATCH = 512 * 1024;
 
@@ -106,9 +107,9 @@ class BatchedEncoder extends Duplex {
 }
 
 /**
- * zstd level 1: on Kubernetes-like data it stores nearly what level 3 does for much less CPU, and on
- * incompressible values (random bytes, encrypted Secrets) its match search gives up quickly and stores raw
- * blocks, so no detection of our own is needed. The frame checksum lets `zstd -d` (and our reader) name a
+ * zstd level 1: on Kubernetes-like data it stores nearly what level 3 does for much less CPU. On
+ * incompressible values (random bytes, encrypted Secrets) it stores raw blocks, but still costs time: data
+ * that did not compress last time is stored plain (compressibility.ts). The frame checksum lets `zstd -d` (and our reader) name a
  * damaged object before etcd's own trailer is reached.
  *
  * gzip level 1: gzip is offered for tools that have no zstd; on incompressible data every level costs

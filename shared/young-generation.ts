@@ -31,5 +31,6 @@ export function sizeYoungGeneration(work: 'read' | 'write'): void {
   newSpaceMiB(work === 'write' ? 8 : 1);
 }
 
-// At start-up (cli/main.ts and the functions' entry import this first): the larger of the two sizes.
+// At start-up (cli/main.ts imports this first, the functions' shared entry early, before any stream): the
+// larger of the two sizes.
 sizeYoungGeneration('write');

@@ -297,6 +297,8 @@ export async function runTask<N extends TaskName>(
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.progress ? { progress: options.progress } : {}),
     };
+    // Lowering takes effect, raising does not (young-generation.ts): a process runs one kind of task (the
+    // CLI, each function, a fleet run), and starts at the snapshot's size.
     sizeYoungGeneration(task === 'snapshot' ? 'write' : 'read');
     const run = await spec.load();
     const result = await run(context, args);

@@ -2,6 +2,7 @@ import { pipeline, Transform } from 'node:stream';
 import type { Etcd3 } from 'etcd3';
 import type { Compression, Config } from '../config/config.js';
 import { CheckedSnapshotStream } from '../checked-stream.js';
+import type { SnapshotEntry } from '../catalogue.js';
 import { checkClock } from '../clock.js';
 import { newestGood } from '../cluster-identity.js';
 import { CompressibilitySampler, type CompressionChoice, chooseCompression } from '../compressibility.js';
@@ -241,6 +242,23 @@ async function cleanupLeftovers(deps: SnapshotDeps): Promise<string[]> {
 }
 
 /**
+ * The cluster's newest good snapshot: what the identity check holds the members against and what the
+ * compression is chosen from. With ETCD_CLUSTER_ID set the identity check does not need it, and a store
+ * whose history cannot be read (a manifest's KMS key, a passing error) must not stop the backup over a
+ * compression choice: the setting's compression is used.
+ */
+async function previousSnapshot(deps: SnapshotDeps): Promise<SnapshotEntry | undefined> {
+  const { config, store, log } = deps;
+  if (config.etcd.clusterId === undefined) return newestGood(store, config.cluster);
+  try {
+    return await newestGood(store, config.cluster);
+  } catch (error) {
+    log.warn('could not read the newest snapshot to choose the compression; using SNAPSHOT_COMPRESSION as set', { error });
+    return undefined;
+  }
+}
+
+/**
  * Takes one snapshot: picks a healthy member, streams Maintenance.Snapshot through the trailer check into
  * the store, then writes the manifest. A failed stream is retried on the next member (up to
  * SNAPSHOT_ATTEMPTS); every failed attempt has left nothing in the store.
@@ -268,7 +286,7 @@ export async function takeSnapshot(deps: SnapshotDeps): Promise<SnapshotResult> 
         },
       );
     }
-    const newest = await newestGood(deps.store, config.cluster);
+    const newest = await previousSnapshot(deps);
     const { sources, consistency } = await checkSources(deps, newest, ranked, clients);
     const choice = chooseCompression(config.compression, newest?.manifest);
     if (choice.reason) log.info('storing the snapshot plain', { compression: config.compression, reason: choice.reason });

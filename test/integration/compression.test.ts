@@ -10,7 +10,7 @@ import { text } from 'node:stream/consumers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Etcd3 } from 'etcd3';
 import { COMPRESSIONS, type Compression, loadConfig, type SettingValues } from '../../shared/config/config.js';
-import { INCOMPRESSIBLE_RATIO } from '../../shared/compressibility.js';
+import { INCOMPRESSIBLE_RATIO, RECOMPRESS_ENTROPY } from '../../shared/compressibility.js';
 import type { BackupError } from '../../shared/errors.js';
 import { compressionOfKey, manifestKey } from '../../shared/layout.js';
 import type { SnapshotManifest } from '../../shared/manifest.js';
@@ -261,6 +261,8 @@ describe('incompressible data (local directory): stored plain while it does not 
     expect(await manifestOf(backend, second.key)).toMatchObject({ compression: 'none', sampledEntropy: second.sampledEntropy });
 
     // Judged by the sample of the plain one: still plain.
+    // The plain one reads like any other: verify checks it, in a history that mixes both.
+    expect((await run('verify', settings, { args: { key: second.key } })).result).toMatchObject({ ok: true, key: second.key });
     const third = (await run('snapshot', settings)).result!;
     expect(third).toMatchObject({ ok: true, compression: 'none' });
     expect(third.compressionReason).toContain(second.key);
@@ -292,7 +294,7 @@ describe('incompressible data (local directory): stored plain while it does not 
     }
     const fourth = (await run('snapshot', settings)).result!;
     expect(fourth).toMatchObject({ ok: true, compression: 'none' });
-    expect(fourth.sampledEntropy).toBeLessThan(INCOMPRESSIBLE_RATIO);
+    expect(fourth.sampledEntropy).toBeLessThan(RECOMPRESS_ENTROPY);
     const fifth = (await run('snapshot', settings)).result!;
     expect(fifth).toMatchObject({ ok: true, compression: 'zstd' });
     expect(fifth.compressionReason).toBeUndefined();
@@ -302,5 +304,10 @@ describe('incompressible data (local directory): stored plain while it does not 
     const plain = (await run('snapshot', { ...settings, SNAPSHOT_COMPRESSION: 'none' })).result!;
     expect(plain).toMatchObject({ compression: 'none' });
     expect(plain.compressionReason).toBeUndefined();
+    expect(plain.sampledEntropy).toBeLessThan(RECOMPRESS_ENTROPY);
+    // Restore takes the newest verified snapshot out of the mixed history: the plain one verified above.
+    const output = join(await mkdtemp(join(tmpdir(), 'restore-mixed-')), 'etcd.db');
+    expect((await run('restore', settings, { args: { output } })).result).toMatchObject({ key: second.key, sha256: second.sha256 });
+    expect((await readFile(output)).length).toBe(second.size);
   });
 });

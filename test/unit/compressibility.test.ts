@@ -24,6 +24,15 @@ describe('chooseCompression', () => {
     ['previous gzip incompressible, gzip asked', 'gzip', previous({ compression: 'gzip', storedSize: 1001 * MiB }), 'none', true],
     ['previous plain, sampled incompressible', 'zstd', previous({ compression: 'none', sampledEntropy: 0.99 }), 'none', true],
     ['previous plain, sampled compressible again', 'zstd', previous({ compression: 'none', sampledEntropy: 0.31 }), 'zstd', false],
+    ['previous plain, sampled at the recompress line', 'zstd', previous({ compression: 'none', sampledEntropy: 0.85 }), 'none', true],
+    [
+      'previous plain, sampled just under the recompress line',
+      'zstd',
+      previous({ compression: 'none', sampledEntropy: 0.849 }),
+      'zstd',
+      false,
+    ],
+    ['previous compressed, empty (size 0)', 'zstd', previous({ compression: 'zstd', size: 0, storedSize: 13 }), 'zstd', false],
     ['previous plain, not sampled (tiny or older version)', 'zstd', previous({ compression: 'none' }), 'zstd', false],
     ['manifest from before compression', 'gzip', previous({}), 'gzip', false],
   ];
@@ -32,10 +41,6 @@ describe('chooseCompression', () => {
     expect(choice.compression).toBe(expected);
     expect(choice.reason !== undefined).toBe(withReason);
     if (withReason) expect(choice.reason).toContain('c/prev.db');
-  });
-
-  it('the line is 0.9', () => {
-    expect(INCOMPRESSIBLE_RATIO).toBe(0.9);
   });
 });
 
@@ -82,6 +87,19 @@ describe('CompressibilitySampler', () => {
     const { ratio } = await sample(chunked(data));
     // Byte entropy alone: JSON text uses ~5 of 8 bits (zstd, which also finds repeats, stores far less).
     expect(ratio).toBeLessThan(0.7);
+  });
+
+  it('samples one chunk 1 MiB in and then one every 2 MiB, no others', async () => {
+    // Random bytes exactly where the samples fall, zeros everywhere else: full entropy only if it samples
+    // those chunks and no others.
+    const chunk = 32 * 1024;
+    const chunks = Array.from({ length: 256 }, (_, i) => {
+      const at = (i + 1) * chunk;
+      return at === MiB || (at > MiB && (at - MiB) % (2 * MiB) === 0) ? randomBytes(chunk) : Buffer.alloc(chunk);
+    });
+    expect((await sample(chunks)).ratio).toBeGreaterThan(0.99);
+    const inverted = chunks.map((c) => (c.some((b) => b !== 0) ? Buffer.alloc(chunk) : randomBytes(chunk)));
+    expect((await sample(inverted)).ratio).toBe(0);
   });
 
   it('a stream shorter than the first sample point gives no ratio', async () => {
