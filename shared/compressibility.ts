@@ -24,27 +24,25 @@ export interface CompressionChoice {
   reason?: string;
 }
 
-/** What the previous snapshot says of the data's compressibility: stored/size, or stored plain, the sampled entropy. */
-function ratioOf(previous: SnapshotManifest): number | undefined {
-  if (compressionOf(previous) !== 'none') return previous.size > 0 ? storedSizeOf(previous) / previous.size : undefined;
-  return previous.sampledEntropy;
-}
-
 /**
  * The compression of the next snapshot: the configured one, unless the cluster's newest good snapshot shows
  * its data does not compress (stored at INCOMPRESSIBLE_RATIO of its size or more, or, stored plain, a
- * sampled entropy of RECOMPRESS_ENTROPY or more). Every plain snapshot samples its data again (CompressibilitySampler), so a cluster whose data
- * becomes compressible is compressed again from the next run on. Pure: table-tested.
+ * sampled entropy of RECOMPRESS_ENTROPY or more). Every plain snapshot samples its data again
+ * (CompressibilitySampler), so a cluster whose data becomes compressible is compressed again from the next
+ * run on. Pure: table-tested.
  */
 export function chooseCompression(configured: Compression, previous: SnapshotManifest | undefined): CompressionChoice {
   if (configured === 'none' || previous === undefined) return { compression: configured };
-  const ratio = ratioOf(previous);
-  const line = compressionOf(previous) === 'none' ? RECOMPRESS_ENTROPY : INCOMPRESSIBLE_RATIO;
+  const stored = compressionOf(previous);
+  const plain = stored === 'none';
+  // Stored compressed: what it stored, of its size; stored plain: what its sample says.
+  const compressedRatio = previous.size > 0 ? storedSizeOf(previous) / previous.size : undefined;
+  const ratio = plain ? previous.sampledEntropy : compressedRatio;
+  const line = plain ? RECOMPRESS_ENTROPY : INCOMPRESSIBLE_RATIO;
   if (ratio === undefined || ratio < line) return { compression: configured };
-  const measured =
-    compressionOf(previous) === 'none'
-      ? `is plain with a sampled entropy of ${ratio.toFixed(3)} of 8 bits a byte`
-      : `was stored with ${compressionOf(previous)} at ${ratio.toFixed(3)} of its size`;
+  const measured = plain
+    ? `is plain with a sampled entropy of ${ratio.toFixed(3)} of 8 bits a byte`
+    : `was stored with ${stored} at ${ratio.toFixed(3)} of its size`;
   return {
     compression: 'none',
     reason: `the data does not compress: the previous snapshot (${previous.key}) ${measured}; this one is stored plain and sampled again`,

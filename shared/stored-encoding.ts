@@ -109,8 +109,8 @@ class BatchedEncoder extends Duplex {
 /**
  * zstd level 1: on Kubernetes-like data it stores nearly what level 3 does for much less CPU. On
  * incompressible values (random bytes, encrypted Secrets) it stores raw blocks, but still costs time: data
- * that did not compress last time is stored plain (compressibility.ts). The frame checksum lets `zstd -d` (and our reader) name a
- * damaged object before etcd's own trailer is reached.
+ * that did not compress last time is stored plain (compressibility.ts). The frame checksum lets `zstd -d`
+ * (and our reader) name a damaged object before etcd's own trailer is reached.
  *
  * gzip level 1: gzip is offered for tools that have no zstd; on incompressible data every level costs
  * several times what zstd does, and higher levels gain little on this kind of data for a lot more CPU.

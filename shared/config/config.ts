@@ -92,7 +92,6 @@ export interface RetentionPolicy {
   incompleteGraceMs: number;
 }
 
-/** S3 GOVERNANCE/COMPLIANCE; GCS Unlocked/Locked map to governance/compliance. */
 /** How a snapshot is stored: a standard zstd or gzip stream of the etcdctl file, or that file as is. */
 export type Compression = 'zstd' | 'gzip' | 'none';
 export const COMPRESSIONS: readonly Compression[] = ['zstd', 'gzip', 'none'];
@@ -109,6 +108,7 @@ function parseCompression(text: string): Compression {
   return found;
 }
 
+/** S3 GOVERNANCE/COMPLIANCE; GCS Unlocked/Locked map to governance/compliance. */
 export type RetentionMode = 'governance' | 'compliance';
 
 export interface ImmutabilityConfig {
