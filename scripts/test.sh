@@ -5,6 +5,12 @@
 # --passWithNoTests); the exit status is the first failure's.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# The tests and the CLIs they start make temporary directories (stores, downloads, fleet files, PKI): a
+# scratch TMPDIR per run keeps them together and removes them at the end, pass or fail (thousands were
+# left in /tmp otherwise).
+TMPDIR=$(mktemp -d "${TMPDIR:-/tmp}/etcd-backup-test.XXXXXX")
+export TMPDIR
+trap 'rm -rf "$TMPDIR"' EXIT
 npm run --silent lint
 npm run --silent check:cycles
 npx vitest run --project unit --passWithNoTests "$@"
