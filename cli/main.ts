@@ -1,5 +1,5 @@
-// First: caps the young generation before anything allocates (shared/young-generation.ts).
-import '../shared/young-generation.js';
+// First: V8's garbage-collector settings, before anything allocates (shared/gc-settings.ts).
+import '../shared/gc-settings.js';
 import { constants } from 'node:os';
 import { parseArgs } from 'node:util';
 import { settingsFromEnv, type SettingValues } from '../shared/config/config.js';

@@ -1,5 +1,5 @@
-// Before the task modules load: caps the young generation (shared/young-generation.ts).
-import '../young-generation.js';
+// Before the task modules load: V8's garbage-collector settings (shared/gc-settings.ts).
+import '../gc-settings.js';
 import type { SettingValues } from '../config/config.js';
 import { SETTINGS } from '../config/settings.js';
 import type { Logger } from '../log.js';

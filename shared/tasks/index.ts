@@ -4,7 +4,7 @@ import { BackupError, ConfigError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import type { Progress } from '../progress.js';
 import { openStore, type ObjectStore } from '../store/index.js';
-import { sizeYoungGeneration } from '../young-generation.js';
+import { sizeYoungGeneration } from '../gc-settings.js';
 
 export interface TaskContext {
   config: Config;
@@ -297,7 +297,7 @@ export async function runTask<N extends TaskName>(
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.progress ? { progress: options.progress } : {}),
     };
-    // Lowering takes effect, raising does not (young-generation.ts): a process runs one kind of task (the
+    // Lowering takes effect, raising does not (gc-settings.ts): a process runs one kind of task (the
     // CLI, each function, a fleet run), and starts at the snapshot's size.
     sizeYoungGeneration(task === 'snapshot' ? 'write' : 'read');
     const run = await spec.load();
