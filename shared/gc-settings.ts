@@ -4,8 +4,7 @@ import { setFlagsFromString } from 'node:v8';
 // generation's size, and no pretenuring.
 
 /**
- * The young generation. Up to V8 12,
- * `--max-semi-space-size=1` (bin/etcd-backup.js, the functions' NODE_OPTIONS) bounds it. V8 13 (Node 24)
+ * The young generation. Up to V8 12, `--max-semi-space-size=1` (bin/etcd-backup.js, the functions' NODE_OPTIONS) bounds it. V8 13 (Node 24)
  * sizes the scavenger's new space by `--scavenger-max-new-space-capacity-mb` (default 32) instead, a flag
  * NODE_OPTIONS does not accept. Set while the modules load, before the new space has grown, V8 keeps to
  * it; lowered later, V8 shrinks to it; raised later, it did not grow (measured: 43-79 mark-compacts where
@@ -37,14 +36,15 @@ export function sizeYoungGeneration(work: 'read' | 'write'): void {
 /**
  * Allocation-site pretenuring off. V8 counts, per allocation site, how many of its objects survive a
  * scavenge, and once most do, allocates that site's objects in the old generation from then on, where only
- * full mark-compacts free them. A stream's short-lived objects (write requests, chunk views) come from a few
- * sites shared by every stream stage; when one stage holds them a little longer (a local file store: each
- * write waits for the thread pool), V8 tenured two such sites a second into the stream (`--trace-pretenuring`)
- * and from then on every stage's garbage went to the old generation: 44-47 mark-compacts in one 1 GiB
- * snapshot of Kubernetes-like data to a local directory, against 1 without. Measured there (etcd 3.5, 3 runs
- * each): 5.9 -> 5.2 s, 6.2 -> 5.0 CPU-s, peak RSS 134-141 -> 107-108 MiB; to S3, and for restore, where no
- * site was tenured, the same figures either way. Set here, before any code is optimised, since optimised
- * code carries the decision; it is a flag every V8 knows, and NODE_OPTIONS refuses it.
+ * full mark-compacts free them. In a stream the same few sites allocate the short-lived objects of every
+ * chunk; when one stage holds its chunks a little longer (a local file store: each write waits for the
+ * thread pool), V8 tenured two such sites a second into the stream (`--trace-pretenuring`), and from then
+ * on that garbage went to the old generation: 44-47 mark-compacts in one 1 GiB snapshot of
+ * Kubernetes-like data to a local directory, against 1 without. Measured there (etcd 3.5, 3 runs each):
+ * 5.9 -> 5.2 s, 6.2 -> 5.0 CPU-s, peak RSS 134-141 -> 107-108 MiB. To S3, where no site was tenured, the
+ * same figures either way; restore ran 1 mark-compact either way. V8 reads the flag at every GC, but a
+ * site tenured before it is set stays so (with the code optimised for it): hence at start-up, before any
+ * stream. Every V8 knows the flag; NODE_OPTIONS refuses it.
  */
 setFlagsFromString('--no-allocation-site-pretenuring');
 

@@ -1,10 +1,10 @@
 import { loadConfig, type Config, type SettingValues } from '../config/config.js';
 import type { SettingName } from '../config/settings.js';
 import { BackupError, ConfigError } from '../errors.js';
+import { sizeYoungGeneration } from '../gc-settings.js';
 import { createLogger, type Logger } from '../log.js';
 import type { Progress } from '../progress.js';
 import { openStore, type ObjectStore } from '../store/index.js';
-import { sizeYoungGeneration } from '../gc-settings.js';
 
 export interface TaskContext {
   config: Config;
