@@ -4,12 +4,13 @@ import { setFlagsFromString } from 'node:v8';
 // generation's size, and no pretenuring.
 
 /**
- * The young generation. Up to V8 12, `--max-semi-space-size=1` (bin/etcd-backup.js, the functions' NODE_OPTIONS) bounds it. V8 13 (Node 24)
- * sizes the scavenger's new space by `--scavenger-max-new-space-capacity-mb` (default 32) instead, a flag
- * NODE_OPTIONS does not accept. Set while the modules load, before the new space has grown, V8 keeps to
- * it; lowered later, V8 shrinks to it; raised later, it did not grow (measured: 43-79 mark-compacts where
- * 1 was expected, see below). Hence the writing size at start-up and the reading size once a task that
- * reads is known. Older V8s do not know the flag (and would print an error), hence the version check.
+ * The young generation. Up to V8 12, `--max-semi-space-size=1` (bin/etcd-backup.js, the functions'
+ * NODE_OPTIONS) bounds it. V8 13 (Node 24) sizes the scavenger's new space by
+ * `--scavenger-max-new-space-capacity-mb` (default 32) instead, a flag NODE_OPTIONS does not accept. Set
+ * while the modules load, before the new space has grown, V8 keeps to it; lowered later, V8 shrinks to it;
+ * raised later, it did not grow (measured: 43-79 mark-compacts where 1 was expected, see below). Hence the
+ * writing size at start-up and the reading size once a task that reads is known. Older V8s do not know
+ * the flag (and would print an error), hence the version check.
  */
 const SCAVENGER_FLAG = Number(process.versions.v8.split('.')[0]) >= 13;
 

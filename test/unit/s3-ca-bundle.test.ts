@@ -1,6 +1,6 @@
 // AWS_CA_BUNDLE, which the AWS CLI and the other SDKs honour and the JavaScript SDK ignores, is read by our
 // S3 client itself (test/integration/store-contract.test.ts shows it trusted over TLS).
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -14,14 +14,9 @@ describe('AWS_CA_BUNDLE', () => {
   });
 
   it('gives the PEM file it names', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'ca-bundle-'));
-    try {
-      const file = join(dir, 'ca.pem');
-      await writeFile(file, '-----BEGIN CERTIFICATE-----\n');
-      expect(caBundle({ AWS_CA_BUNDLE: file })?.toString()).toBe('-----BEGIN CERTIFICATE-----\n');
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    const file = join(await mkdtemp(join(tmpdir(), 'ca-bundle-')), 'ca.pem');
+    await writeFile(file, '-----BEGIN CERTIFICATE-----\n');
+    expect(caBundle({ AWS_CA_BUNDLE: file })?.toString()).toBe('-----BEGIN CERTIFICATE-----\n');
   });
 
   it('naming a missing file is a configuration error that names the setting', () => {
