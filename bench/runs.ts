@@ -82,6 +82,9 @@ export function ourEnv(store: Store): NodeJS.ProcessEnv {
  */
 let previous: string | undefined;
 
+/** The previous snapshot's key prefix in the buckets, where BACKUP_URL puts the keys under ours/ (storeEnv). */
+const keptInBucket = () => previous && `ours/${previous}`;
+
 /** Empties the store, then takes (untimed) and keeps the snapshot the measured runs will follow. */
 export async function takePrevious(store: Store, app: string): Promise<void> {
   previous = undefined;
@@ -93,10 +96,8 @@ export async function takePrevious(store: Store, app: string): Promise<void> {
 
 /** Deletes every stored object but the previous snapshot's. */
 async function emptyStore(store: Store): Promise<void> {
-  // BACKUP_URL puts the keys under ours/ in the buckets (storeEnv).
-  const inBucket = previous && `ours/${previous}`;
-  if (store === 's3') await emptyS3(inBucket);
-  else if (store === 'gcs') await emptyGcs(inBucket);
+  if (store === 's3') await emptyS3(keptInBucket());
+  else if (store === 'gcs') await emptyGcs(keptInBucket());
   else {
     const root = join(WORK, 'local-store');
     if (!previous || !existsSync(root)) return rmSync(root, { recursive: true, force: true });
@@ -171,7 +172,7 @@ export async function runBaseline(store: Store, { onFile }: { onFile?: (file: st
     return run;
   } finally {
     rmSync(file, { force: true });
-    if (store === 's3') await emptyS3(previous && `ours/${previous}`);
+    if (store === 's3') await emptyS3(keptInBucket());
   }
 }
 

@@ -27,9 +27,9 @@ export async function newestGood(store: ObjectStore, cluster: string): Promise<S
  * Refuses to back up an etcd cluster other than the one CLUSTER_NAME has been backing up: an address
  * reused by another cluster would otherwise put that cluster's data (and secrets) among this one's
  * snapshots, and `restore` (latest) would bring it back. With ETCD_CLUSTER_ID set, that id is the one
- * expected and the stored snapshots are not consulted for it: the way to carry on after a deliberate restore,
- * which gives the cluster a new id. Without it, the expected id is the one in `newest`, the newest good
- * snapshot's manifest (newestGood); a cluster with no good snapshot yet accepts any id.
+ * expected and the stored snapshots are not consulted for it: the way to carry on after a deliberate
+ * restore, which gives the cluster a new id. Without it, the expected id is the one in `newest`, the newest
+ * good snapshot's manifest (newestGood); a cluster with no good snapshot yet accepts any id.
  */
 export function checkClusterIdentity(
   newest: SnapshotEntry | undefined,

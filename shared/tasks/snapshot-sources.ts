@@ -8,8 +8,9 @@ import type { Logger } from '../log.js';
 
 /**
  * Which of the healthy members may serve the snapshot, checked before anything is written: they serve the
- * cluster CLUSTER_NAME has been backing up (cluster-identity.ts; `newest` is its newest good snapshot), and their data agrees with the
- * majority's (etcd/consistency.ts). A member that diverges is left out and reported.
+ * cluster CLUSTER_NAME has been backing up (cluster-identity.ts; `newest` is its newest good snapshot),
+ * and their data agrees with the majority's (etcd/consistency.ts). A member that diverges is left out and
+ * reported.
  */
 export async function checkSources(
   deps: { config: Pick<Config, 'cluster' | 'etcd'>; log: Logger },
